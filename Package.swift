@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "cloudaudit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cloudaudit", targets: ["cloudaudit"]),
+        .library(name: "AuditClient", targets: ["AuditClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // Event record, lookup attributes, validation, JSON parsing. Foundation only.
+        .target(name: "AuditModel"),
+        // TC3-HMAC-SHA256 (one signer for server and clients), credentials, secrets sealed at rest.
+        .target(name: "AuditAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The EventStore protocol, its errors and an in-memory store.
+        .target(name: "AuditStore", dependencies: ["AuditModel"]),
+        // The store conformance suite that every backend runs (XCTest helpers).
+        .target(name: "AuditStoreConformance", dependencies: ["AuditStore"], path: "Tests/AuditStoreConformance"),
+        // The embedded default backend.
+        .target(name: "AuditStoreSQLite", dependencies: ["AuditStore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // API 3.0 actions, TC3 auth, errors, self-audit.
+        .target(name: "AuditAPI", dependencies: [
+            "AuditStore", "AuditModel", "AuditAuth",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Signed API client used by the CLI (and by producers).
+        .target(name: "AuditClient", dependencies: [
+            "AuditModel", "AuditAuth",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+        // Composition root: config -> store, services -> ServiceGroup.
+        .target(name: "AuditServer", dependencies: [
+            "AuditAPI", "AuditStore", "AuditStoreSQLite", "AuditAuth",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "cloudaudit", dependencies: [
+            "AuditServer", "AuditClient", "AuditStoreSQLite",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "AuditModelTests", dependencies: ["AuditModel"]),
+        .testTarget(name: "AuditAuthTests", dependencies: ["AuditAuth"]),
+        .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditStoreConformance"]),
+        .testTarget(name: "AuditStoreSQLiteTests", dependencies: ["AuditStoreSQLite", "AuditStoreConformance"]),
+        .testTarget(name: "AuditAPITests", dependencies: [
+            "AuditAPI", "AuditServer", "AuditStore", "AuditAuth",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+    ],
+    swiftLanguageModes: [.v5]
+)

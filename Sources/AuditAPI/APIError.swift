@@ -1,0 +1,81 @@
+/// An error answered to the client in the API 3.0 envelope
+/// `{"Response": {"Error": {"Code", "Message"}, "RequestId"}}` (always HTTP 200).
+///
+/// Codes are the official dotted codes. Every client-facing message is built in this file, so they
+/// read as a set; anything that is not an `APIError` becomes `InternalError` and is only logged.
+public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+
+    public init(_ code: String, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    // Authentication
+    public static func invalidAuthorization(_ why: String) -> APIError {
+        .init("AuthFailure.InvalidAuthorization", "The Authorization header is invalid: \(why). Expected: TC3-HMAC-SHA256 Credential=<SecretId>/<YYYY-MM-DD>/cloudaudit/tc3_request, SignedHeaders=content-type;host, Signature=<hex>.")
+    }
+    public static let secretIdNotFound = APIError("AuthFailure.SecretIdNotFound", "The SecretId does not exist or is disabled. Check the key with `cloudaudit keys list`.")
+    public static let signatureFailure = APIError("AuthFailure.SignatureFailure", "The request signature does not match. Check the SecretKey, and sign the request exactly as sent (method, path, query, signed headers, body) with service `cloudaudit`.")
+    public static func signatureExpire(skew: Int64) -> APIError {
+        .init("AuthFailure.SignatureExpire", "The request timestamp is \(skew) seconds away from the server's clock; the limit is 300. Check the client's clock and sign the request again.")
+    }
+    public static func unauthorizedOperation(role: String, action: String) -> APIError {
+        .init("AuthFailure.UnauthorizedOperation", "A key with the role \(role) may not call \(action).")
+    }
+
+    // Protocol
+    public static func invalidAction(_ action: String) -> APIError {
+        action.isEmpty
+            ? .init("InvalidAction", "No action was given. Set the X-TC-Action header (or the Action parameter).")
+            : .init("InvalidAction", "The action \(clip(action)) does not exist in cloudaudit 2019-03-19.")
+    }
+    public static func noSuchVersion(_ v: String) -> APIError {
+        .init("NoSuchVersion", v.isEmpty ? "No API version was given. Set X-TC-Version to 2019-03-19." : "The API version \(clip(v)) is not supported; use 2019-03-19.")
+    }
+    public static let requestLimitExceeded = APIError("RequestLimitExceeded", "Too many requests for this key. Slow down and retry after a short wait.")
+    public static let serverBusy = APIError("RequestLimitExceeded", "The server is handling too many requests at once. Retry after a short wait.")
+    public static func requestSizeLimitExceeded(limit: Int) -> APIError {
+        .init("RequestSizeLimitExceeded", "The request body is larger than \(limit) bytes. Send fewer events per call.")
+    }
+    public static let internalError = APIError("InternalError", "An internal error occurred. Retry later; if it persists, report the RequestId to the operator.")
+
+    // Parameters
+    public static func invalidBody(_ why: String) -> APIError { .init("InvalidParameter", "The request body is not valid JSON: \(why).") }
+    public static func missing(_ name: String) -> APIError { .init("MissingParameter", "The parameter \(name) is required.") }
+    public static func wrongType(_ name: String, expected: String, got: String) -> APIError {
+        .init("InvalidParameter", "The parameter \(name) must be \(expected), not \(got).")
+    }
+    public static func invalidValue(_ name: String, _ why: String) -> APIError { .init("InvalidParameterValue", "The parameter \(name) is invalid: \(why).") }
+
+    // Queries
+    public static func timeMissing(_ name: String) -> APIError {
+        .init("InvalidParameter.Time", "\(name) is required and must be an integer number of Unix seconds.")
+    }
+    public static func timeOrder(start: Int64, end: Int64) -> APIError {
+        .init("InvalidParameterValue.Time", "StartTime (\(start)) is after EndTime (\(end)).")
+    }
+    public static func overTime(retentionDays: Int) -> APIError {
+        .init("LimitExceeded.OverTime", "StartTime is older than the account's retention of \(retentionDays) days; query a more recent range.")
+    }
+    public static func maxResult(_ v: Int64) -> APIError {
+        .init("InvalidParameterValue.MaxResult", "MaxResults must be between 1 and 50, not \(v).")
+    }
+    public static func attributeKey(_ k: String) -> APIError {
+        .init("InvalidParameterValue.attributeKey", "The lookup attribute key \(clip(k)) is not supported. Call GetAttributeKey for the valid keys.")
+    }
+    public static let badNextToken = APIError("InvalidParameterValue", "NextToken is invalid, expired, or belongs to another query. Start again without NextToken.")
+
+    // PutEvents
+    public static func tooManyEvents(_ n: Int, limit: Int) -> APIError {
+        .init("LimitExceeded", "Events holds \(n) records; send at most \(limit) per call.")
+    }
+
+    static func clip(_ s: String) -> String {
+        let printable = String(s.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
+        return printable.count > 64 ? String(printable.prefix(64)) + "…" : printable
+    }
+}

@@ -1,0 +1,151 @@
+import AuditAuth
+import AuditModel
+import AuditStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The API 3.0 endpoint: `POST /` (JSON) and `GET /?...`, plus `GET /healthz`.
+public struct AuditAPI: Sendable {
+    public static let version = "2019-03-19"
+    public static let maxBodyBytes = 5 * 1024 * 1024
+
+    public let environment: APIEnvironment
+    public let authenticator: Authenticator
+    public let limiter: RequestLimiter
+    public let selfAudit: SelfAuditRecorder
+
+    public init(environment: APIEnvironment, authenticator: Authenticator, limiter: RequestLimiter, selfAudit: SelfAuditRecorder) {
+        self.environment = environment
+        self.authenticator = authenticator
+        self.limiter = limiter
+        self.selfAudit = selfAudit
+    }
+
+    public func addRoutes(to router: Router<AuditRequestContext>) {
+        router.get("/healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        }
+        router.post("/") { request, context in try await self.handle(request, context) }
+        router.get("/") { request, context in try await self.handle(request, context) }
+    }
+
+    public func buildRouter() -> Router<AuditRequestContext> {
+        let router = Router(context: AuditRequestContext.self)
+        addRoutes(to: router)
+        return router
+    }
+
+    func header(_ request: Request, _ name: String) -> String? {
+        if name == "host" { return request.head.authority ?? request.headers[.init("Host")!] }
+        guard let field = HTTPField.Name(name) else { return nil }
+        return request.headers[field]
+    }
+
+    func handle(_ request: Request, _ context: AuditRequestContext) async throws -> Response {
+        var request = request
+        let logger = context.logger
+        guard limiter.enter() else { return respond(context, error: .serverBusy) }
+        defer { limiter.leave() }
+
+        let body: [UInt8]
+        do {
+            let buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
+            body = Array(buffer.readableBytesView)
+        } catch {
+            return respond(context, error: .requestSizeLimitExceeded(limit: Self.maxBodyBytes))
+        }
+        let query = request.uri.query ?? ""
+        let getParams = request.method == .get ? RequestParameters.fromQuery(query) : nil
+        let action = header(request, "x-tc-action") ?? getParams?.root["Action"]?.stringValue ?? ""
+        let version = header(request, "x-tc-version") ?? getParams?.root["Version"]?.stringValue ?? ""
+        let region = header(request, "x-tc-region") ?? getParams?.root["Region"]?.stringValue ?? ""
+        let timestamp = header(request, "x-tc-timestamp") ?? getParams?.root["Timestamp"]?.stringValue
+        let requestHeaders = request.headers
+        let authority = request.head.authority
+        let signed = Authenticator.SignedParts(
+            method: request.method.rawValue, query: request.method == .get ? query : "",
+            authorization: header(request, "authorization"), timestamp: timestamp,
+            header: { name in
+                if name == "host" { return authority ?? requestHeaders[.init("Host")!] }
+                return HTTPField.Name(name).flatMap { requestHeaders[$0] }
+            }, body: body)
+        let now = environment.clock()
+        var audit = SelfAuditRecorder.Call(action: action, caller: Caller(secretId: "", accountId: 0, role: ""), requestId: context.requestId,
+                                           sourceIP: context.remoteAddress, userAgent: header(request, "user-agent") ?? "",
+                                           httpMethod: request.method.rawValue, region: region, parameters: "", error: nil)
+        let caller: Caller
+        do {
+            caller = try await authenticator.authenticate(signed)
+        } catch let failure as Authenticator.Failure {
+            logger.notice("authentication failed", metadata: ["error.code": "\(failure.error.code)", "audit.action": "\(APIError.clip(action))"])
+            if let known = failure.knownCaller, action != "PutEvents" {
+                audit.caller = known
+                audit.error = failure.error
+                selfAudit.record(audit, now: now)
+            }
+            return respond(context, error: failure.error)
+        } catch {
+            logger.error("authentication error", metadata: ["error": "\(error)"])
+            return respond(context, error: .internalError)
+        }
+        audit.caller = caller
+        var logMeta: Logger.Metadata = ["audit.account": "\(caller.accountId)", "audit.action": "\(APIError.clip(action))"]
+
+        let outcome: Result<[(String, JSONValue)], APIError>
+        var definition: ActionDefinition?
+        do {
+            guard limiter.allow(caller.secretId) else { throw APIError.requestLimitExceeded }
+            guard version == Self.version else { throw APIError.noSuchVersion(version) }
+            guard let def = ActionTable.implemented[action] else {
+                if ActionTable.planned.contains(action) {
+                    throw APIError("InvalidAction", "The action \(action) is not available in this version of the server yet.")
+                }
+                throw APIError.invalidAction(action)
+            }
+            definition = def
+            guard def.kind.allows(role: caller.role) else { throw APIError.unauthorizedOperation(role: caller.role, action: action) }
+            let params = try getParams ?? RequestParameters.fromBody(body)
+            if action != "PutEvents" { audit.parameters = String(decoding: JSONWriter.encode(.object(params.root)), as: UTF8.self) }
+            let call = ActionCall(caller: caller, params: params, requestId: context.requestId, environment: environment, logger: logger)
+            outcome = .success(try await def.run(call))
+        } catch let e as APIError {
+            outcome = .failure(e)
+        } catch {
+            logMeta["error"] = "\(error)"
+            logger.error("action failed", metadata: logMeta)
+            outcome = .failure(.internalError)
+        }
+        if definition?.kind != .ingest, ActionTable.implemented[action]?.kind != .ingest {
+            if case .failure(let e) = outcome { audit.error = e }
+            if !audit.action.isEmpty { selfAudit.record(audit, now: now) }
+        }
+        switch outcome {
+        case .success(let fields):
+            logger.debug("ok", metadata: logMeta)
+            return respond(context, fields: fields)
+        case .failure(let e):
+            logMeta["error.code"] = "\(e.code)"
+            logger.info("request refused", metadata: logMeta)
+            return respond(context, error: e)
+        }
+    }
+
+    func respond(_ context: AuditRequestContext, fields: [(String, JSONValue)]) -> Response {
+        var all = fields
+        all.append(("RequestId", .string(context.requestId)))
+        return json(.obj([("Response", .obj(all))]))
+    }
+
+    func respond(_ context: AuditRequestContext, error: APIError) -> Response {
+        json(.obj([("Response", .obj([("Error", .obj([("Code", .string(error.code)), ("Message", .string(error.message))])),
+                                      ("RequestId", .string(context.requestId))]))]))
+    }
+
+    func json(_ v: JSONValue) -> Response {
+        let bytes = JSONWriter.encode(v)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,90 @@
+import AuditModel
+import AuditStore
+import Logging
+
+/// What an action does, which decides the roles that may call it and its self-audit `actionType`.
+public enum ActionKind: Sendable {
+    /// Reads the account's data: admin and auditor.
+    case read
+    /// Changes the account's configuration: admin.
+    case write
+    /// Records events: admin, ingest, and service (for other accounts).
+    case ingest
+
+    public func allows(role: String) -> Bool {
+        switch self {
+        case .read: return role == "admin" || role == "auditor"
+        case .write: return role == "admin"
+        case .ingest: return role == "admin" || role == "ingest" || role == "service"
+        }
+    }
+}
+
+/// Everything an action needs besides its parameters.
+public struct APIEnvironment: Sendable {
+    public var store: any EventStore
+    public var cursors: PageCursorCodec
+    public var defaultRetentionDays: Int
+    public var clock: @Sendable () -> Int64
+    public var maxEventsPerCall: Int
+    public var geoIPConfigured: Bool
+
+    public init(store: any EventStore, cursors: PageCursorCodec, defaultRetentionDays: Int, clock: @escaping @Sendable () -> Int64 = unixNow,
+                maxEventsPerCall: Int = 1000, geoIPConfigured: Bool = false) {
+        self.store = store
+        self.cursors = cursors
+        self.defaultRetentionDays = defaultRetentionDays
+        self.clock = clock
+        self.maxEventsPerCall = maxEventsPerCall
+        self.geoIPConfigured = geoIPConfigured
+    }
+
+    /// The retention of an account in days (its own, or the deployment's default).
+    public func retentionDays(of accountId: Int64) async throws -> Int {
+        try await store.account(id: accountId)?.retentionDays ?? defaultRetentionDays
+    }
+}
+
+/// One call of an action.
+public struct ActionCall: Sendable {
+    public var caller: Caller
+    public var params: RequestParameters
+    public var requestId: String
+    public var environment: APIEnvironment
+    public var logger: Logger
+}
+
+/// An API action: its name, kind, and the function that answers it with the `Response` fields.
+public struct ActionDefinition: Sendable {
+    public var name: String
+    public var kind: ActionKind
+    public var run: @Sendable (ActionCall) async throws -> [(String, JSONValue)]
+
+    public init(name: String, kind: ActionKind, run: @escaping @Sendable (ActionCall) async throws -> [(String, JSONValue)]) {
+        self.name = name
+        self.kind = kind
+        self.run = run
+    }
+}
+
+/// The API's table of contents.
+public enum ActionTable {
+    public static let implemented: [String: ActionDefinition] = Dictionary(uniqueKeysWithValues: [
+        PutEvents.definition,
+        LookUpEvents.definition,
+        DescribeEvents.definition,
+        GetAttributeKey.definition,
+    ].map { ($0.name, $0) })
+
+    /// Official actions that a later version serves (tracking sets, legacy audits, helpers).
+    public static let planned: Set<String> = [
+        "CreateAuditTrack", "CreateEventsAuditTrack", "DescribeAuditTrack", "DescribeAuditTracks", "ModifyAuditTrack",
+        "ModifyEventsAuditTrack", "DeleteAuditTrack", "InquireAuditCredit", "DescribeAudit", "UpdateAudit", "ListAudits",
+        "StartLogging", "StopLogging", "CreateAudit", "DeleteAudit", "ListCosEnableRegion", "ListCmqEnableRegion", "ListKeyAliasByRegion",
+    ]
+
+    /// The self-audit `actionType` of an action name.
+    public static func isReadName(_ action: String) -> Bool {
+        ["Describe", "List", "LookUp", "Get", "Inquire"].contains { action.hasPrefix($0) }
+    }
+}

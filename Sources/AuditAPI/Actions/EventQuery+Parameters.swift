@@ -1,0 +1,117 @@
+import AuditModel
+import AuditStore
+
+/// The parameters shared by LookUpEvents and DescribeEvents.
+struct QueryParameters {
+    var query: EventQuery
+
+    static let maxResults: Int64 = 50
+
+    /// - Throws: the documented codes: `InvalidParameter.Time`, `InvalidParameterValue.Time`,
+    ///   `LimitExceeded.OverTime`, `InvalidParameterValue.MaxResult`, `InvalidParameterValue.attributeKey`.
+    static func parse(_ call: ActionCall, defaultMaxResults: Int64) async throws -> QueryParameters {
+        let p = call.params
+        let start = try p.time("StartTime")
+        let end = try p.time("EndTime")
+        if start > end { throw APIError.timeOrder(start: start, end: end) }
+        let retention = try await call.environment.retentionDays(of: call.caller.accountId)
+        let now = call.environment.clock()
+        if start < now - Int64(retention) * 86400 { throw APIError.overTime(retentionDays: retention) }
+        let max: Int64
+        do { max = try p.integer("MaxResults") ?? defaultMaxResults } catch { throw APIError.maxResult(-1) }
+        guard (1...maxResults).contains(max) else { throw APIError.maxResult(max) }
+        let conditions = try parseAttributes(p)
+        return QueryParameters(query: EventQuery(accountId: call.caller.accountId, startTime: start, endTime: end, conditions: conditions, limit: Int(max)))
+    }
+
+    /// `LookupAttributes` as conditions: ANDed across keys, ORed within one key.
+    static func parseAttributes(_ p: RequestParameters) throws -> [LookupCondition] {
+        guard let items = try p.array("LookupAttributes") else { return [] }
+        if items.count > 50 { throw APIError.invalidValue("LookupAttributes", "at most 50 conditions are allowed") }
+        var byName: [(String, LookupAttributeName, [String])] = []
+        for (i, item) in items.enumerated() {
+            guard case .object(let o) = item else {
+                throw APIError.wrongType("LookupAttributes.\(i)", expected: "an object with AttributeKey and AttributeValue", got: item.typeName)
+            }
+            guard let keyValue = o["AttributeKey"], keyValue != .null else { throw APIError.missing("LookupAttributes.\(i).AttributeKey") }
+            guard case .string(let keyName) = keyValue else {
+                throw APIError.wrongType("LookupAttributes.\(i).AttributeKey", expected: "a string", got: keyValue.typeName)
+            }
+            guard let attribute = LookupAttributeName.named(keyName) else { throw APIError.attributeKey(keyName) }
+            let raw: String
+            switch o["AttributeValue"] {
+            case .string(let s)?: raw = s
+            case .int(let n)?: raw = String(n)
+            case .bool(let b)?: raw = b ? "true" : "false"
+            case nil, .null?: throw APIError.missing("LookupAttributes.\(i).AttributeValue")
+            case let v?: throw APIError.wrongType("LookupAttributes.\(i).AttributeValue", expected: "a string", got: v.typeName)
+            }
+            if raw.count > 2048 { throw APIError.invalidValue("LookupAttributes.\(i).AttributeValue", "it is longer than 2048 characters") }
+            let values = try postingValues(attribute, raw, index: i)
+            if let j = byName.firstIndex(where: { $0.0 == keyName }) {
+                byName[j].2 += values
+            } else {
+                byName.append((keyName, attribute, values))
+            }
+        }
+        return byName.map { LookupCondition(key: $0.1.key, values: Array(Set($0.2)).sorted()) }
+    }
+
+    /// What the value of a key means as posting values.
+    static func postingValues(_ a: LookupAttributeName, _ raw: String, index: Int) throws -> [String] {
+        switch a.name {
+        case "ReadOnly":
+            switch raw {
+            case "true": return ["Read"]
+            case "false": return ["Write"]
+            default: throw APIError.invalidValue("LookupAttributes.\(index).AttributeValue", "ReadOnly takes true or false")
+            }
+        case "Tags":
+            guard let parsed = try? JSONParser.parse(Array(raw.utf8)) else {
+                throw APIError.invalidValue("LookupAttributes.\(index).AttributeValue", #"Tags takes a JSON list like [{"key":"env","value":"prod"}]"#)
+            }
+            switch EventRecordValidator.parseTags(parsed) {
+            case .success(let tags) where !tags.isEmpty:
+                return tags.map { TagPosting.queryValue(key: $0.0, value: $0.1.isEmpty ? "*" : $0.1) }
+            default:
+                throw APIError.invalidValue("LookupAttributes.\(index).AttributeValue", #"Tags takes a JSON list like [{"key":"env","value":"prod"}]"#)
+            }
+        default:
+            return [raw]
+        }
+    }
+}
+
+/// The API's `Event` shape for a stored event.
+enum EventView {
+    static let resourceTypeNames: [String: String] = [
+        "cvm": "云服务器", "cos": "对象存储", "cam": "访问管理", "cdb": "云数据库 MySQL", "vpc": "私有网络", "clb": "负载均衡",
+        "tke": "容器服务", "scf": "云函数", "redis": "云数据库 Redis", "cls": "日志服务", "kms": "密钥管理系统", "ssl": "SSL 证书",
+        "cdn": "内容分发网络", "cbs": "云硬盘", "cloudaudit": "操作审计", "monitor": "云监控", "tag": "标签", "dnspod": "云解析 DNS",
+        "mongodb": "云数据库 MongoDB", "postgres": "云数据库 PostgreSQL", "ckafka": "消息队列 CKafka", "es": "Elasticsearch Service",
+    ]
+
+    static func json(_ e: StoredEvent, location: String?) -> JSONValue {
+        let s = EventSummary(record: e.record)
+        var fields: [(String, JSONValue)] = [
+            ("EventId", .string(e.eventId)),
+            ("Username", .string(s.username)),
+            ("EventTime", .string(String(e.eventTime))),
+            ("CloudAuditEvent", .string(String(decoding: e.record, as: UTF8.self))),
+            ("ResourceTypeCn", .string(resourceTypeNames[s.resourceType] ?? s.resourceType)),
+            ("ErrorCode", .int(s.errorCode)),
+            ("EventName", .string(s.eventName)),
+            ("SecretId", .string(s.secretId)),
+            ("EventSource", .string(s.eventSource)),
+            ("RequestID", .string(s.requestId)),
+            ("ResourceRegion", .string(s.resourceRegion)),
+            ("AccountID", .int(e.accountId)),
+            ("SourceIPAddress", .string(s.sourceIPAddress)),
+            ("EventNameCn", .string(s.eventName)),
+            ("Resources", .obj([("ResourceType", .string(s.resourceType)), ("ResourceName", .string(s.resourceName))])),
+            ("EventRegion", .string(s.eventRegion)),
+        ]
+        if let location { fields.append(("Location", .string(location))) }
+        return .obj(fields)
+    }
+}

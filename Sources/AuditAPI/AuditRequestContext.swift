@@ -1,0 +1,31 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Per-request state: the request id returned to the client and logged on every line, and the peer.
+public struct AuditRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let requestId: String
+    public let remoteAddress: String
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        requestId = UUID().uuidString.lowercased()
+        remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        logger[metadataKey: "request.id"] = .string(requestId)
+    }
+}
+
+/// Who made a call: the verified key.
+public struct Caller: Sendable, Equatable {
+    public var secretId: String
+    public var accountId: Int64
+    public var role: String
+
+    public init(secretId: String, accountId: Int64, role: String) {
+        self.secretId = secretId
+        self.accountId = accountId
+        self.role = role
+    }
+}

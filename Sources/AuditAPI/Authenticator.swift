@@ -1,0 +1,107 @@
+import AuditAuth
+import AuditStore
+import Foundation
+
+/// Verifies TC3-HMAC-SHA256 requests against the keys in the store (plus an optional root key given
+/// by the environment, which is never written to disk).
+public struct Authenticator: Sendable {
+    public static let service = "cloudaudit"
+    public static let maxSkew: Int64 = 300
+
+    public struct EnvironmentKey: Sendable {
+        public var secretId: String
+        public var secretKey: String
+        public var accountId: Int64
+        public init(secretId: String, secretKey: String, accountId: Int64) {
+            self.secretId = secretId
+            self.secretKey = secretKey
+            self.accountId = accountId
+        }
+    }
+
+    /// What the request said, as the signature covers it.
+    public struct SignedParts: Sendable {
+        public var method: String
+        public var query: String
+        public var authorization: String?
+        public var timestamp: String?
+        /// Header lookup by lower-case name (`host` included).
+        public var header: @Sendable (String) -> String?
+        public var body: [UInt8]
+
+        public init(method: String, query: String, authorization: String?, timestamp: String?, header: @escaping @Sendable (String) -> String?, body: [UInt8]) {
+            self.method = method
+            self.query = query
+            self.authorization = authorization
+            self.timestamp = timestamp
+            self.header = header
+            self.body = body
+        }
+    }
+
+    /// A failed authentication, with the account of the key when it was known (for self-audit).
+    public struct Failure: Error, Sendable {
+        public var error: APIError
+        public var knownCaller: Caller?
+    }
+
+    let store: any EventStore
+    let sealer: SecretSealer
+    let rootKey: EnvironmentKey?
+    let clock: @Sendable () -> Int64
+
+    public init(store: any EventStore, sealer: SecretSealer, rootKey: EnvironmentKey?, clock: @escaping @Sendable () -> Int64 = unixNow) {
+        self.store = store
+        self.sealer = sealer
+        self.rootKey = rootKey
+        self.clock = clock
+    }
+
+    public func authenticate(_ r: SignedParts) async throws -> Caller {
+        guard let header = r.authorization, !header.isEmpty else {
+            throw Failure(error: .invalidAuthorization("it is missing"), knownCaller: nil)
+        }
+        guard let auth = TC3Authorization(header: header) else {
+            throw Failure(error: .invalidAuthorization("it could not be parsed"), knownCaller: nil)
+        }
+        guard let tsText = r.timestamp, let ts = Int64(tsText) else {
+            throw Failure(error: .invalidAuthorization("X-TC-Timestamp must be the Unix time in seconds"), knownCaller: nil)
+        }
+        // Resolve the key first, so that failures can be recorded in the key's account.
+        let caller: Caller
+        let secretKey: String
+        if let root = rootKey, constantTimeEquals(root.secretId, auth.secretId) {
+            caller = Caller(secretId: root.secretId, accountId: root.accountId, role: "admin")
+            secretKey = root.secretKey
+        } else {
+            guard let key = try await store.key(secretId: auth.secretId), key.status == .enabled else {
+                throw Failure(error: .secretIdNotFound, knownCaller: nil)
+            }
+            caller = Caller(secretId: key.secretId, accountId: key.accountId, role: key.role.rawValue)
+            guard let s = try? sealer.open(key.sealedSecret, secretId: key.secretId) else {
+                throw Failure(error: .secretIdNotFound, knownCaller: nil)
+            }
+            secretKey = s
+        }
+        let skew = ts - clock()
+        if abs(skew) > Self.maxSkew {
+            throw Failure(error: .signatureExpire(skew: skew), knownCaller: caller)
+        }
+        var headers: [(name: String, value: String)] = []
+        for name in auth.signedHeaders {
+            guard let v = r.header(name) else {
+                throw Failure(error: .invalidAuthorization("the signed header \(APIError.clip(name)) is not in the request"), knownCaller: caller)
+            }
+            headers.append((name, v))
+        }
+        let unsigned = r.header("x-tc-content-sha256") == "UNSIGNED-PAYLOAD"
+        let payloadHash = TC3Signer.hexSHA256(unsigned ? Array("UNSIGNED-PAYLOAD".utf8) : r.body)
+        let request = TC3Signer.Request(method: r.method, uri: "/", query: r.query, signedHeaders: headers,
+                                        payloadHash: payloadHash, timestamp: ts, service: Self.service)
+        let expected = TC3Signer.signature(request, secretKey: secretKey)
+        guard auth.service == Self.service, auth.date == request.date, constantTimeEquals(expected, auth.signature) else {
+            throw Failure(error: .signatureFailure, knownCaller: caller)
+        }
+        return caller
+    }
+}

@@ -1,0 +1,130 @@
+import AuditModel
+
+/// The parameters of one call, from a JSON body or from a GET query string, with typed readers that
+/// fail with the documented error codes.
+public struct RequestParameters: Sendable {
+    public let root: JSONObject
+    /// The raw body (PutEvents keeps records byte-exact from it).
+    public let body: [UInt8]
+
+    public init(root: JSONObject, body: [UInt8]) {
+        self.root = root
+        self.body = body
+    }
+
+    /// Parses a POST body; an empty body is an empty object.
+    public static func fromBody(_ body: [UInt8]) throws -> RequestParameters {
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            return RequestParameters(root: JSONObject(fields: []), body: body)
+        }
+        let value: JSONValue
+        do { value = try JSONParser.parse(body) } catch let e as JSONParseError { throw APIError.invalidBody(e.description) }
+        guard case .object(let o) = value else { throw APIError.invalidBody("the body must be a JSON object, not \(value.typeName)") }
+        return RequestParameters(root: o, body: body)
+    }
+
+    /// Parses a query string in the API 3.0 GET form (`LookupAttributes.0.AttributeKey=...`).
+    /// Values stay strings; readers accept numeric strings where numbers are expected.
+    public static func fromQuery(_ query: String) -> RequestParameters {
+        final class Node {
+            var value: String?
+            var children: [(String, Node)] = []
+            func child(_ k: String) -> Node {
+                if let c = children.first(where: { $0.0 == k }) { return c.1 }
+                let n = Node()
+                children.append((k, n))
+                return n
+            }
+            func json() -> JSONValue {
+                if children.isEmpty { return .string(value ?? "") }
+                if children.allSatisfy({ Int($0.0) != nil }) {
+                    return .array(children.sorted { Int($0.0)! < Int($1.0)! }.map { $0.1.json() })
+                }
+                return .object(JSONObject(fields: children.map { (key: $0.0, value: $0.1.json()) }))
+            }
+        }
+        let root = Node()
+        for pair in query.split(separator: "&") where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = percentDecode(String(parts[0]))
+            let value = parts.count > 1 ? percentDecode(String(parts[1])) : ""
+            var node = root
+            for segment in key.split(separator: ".") { node = node.child(String(segment)) }
+            node.value = value
+        }
+        let obj = root.json().objectValue ?? JSONObject(fields: [])
+        return RequestParameters(root: obj, body: [])
+    }
+
+    static func percentDecode(_ s: String) -> String {
+        var bytes: [UInt8] = []
+        var it = Array(s.utf8)[...]
+        while let c = it.popFirst() {
+            if c == UInt8(ascii: "+") { bytes.append(0x20); continue }
+            if c == UInt8(ascii: "%"), it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(v)
+                it = it.dropFirst(2)
+                continue
+            }
+            bytes.append(c)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public subscript(name: String) -> JSONValue? {
+        guard let v = root[name], v != .null else { return nil }
+        return v
+    }
+
+    /// An integer parameter (JSON integer, or a string of digits as GET sends).
+    public func integer(_ name: String) throws -> Int64? {
+        guard let v = self[name] else { return nil }
+        switch v {
+        case .int(let i): return i
+        case .double(let d) where d == d.rounded() && abs(d) < 9e15: return Int64(d)
+        case .string(let s):
+            if let i = Int64(s.trimmingCharacters(in: .whitespaces)) { return i }
+            throw APIError.wrongType(name, expected: "an integer", got: "\"\(APIError.clip(s))\"")
+        default: throw APIError.wrongType(name, expected: "an integer", got: v.typeName)
+        }
+    }
+
+    public func string(_ name: String) throws -> String? {
+        guard let v = self[name] else { return nil }
+        switch v {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        default: throw APIError.wrongType(name, expected: "a string", got: v.typeName)
+        }
+    }
+
+    public func array(_ name: String) throws -> [JSONValue]? {
+        guard let v = self[name] else { return nil }
+        guard case .array(let a) = v else { throw APIError.wrongType(name, expected: "an array", got: v.typeName) }
+        return a
+    }
+
+    /// Unix-second time parameters, with the codes of the query actions.
+    public func time(_ name: String) throws -> Int64 {
+        guard let v = self[name] else { throw APIError.timeMissing(name) }
+        switch v {
+        case .int(let i): return i
+        case .string(let s): if let i = Int64(s) { return i }
+        default: break
+        }
+        throw APIError.timeMissing(name)
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Set<Character>) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+extension Set where Element == Character {
+    static let whitespaces: Set<Character> = [" ", "\t"]
+}

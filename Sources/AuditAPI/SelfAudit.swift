@@ -1,0 +1,84 @@
+import AuditModel
+import AuditStore
+import Foundation
+import Logging
+
+/// Records the calls made to CloudAudit as events of the caller's account (`eventSource`
+/// `cloudaudit.api`). Written asynchronously so a query does not wait for a commit; `drain()` waits for
+/// what is in flight (at shutdown).
+public final class SelfAuditRecorder: @unchecked Sendable {
+    let store: any EventStore
+    let logger: Logger
+    private let lock = NSLock()
+    private var inFlight = 0
+
+    public init(store: any EventStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// The numeric `errorCode` recorded for authentication failures (0 = none).
+    public static func authErrorCode(_ code: String) -> Int64 {
+        switch code {
+        case "AuthFailure.SignatureFailure": return 4100
+        case "AuthFailure.UnauthorizedOperation": return 4102
+        case "AuthFailure.SecretIdNotFound": return 4104
+        case "AuthFailure.SignatureExpire": return 4110
+        case "AuthFailure.InvalidAuthorization": return 4111
+        default: return 0
+        }
+    }
+
+    public struct Call: Sendable {
+        public var action: String
+        public var caller: Caller
+        public var requestId: String
+        public var sourceIP: String
+        public var userAgent: String
+        public var httpMethod: String
+        public var region: String
+        public var parameters: String
+        public var error: APIError?
+        public var eventType: String = "ApiCall"
+    }
+
+    public func record(_ call: Call, now: Int64) {
+        let eventId = UUID().uuidString.lowercased()
+        let read = ActionTable.isReadName(call.action)
+        let authCode = call.error.map { Self.authErrorCode($0.code) } ?? 0
+        let record = JSONValue.obj([
+            ("eventVersion", "1.0"), ("eventId", .string(eventId)), ("eventTime", .int(now)),
+            ("eventName", .string(call.action)), ("eventSource", "cloudaudit.api"), ("eventType", .string(call.eventType)),
+            ("eventRegion", .string(call.region)), ("actionType", .string(read ? "Read" : "Write")), ("sensitiveAction", false),
+            ("resourceType", "cloudaudit"), ("resourceName", ""),
+            ("userIdentity", .obj([("type", "CAMUser"), ("principalId", .string(call.caller.secretId)), ("accountId", .string(String(call.caller.accountId))),
+                                   ("secretId", .string(call.caller.secretId)), ("userName", .string(call.caller.secretId))])),
+            ("sourceIPAddress", .string(call.sourceIP)), ("userAgent", .string(String(call.userAgent.prefix(512)))),
+            ("httpMethod", .string(call.httpMethod)), ("apiVersion", "2019-03-19"), ("requestID", .string(call.requestId)),
+            ("requestParameters", .string(String(call.parameters.prefix(2048)))), ("responseElements", ""),
+            ("errorCode", .int(authCode)), ("errorMessage", .string(authCode != 0 ? call.error!.message : "")),
+            ("apiErrorCode", .string(call.error?.code ?? "")), ("apiErrorMessage", .string(call.error?.message ?? "")),
+        ])
+        let bytes = JSONWriter.encode(record)
+        let scope = AccountScope(accountId: call.caller.accountId, retentionDays: 36500)
+        guard case .success(let event) = EventRecordValidator.validate(try! JSONParser.parse(bytes), source: bytes, now: now, resolveAccount: { _ in .success(scope) }) else {
+            logger.error("self-audit record failed validation", metadata: ["audit.action": "\(call.action)"])
+            return
+        }
+        lock.withLock { inFlight += 1 }
+        Task {
+            defer { self.lock.withLock { self.inFlight -= 1 } }
+            do { _ = try await self.store.append([event]) } catch {
+                self.logger.error("self-audit append failed", metadata: ["error": "\(error)", "request.id": "\(call.requestId)"])
+            }
+        }
+    }
+
+    /// Waits (up to `timeout` seconds) until the records in flight are stored.
+    public func drain(timeout: Double = 10) async {
+        let deadline = Date().addingTimeInterval(timeout)
+        while lock.withLock({ inFlight }) > 0, Date() < deadline {
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import AuditAuth
+import AuditStore
+import Foundation
+
+/// Account and key management shared by the CLI and the server's first start.
+public struct Administration: Sendable {
+    public let store: any EventStore
+    public let sealer: SecretSealer
+
+    public init(store: any EventStore, sealer: SecretSealer) {
+        self.store = store
+        self.sealer = sealer
+    }
+
+    public struct IssuedKey: Sendable, Codable {
+        public var SecretId: String
+        public var SecretKey: String
+        public var AccountId: Int64
+        public var Role: String
+    }
+
+    /// Creates a key; the SecretKey is returned once and stored only sealed.
+    public func createKey(accountId: Int64, role: KeyRole) async throws -> IssuedKey {
+        guard try await store.account(id: accountId) != nil else { throw StoreError.accountNotFound(accountId) }
+        let id = CredentialGenerator.secretId()
+        let secret = CredentialGenerator.secretKey()
+        try await store.createKey(StoredAccessKey(secretId: id, accountId: accountId, role: role, sealedSecret: try sealer.seal(secret, secretId: id),
+                                                  status: .enabled, createdAt: unixNow()))
+        return IssuedKey(SecretId: id, SecretKey: secret, AccountId: accountId, Role: role.rawValue)
+    }
+
+    /// The default account, created on first start.
+    public func ensureDefaultAccount() async throws -> Account {
+        try await store.createAccount(name: "default", retentionDays: nil, id: AccountIds.first)
+    }
+}

@@ -1,0 +1,78 @@
+import AuditAPI
+import AuditAuth
+import AuditStore
+import AuditStoreSQLite
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The composition root: configuration -> store, API, services -> one ServiceGroup.
+///
+/// SIGTERM/SIGINT drain in reverse order of `services`: the HTTP server stops accepting and finishes
+/// in-flight requests, retention stops, then the store drains self-audit and closes.
+public enum CloudAuditServer {
+    public struct Built {
+        public var group: ServiceGroup
+        public var api: AuditAPI
+        public var store: any EventStore
+    }
+
+    /// Builds the API over `store`: used by `serve` and by tests (with any store).
+    public static func makeAPI(store: any EventStore, sealer: SecretSealer, configuration c: ServerConfiguration, logger: Logger,
+                               clock: @escaping @Sendable () -> Int64 = unixNow) async throws -> AuditAPI {
+        let secret = try await store.deploymentSecret()
+        let environment = APIEnvironment(store: store, cursors: PageCursorCodec(secret: secret), defaultRetentionDays: c.retentionDays, clock: clock)
+        let root = c.rootSecretId.flatMap { id in
+            c.rootSecretKey.map { Authenticator.EnvironmentKey(secretId: id, secretKey: $0, accountId: AccountIds.first) }
+        }
+        return AuditAPI(environment: environment, authenticator: Authenticator(store: store, sealer: sealer, rootKey: root, clock: clock),
+                        limiter: RequestLimiter(ratePerSecond: c.rateLimit, maxInFlight: c.maxConcurrentRequests),
+                        selfAudit: SelfAuditRecorder(store: store, logger: logger))
+    }
+
+    public static func build(_ c: ServerConfiguration, logger: Logger) async throws -> Built {
+        let dir = DataDirectory(path: c.dataDirectory)
+        try dir.ensureExists()
+        let sealer = try SecretSealer(masterKey: try dir.masterKey(logger: logger))
+        let store = try dir.openStore(defaultRetentionDays: c.retentionDays)
+        let admin = Administration(store: store, sealer: sealer)
+        _ = try await admin.ensureDefaultAccount()
+        try await ensureRootCredentials(c, dir: dir, admin: admin, logger: logger)
+
+        let api = try await makeAPI(store: store, sealer: sealer, configuration: c, logger: logger)
+        let app = Application(router: api.buildRouter(),
+                              configuration: .init(address: .hostname(c.host, port: c.port), serverName: "cloudaudit"),
+                              onServerRunning: { channel in
+                                  logger.notice("listening", metadata: ["address": "http://\(c.host):\(channel.localAddress?.port ?? c.port)",
+                                                                        "data-dir": "\(c.dataDirectory)"])
+                              },
+                              logger: logger)
+        let services: [any Service] = [
+            StoreLifecycleService(store: store, drain: { await api.selfAudit.drain() }, logger: logger),
+            RetentionService(store: store, defaultRetentionDays: c.retentionDays, interval: c.retentionInterval, logger: logger),
+            app,
+        ]
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        return Built(group: group, api: api, store: store)
+    }
+
+    /// The root key: from the environment when set (never written anywhere), else generated on first
+    /// start into `<data-dir>/root-credentials.json` (0600). The log says where, never the secret.
+    static func ensureRootCredentials(_ c: ServerConfiguration, dir: DataDirectory, admin: Administration, logger: Logger) async throws {
+        if c.rootSecretId != nil {
+            logger.notice("root key taken from CLOUDAUDIT_ROOT_SECRET_ID / CLOUDAUDIT_ROOT_SECRET_KEY")
+            return
+        }
+        if FileManager.default.fileExists(atPath: dir.rootCredentialsPath) {
+            logger.notice("root credentials are in \(dir.rootCredentialsPath)")
+            return
+        }
+        let key = try await admin.createKey(accountId: AccountIds.first, role: .admin)
+        let json = #"{"SecretId": "\#(key.SecretId)", "SecretKey": "\#(key.SecretKey)", "AccountId": \#(key.AccountId)}"# + "\n"
+        try dir.writeSecretFile(dir.rootCredentialsPath, contents: json)
+        logger.notice("generated a root admin key; its credentials are in \(dir.rootCredentialsPath) (owner-only)",
+                      metadata: ["secret-id": "\(key.SecretId)"])
+    }
+}

@@ -1,0 +1,59 @@
+import AuditAuth
+import AuditStore
+import AuditStoreSQLite
+import Foundation
+import Logging
+
+/// The files of a deployment: the SQLite database, the master key, the generated root credentials.
+/// Everything secret is created owner-only (0600) in an owner-only directory.
+public struct DataDirectory: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public var databasePath: String { path + "/cloudaudit.sqlite" }
+    public var masterKeyPath: String { path + "/master.key" }
+    public var rootCredentialsPath: String { path + "/root-credentials.json" }
+
+    public func ensureExists() throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+
+    /// The master key that seals stored secrets: `CLOUDAUDIT_MASTER_KEY` (hex or base64 of 32 bytes),
+    /// else `<data-dir>/master.key`, created on first use.
+    public func masterKey(environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) throws -> [UInt8] {
+        if let text = environment["CLOUDAUDIT_MASTER_KEY"], !text.isEmpty {
+            return try CredentialGenerator.parseMasterKey(text)
+        }
+        if FileManager.default.fileExists(atPath: masterKeyPath) {
+            let text = try String(contentsOfFile: masterKeyPath, encoding: .utf8)
+            return try CredentialGenerator.parseMasterKey(text)
+        }
+        let key = CredentialGenerator.masterKey()
+        try writeSecretFile(masterKeyPath, contents: key.hexString + "\n")
+        logger.notice("created a master key", metadata: ["path": "\(masterKeyPath)"])
+        return key
+    }
+
+    /// Writes a file that only the owner can read, refusing to follow or replace an existing file.
+    public func writeSecretFile(_ file: String, contents: String) throws {
+        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw ServerError("could not create \(file): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array(contents.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count else { throw ServerError("could not write \(file)") }
+        fsync(fd)
+    }
+
+    public func openStore(defaultRetentionDays: Int) throws -> SQLiteEventStore {
+        try ensureExists()
+        return try SQLiteEventStore(path: databasePath, defaultRetentionDays: defaultRetentionDays)
+    }
+}
+
+public struct ServerError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}

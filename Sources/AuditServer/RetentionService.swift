@@ -1,0 +1,67 @@
+import AuditStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Drops events older than each account's retention, on a timer, in whole hours (so hourly counts
+/// stay exact), and expires server-side page cursors.
+public struct RetentionService: Service {
+    let store: any EventStore
+    let defaultRetentionDays: Int
+    let interval: Duration
+    let logger: Logger
+    let clock: @Sendable () -> Int64
+
+    public init(store: any EventStore, defaultRetentionDays: Int, interval: Duration, logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) {
+        self.store = store
+        self.defaultRetentionDays = defaultRetentionDays
+        self.interval = interval
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// One pass over every account; returns the number of events dropped.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        let now = clock()
+        var dropped = 0
+        for account in try await store.listAccounts() {
+            let days = Int64(account.retentionDays ?? defaultRetentionDays)
+            let limit = now - days * 86400
+            let cutoff = limit - ((limit % 3600) + 3600) % 3600
+            let n = try await store.deleteEvents(accountId: account.id, olderThan: cutoff)
+            if n > 0 { logger.info("retention dropped events", metadata: ["audit.account": "\(account.id)", "retention.dropped": "\(n)"]) }
+            dropped += n
+        }
+        try await store.deleteExpiredCursors(now: now)
+        return dropped
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do { try await runOnce() } catch { logger.error("retention pass failed", metadata: ["error": "\(error)"]) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}
+
+/// Holds the store open for the life of the process; at shutdown (after the HTTP server has stopped)
+/// waits for self-audit records in flight and closes the store.
+public struct StoreLifecycleService: Service {
+    let store: any EventStore
+    let drain: @Sendable () async -> Void
+    let logger: Logger
+
+    public init(store: any EventStore, drain: @escaping @Sendable () async -> Void, logger: Logger) {
+        self.store = store
+        self.drain = drain
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await drain()
+        try await store.close()
+        logger.info("store closed")
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+
+/// How `cloudaudit serve` runs. Flags override environment variables (`CLOUDAUDIT_*`), which override
+/// the defaults. Secrets never come from flags.
+public struct ServerConfiguration: Sendable {
+    public var dataDirectory = "./cloudaudit-data"
+    public var host = "127.0.0.1"
+    public var port = 9780
+    public var retentionDays = 30
+    /// Requests per second allowed per SecretId (burst: twice that).
+    public var rateLimit: Double = 5000
+    public var maxConcurrentRequests = 512
+    public var retentionInterval: Duration = .seconds(600)
+    public var rootSecretId: String?
+    public var rootSecretKey: String?
+
+    public init() {}
+
+    /// Reads `CLOUDAUDIT_DATA_DIR`, `CLOUDAUDIT_HOST`, `CLOUDAUDIT_PORT`, `CLOUDAUDIT_RETENTION_DAYS` and
+    /// the root key (`CLOUDAUDIT_ROOT_SECRET_ID`, `CLOUDAUDIT_ROOT_SECRET_KEY`).
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> ServerConfiguration {
+        var c = ServerConfiguration()
+        if let v = env["CLOUDAUDIT_DATA_DIR"], !v.isEmpty { c.dataDirectory = v }
+        if let v = env["CLOUDAUDIT_HOST"], !v.isEmpty { c.host = v }
+        if let v = env["CLOUDAUDIT_PORT"].flatMap(Int.init) { c.port = v }
+        if let v = env["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) { c.retentionDays = v }
+        if let id = env["CLOUDAUDIT_ROOT_SECRET_ID"], let key = env["CLOUDAUDIT_ROOT_SECRET_KEY"], !id.isEmpty, !key.isEmpty {
+            c.rootSecretId = id
+            c.rootSecretKey = key
+        }
+        return c
+    }
+}

@@ -1,0 +1,107 @@
+import AuditModel
+
+/// An in-memory store: the reference behaviour for the conformance suite, and a fast store for tests.
+public actor MemoryEventStore: EventStore {
+    struct Row {
+        var event: StoredEvent
+        var postings: Set<PostingValue>
+    }
+
+    struct PostingValue: Hashable {
+        var key: LookupKey
+        var value: String
+    }
+
+    private var accounts: [Int64: Account] = [:]
+    private var keys: [String: StoredAccessKey] = [:]
+    private var rows: [Row] = []
+    private var byEventId: [Int64: [String: Int64]] = [:]
+    private var nextSequence: [Int64: Int64] = [:]
+    private var cursors: [Int64: (accountId: Int64, payload: [UInt8], expiresAt: Int64)] = [:]
+    private let secret: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }
+    private let clock: @Sendable () -> Int64
+
+    public init(clock: @escaping @Sendable () -> Int64 = { Int64(unixNow()) }) {
+        self.clock = clock
+    }
+
+    public func createAccount(name: String, retentionDays: Int?, id: Int64?) async throws -> Account {
+        let newId = id ?? max(AccountIds.first, (accounts.keys.max() ?? (AccountIds.first - 1)) + 1)
+        if let existing = accounts[newId] { return existing }
+        let a = Account(id: newId, name: name, retentionDays: retentionDays, createdAt: clock())
+        accounts[newId] = a
+        return a
+    }
+
+    public func account(id: Int64) async throws -> Account? { accounts[id] }
+    public func listAccounts() async throws -> [Account] { accounts.values.sorted { $0.id < $1.id } }
+
+    public func createKey(_ key: StoredAccessKey) async throws {
+        guard accounts[key.accountId] != nil else { throw StoreError.accountNotFound(key.accountId) }
+        guard keys[key.secretId] == nil else { throw StoreError.keyExists(key.secretId) }
+        keys[key.secretId] = key
+    }
+
+    public func key(secretId: String) async throws -> StoredAccessKey? { keys[secretId] }
+
+    public func listKeys(accountId: Int64?) async throws -> [StoredAccessKey] {
+        keys.values.filter { accountId == nil || $0.accountId == accountId }.sorted { ($0.createdAt, $0.secretId) < ($1.createdAt, $1.secretId) }
+    }
+
+    public func setKeyStatus(secretId: String, status: KeyStatus) async throws -> Bool {
+        guard keys[secretId] != nil else { return false }
+        keys[secretId]!.status = status
+        return true
+    }
+
+    public func append(_ events: [AuditEvent]) async throws -> [AppendOutcome] {
+        for e in events where accounts[e.accountId] == nil { throw StoreError.accountNotFound(e.accountId) }
+        var out: [AppendOutcome] = []
+        for e in events {
+            if let seq = byEventId[e.accountId]?[e.eventId] {
+                out.append(.duplicate(sequence: seq))
+                continue
+            }
+            let seq = nextSequence[e.accountId, default: 1]
+            nextSequence[e.accountId] = seq + 1
+            byEventId[e.accountId, default: [:]][e.eventId] = seq
+            let stored = StoredEvent(accountId: e.accountId, sequence: seq, eventId: e.eventId, eventTime: e.eventTime,
+                                     position: Int64(rows.count + 1), record: e.record)
+            rows.append(Row(event: stored, postings: Set(e.postings.map { PostingValue(key: $0.key, value: $0.value) })))
+            out.append(.stored(sequence: seq))
+        }
+        return out
+    }
+
+    public func lookup(_ q: EventQuery) async throws -> EventPage {
+        let matching = rows.filter { r in
+            r.event.accountId == q.accountId && r.event.eventTime >= q.startTime && r.event.eventTime <= q.endTime
+                && q.conditions.allSatisfy { c in c.values.contains { r.postings.contains(PostingValue(key: c.key, value: $0)) } }
+        }.map(\.event).sorted { $0.pagePosition < $1.pagePosition }
+        let after = matching.filter { q.after == nil || q.after! < $0.pagePosition }
+        let page = Array(after.prefix(q.limit))
+        return EventPage(events: page, listOver: after.count <= q.limit, totalCount: q.includeTotalCount ? matching.count : nil)
+    }
+
+    public func deleteEvents(accountId: Int64, olderThan cutoff: Int64) async throws -> Int {
+        let before = rows.count
+        rows.removeAll { $0.event.accountId == accountId && $0.event.eventTime < cutoff }
+        return before - rows.count
+    }
+
+    public func saveCursor(token: Int64, accountId: Int64, payload: [UInt8], expiresAt: Int64) async throws {
+        cursors[token] = (accountId, payload, expiresAt)
+    }
+
+    public func cursor(token: Int64, accountId: Int64, now: Int64) async throws -> [UInt8]? {
+        guard let c = cursors[token], c.accountId == accountId, c.expiresAt > now else { return nil }
+        return c.payload
+    }
+
+    public func deleteExpiredCursors(now: Int64) async throws {
+        cursors = cursors.filter { $0.value.expiresAt > now }
+    }
+
+    public func deploymentSecret() async throws -> [UInt8] { secret }
+    public func close() async throws {}
+}

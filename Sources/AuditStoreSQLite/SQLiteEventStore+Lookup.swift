@@ -1,0 +1,142 @@
+import AuditModel
+import AuditStore
+import Foundation
+import GRDB
+
+extension SQLiteEventStore {
+    /// One condition with its values as fingerprints.
+    struct HashedCondition {
+        var key: Int
+        var hashes: [Int64]
+        var multiValued: Bool
+    }
+
+    public func lookup(_ q: EventQuery) async throws -> EventPage {
+        var conditions = q.conditions.map { c in
+            HashedCondition(key: c.key.rawValue, hashes: Array(Set(c.values.map { fingerprint(c.key.rawValue, $0) })).sorted(),
+                            multiValued: c.key.isMultiValued)
+        }
+        if conditions.isEmpty {
+            conditions = [HashedCondition(key: LookupKey.all.rawValue, hashes: [fingerprint(LookupKey.all.rawValue, "")], multiValued: false)]
+        }
+        let conditionList = conditions
+        return try await pool.read { db in
+            let conditions = conditionList
+            // Drive the scan with the condition that matches the fewest events; check the others per row.
+            let estimates = try conditions.map { c in try c.hashes.reduce(0) { $0 + (try Self.count(db, q.accountId, c.key, $1, q.startTime, q.endTime)) } }
+            let order = conditions.indices.sorted { estimates[$0] < estimates[$1] }
+            let driver = conditions[order[0]]
+            let filters = order.dropFirst().map { conditions[$0] }
+
+            let positions = try Self.scan(db, q, driver: driver, filters: filters, limit: q.limit + 1)
+            let listOver = positions.count <= q.limit
+            let page = Array(positions.prefix(q.limit))
+            let events = try Self.fetchEvents(db, page.map(\.position))
+
+            var total: Int?
+            if q.includeTotalCount {
+                if filters.isEmpty, !(driver.multiValued && driver.hashes.count > 1) {
+                    total = estimates[order[0]]
+                } else {
+                    total = try Self.exactCount(db, q, driver: driver, filters: filters)
+                }
+            }
+            return EventPage(events: events, listOver: listOver, totalCount: total)
+        }
+    }
+
+    /// The number of events with (key, value) in [start, end]: whole hours from `hourly_counts`, the
+    /// partial hours at either end from the posting list.
+    static func count(_ db: Database, _ account: Int64, _ key: Int, _ hash: Int64, _ start: Int64, _ end: Int64) throws -> Int {
+        guard start <= end else { return 0 }
+        func postings(_ from: Int64, _ to: Int64) throws -> Int {
+            guard from <= to else { return 0 }
+            return try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM postings WHERE account_id = ? AND key = ? AND value_hash = ? AND event_time BETWEEN ? AND ?
+                """, arguments: [account, key, hash, from, to]) ?? 0
+        }
+        let firstHour = start % 3600 == 0 ? start : start - ((start % 3600) + 3600) % 3600 + 3600
+        let endExclusive = end + 1
+        let lastHourEnd = endExclusive - ((endExclusive % 3600) + 3600) % 3600
+        guard LookupKey(rawValue: key)?.keepsHourlyCounts == true, firstHour < lastHourEnd else {
+            return try postings(start, end)
+        }
+        let whole = try Int.fetchOne(db, sql: """
+            SELECT COALESCE(SUM(count), 0) FROM hourly_counts WHERE account_id = ? AND key = ? AND value_hash = ? AND hour >= ? AND hour < ?
+            """, arguments: [account, key, hash, firstHour, lastHourEnd]) ?? 0
+        return whole + (try postings(start, firstHour - 1)) + (try postings(lastHourEnd, end))
+    }
+
+    /// SQL that keeps a driver row only if every filter condition also lists the event.
+    static func filterSQL(_ filters: [HashedCondition]) -> (String, [DatabaseValueConvertible]) {
+        var sql = ""
+        var args: [DatabaseValueConvertible] = []
+        for f in filters {
+            let marks = Array(repeating: "?", count: f.hashes.count).joined(separator: ",")
+            sql += " AND EXISTS (SELECT 1 FROM postings f WHERE f.account_id = p.account_id AND f.key = ? AND f.value_hash IN (\(marks)) AND f.event_time = p.event_time AND f.pos = p.pos)"
+            args.append(f.key)
+            args.append(contentsOf: f.hashes.map { $0 as DatabaseValueConvertible })
+        }
+        return (sql, args)
+    }
+
+    /// Positions of matching events, newest first, strictly after `q.after`: one ordered index range
+    /// scan per driver value, merged.
+    static func scan(_ db: Database, _ q: EventQuery, driver: HashedCondition, filters: [HashedCondition], limit: Int) throws -> [PagePosition] {
+        let (filter, filterArgs) = filterSQL(filters)
+        let after = q.after ?? PagePosition(eventTime: q.endTime + 1, position: 0)
+        let sql = """
+            SELECT event_time, pos FROM postings p
+            WHERE account_id = ? AND key = ? AND value_hash = ? AND event_time >= ? AND event_time <= ? AND (event_time, pos) < (?, ?)\(filter)
+            ORDER BY event_time DESC, pos DESC
+            """
+        var cursors: [RowCursor] = []
+        for hash in driver.hashes {
+            let statement = try db.makeStatement(sql: sql)
+            var args: [DatabaseValueConvertible] = [q.accountId, driver.key, hash, q.startTime, q.endTime, after.eventTime, after.position]
+            args.append(contentsOf: filterArgs)
+            cursors.append(try Row.fetchCursor(statement, arguments: StatementArguments(args)))
+        }
+        // k-way merge of the per-value cursors (k is small: the values of one condition).
+        var heads: [PagePosition?] = try cursors.map { c in try c.next().map { PagePosition(eventTime: $0[0], position: $0[1]) } }
+        var out: [PagePosition] = []
+        while out.count < limit {
+            var best: Int?
+            for (i, h) in heads.enumerated() {
+                guard let h else { continue }
+                if best == nil || h < heads[best!]! { best = i }
+            }
+            guard let b = best else { break }
+            let next = heads[b]!
+            if out.last != next { out.append(next) }
+            heads[b] = try cursors[b].next().map { PagePosition(eventTime: $0[0], position: $0[1]) }
+        }
+        return out
+    }
+
+    static func exactCount(_ db: Database, _ q: EventQuery, driver: HashedCondition, filters: [HashedCondition]) throws -> Int {
+        let (filter, filterArgs) = filterSQL(filters)
+        let marks = Array(repeating: "?", count: driver.hashes.count).joined(separator: ",")
+        var args: [DatabaseValueConvertible] = [q.accountId, driver.key]
+        args.append(contentsOf: driver.hashes.map { $0 as DatabaseValueConvertible })
+        args.append(contentsOf: [q.startTime, q.endTime] as [DatabaseValueConvertible])
+        args.append(contentsOf: filterArgs)
+        return try Int.fetchOne(db, sql: """
+            SELECT COUNT(DISTINCT pos) FROM postings p
+            WHERE account_id = ? AND key = ? AND value_hash IN (\(marks)) AND event_time BETWEEN ? AND ?\(filter)
+            """, arguments: StatementArguments(args)) ?? 0
+    }
+
+    static func fetchEvents(_ db: Database, _ positions: [Int64]) throws -> [StoredEvent] {
+        guard !positions.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: positions.count).joined(separator: ",")
+        var byId: [Int64: StoredEvent] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, account_id, seq, event_id, event_time, record FROM events WHERE id IN (\(marks))",
+                                    arguments: StatementArguments(positions)) {
+            let record: Data = row[5]
+            let e = StoredEvent(accountId: row[1], sequence: row[2], eventId: row[3], eventTime: row[4], position: row[0], record: Array(record))
+            byId[e.position] = e
+        }
+        return positions.compactMap { byId[$0] }
+    }
+}

@@ -1,0 +1,300 @@
+import AuditModel
+import AuditStore
+import Foundation
+import GRDB
+
+/// The embedded default store: one SQLite file in WAL mode.
+///
+/// Appends from concurrent requests are grouped into one transaction and one fsync (group commit):
+/// each caller's events are validated before, written atomically inside, and acknowledged after the
+/// commit. Readers run in parallel on the pool's reader connections.
+public final class SQLiteEventStore: EventStore, @unchecked Sendable {
+    public let path: String
+    let pool: DatabasePool
+    let fingerprint: ValueFingerprint
+    private let secret: [UInt8]
+    private let committer = GroupCommitter<[PreparedEvent], [AppendOutcome]>()
+
+    /// Opens (creating if needed) the database at `path`.
+    /// - Parameter defaultRetentionDays: recorded for the schema's retention guard.
+    /// - Throws: `StoreError.schemaTooNew` when the file was written by a newer cloudaudit.
+    public init(path: String, defaultRetentionDays: Int = 30, readOnly: Bool = false) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.maximumReaderCount = 4
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        let migrator = Self.migrator
+        try pool.write { db in
+            let known = Set(migrator.migrations)
+            let applied = try migrator.appliedIdentifiers(db)
+            if !applied.isSubset(of: known) {
+                let newest = applied.subtracting(known).sorted().last ?? "?"
+                throw StoreError("SchemaTooNew", "the database at \(path) has migration \"\(newest)\", which this cloudaudit does not know; use a newer version")
+            }
+        }
+        try migrator.migrate(pool)
+        secret = try pool.write { db -> [UInt8] in
+            try db.execute(sql: "INSERT INTO meta(name, value) VALUES ('default_retention_days', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                           arguments: [String(defaultRetentionDays)])
+            if let data = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'fingerprint_key'") { return Array(data) }
+            var rng = SystemRandomNumberGenerator()
+            let fresh = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            try db.execute(sql: "INSERT INTO meta(name, value) VALUES ('fingerprint_key', ?)", arguments: [Data(fresh)])
+            return fresh
+        }
+        fingerprint = ValueFingerprint(secret: secret)
+
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+
+    public func deploymentSecret() async throws -> [UInt8] { secret }
+
+    // MARK: Accounts
+
+    public func createAccount(name: String, retentionDays: Int?, id: Int64?) async throws -> Account {
+        let now = unixNow()
+        return try await pool.write { db in
+            if let id, let existing = try Self.fetchAccount(db, id: id) { return existing }
+            let newId = try id ?? max(AccountIds.first, (Int64.fetchOne(db, sql: "SELECT MAX(id) FROM accounts") ?? 0) + 1)
+            try db.execute(sql: "INSERT INTO accounts(id, name, retention_days, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [newId, name, retentionDays, now])
+            return Account(id: newId, name: name, retentionDays: retentionDays, createdAt: now)
+        }
+    }
+
+    public func account(id: Int64) async throws -> Account? {
+        try await pool.read { db in try Self.fetchAccount(db, id: id) }
+    }
+
+    public func listAccounts() async throws -> [Account] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, name, retention_days, created_at FROM accounts ORDER BY id").map(Self.account(from:))
+        }
+    }
+
+    static func fetchAccount(_ db: Database, id: Int64) throws -> Account? {
+        try Row.fetchOne(db, sql: "SELECT id, name, retention_days, created_at FROM accounts WHERE id = ?", arguments: [id]).map(account(from:))
+    }
+
+    static func account(from row: Row) -> Account {
+        Account(id: row[0], name: row[1], retentionDays: row[2], createdAt: row[3])
+    }
+
+    // MARK: Keys
+
+    public func createKey(_ key: StoredAccessKey) async throws {
+        try await pool.write { db in
+            guard try Self.fetchAccount(db, id: key.accountId) != nil else { throw StoreError.accountNotFound(key.accountId) }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM access_keys WHERE secret_id = ?", arguments: [key.secretId]) == true {
+                throw StoreError.keyExists(key.secretId)
+            }
+            try db.execute(sql: "INSERT INTO access_keys(secret_id, account_id, role, sealed_secret, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [key.secretId, key.accountId, key.role.rawValue, Data(key.sealedSecret), key.status.rawValue, key.createdAt])
+        }
+    }
+
+    public func key(secretId: String) async throws -> StoredAccessKey? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT secret_id, account_id, role, sealed_secret, status, created_at FROM access_keys WHERE secret_id = ?",
+                             arguments: [secretId]).map(Self.key(from:))
+        }
+    }
+
+    public func listKeys(accountId: Int64?) async throws -> [StoredAccessKey] {
+        try await pool.read { db in
+            let sql = "SELECT secret_id, account_id, role, sealed_secret, status, created_at FROM access_keys"
+                + (accountId == nil ? "" : " WHERE account_id = ?") + " ORDER BY created_at, secret_id"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(accountId.map { [$0] } ?? [])).map(Self.key(from:))
+        }
+    }
+
+    public func setKeyStatus(secretId: String, status: KeyStatus) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE access_keys SET status = ? WHERE secret_id = ?", arguments: [status.rawValue, secretId])
+            return db.changesCount > 0
+        }
+    }
+
+    static func key(from row: Row) -> StoredAccessKey {
+        let data: Data = row[3]
+        return StoredAccessKey(secretId: row[0], accountId: row[1], role: KeyRole(rawValue: row[2]) ?? .auditor,
+                               sealedSecret: Array(data), status: KeyStatus(rawValue: row[4]) ?? .disabled, createdAt: row[5])
+    }
+
+    // MARK: Cursors
+
+    public func saveCursor(token: Int64, accountId: Int64, payload: [UInt8], expiresAt: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO cursors(token, account_id, payload, expires_at) VALUES (?, ?, ?, ?)",
+                           arguments: [token, accountId, Data(payload), expiresAt])
+        }
+    }
+
+    public func cursor(token: Int64, accountId: Int64, now: Int64) async throws -> [UInt8]? {
+        try await pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT payload FROM cursors WHERE token = ? AND account_id = ? AND expires_at > ?",
+                              arguments: [token, accountId, now]).map { Array($0) }
+        }
+    }
+
+    public func deleteExpiredCursors(now: Int64) async throws {
+        try await pool.write { db in try db.execute(sql: "DELETE FROM cursors WHERE expires_at <= ?", arguments: [now]) }
+    }
+
+    // MARK: Append
+
+    public func append(_ events: [AuditEvent]) async throws -> [AppendOutcome] {
+        if events.isEmpty { return [] }
+        // Fingerprints are computed here, on the caller's task, so the single writer only writes.
+        let prepared = events.map { PreparedEvent($0, fingerprint: fingerprint) }
+        return try await committer.submit(prepared) { batches in
+            try await self.pool.write { db in try batches.map { try Self.insert($0, db) } }
+        }
+    }
+
+    struct PreparedEvent: Sendable {
+        var event: AuditEvent
+        var postings: [(key: Int, hash: Int64)]
+        var packedKeys: Data
+
+        init(_ e: AuditEvent, fingerprint: ValueFingerprint) {
+            event = e
+            var seen = Set<Int64>()
+            var ps: [(key: Int, hash: Int64)] = []
+            var packed = Data(capacity: e.postings.count * 9)
+            for p in e.postings {
+                let h = fingerprint(p.key.rawValue, p.value)
+                // A (key, value) pair posts once, even if the record repeats it (the key is part of the hash).
+                guard seen.insert(h).inserted else { continue }
+                ps.append((p.key.rawValue, h))
+                packed.append(UInt8(p.key.rawValue))
+                withUnsafeBytes(of: h.bigEndian) { packed.append(contentsOf: $0) }
+            }
+            postings = ps
+            packedKeys = packed
+        }
+    }
+
+    /// Inserts one caller's events; runs inside the group transaction.
+    static func insert(_ batch: [PreparedEvent], _ db: Database) throws -> [AppendOutcome] {
+        var nextSeq: [Int64: Int64] = [:]
+        var counts: [CountKey: Int64] = [:]
+        var out: [AppendOutcome] = []
+        out.reserveCapacity(batch.count)
+        let insertEvent = try db.cachedStatement(sql: """
+            INSERT INTO events(account_id, seq, event_id, event_time, record, posting_keys) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(account_id, event_id) DO NOTHING
+            """)
+        let insertPosting = try db.cachedStatement(sql: "INSERT INTO postings(account_id, key, value_hash, event_time, pos) VALUES (?, ?, ?, ?, ?)")
+        for p in batch {
+            let e = p.event
+            let seq: Int64
+            if let s = nextSeq[e.accountId] {
+                seq = s
+            } else {
+                guard let s = try Int64.fetchOne(db, sql: "SELECT next_seq FROM accounts WHERE id = ?", arguments: [e.accountId]) else {
+                    throw StoreError.accountNotFound(e.accountId)
+                }
+                seq = s
+            }
+            try insertEvent.execute(arguments: [e.accountId, seq, e.eventId, e.eventTime, e.record.withUnsafeBufferPointer { Data(buffer: $0) }, p.packedKeys])
+            if db.changesCount == 0 {
+                let existing = try Int64.fetchOne(db, sql: "SELECT seq FROM events WHERE account_id = ? AND event_id = ?", arguments: [e.accountId, e.eventId]) ?? 0
+                out.append(.duplicate(sequence: existing))
+                nextSeq[e.accountId] = seq
+                continue
+            }
+            let pos = db.lastInsertedRowID
+            nextSeq[e.accountId] = seq + 1
+            let hour = e.eventTime - ((e.eventTime % 3600) + 3600) % 3600
+            for posting in p.postings {
+                try insertPosting.execute(arguments: [e.accountId, posting.key, posting.hash, e.eventTime, pos])
+                if LookupKey(rawValue: posting.key)?.keepsHourlyCounts == true {
+                    counts[CountKey(account: e.accountId, key: posting.key, hash: posting.hash, hour: hour), default: 0] += 1
+                }
+            }
+            out.append(.stored(sequence: seq))
+        }
+        for (account, next) in nextSeq {
+            try db.execute(sql: "UPDATE accounts SET next_seq = ? WHERE id = ?", arguments: [next, account])
+        }
+        try applyCounts(counts, db)
+        return out
+    }
+
+    struct CountKey: Hashable {
+        var account: Int64
+        var key: Int
+        var hash: Int64
+        var hour: Int64
+    }
+
+    static func applyCounts(_ counts: [CountKey: Int64], _ db: Database) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO hourly_counts(account_id, key, value_hash, hour, count) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(account_id, key, value_hash, hour) DO UPDATE SET count = count + excluded.count
+            """)
+        for (k, n) in counts where n != 0 {
+            try upsert.execute(arguments: [k.account, k.key, k.hash, k.hour, n])
+        }
+        if counts.values.contains(where: { $0 < 0 }) {
+            try db.execute(sql: "DELETE FROM hourly_counts WHERE count <= 0")
+        }
+    }
+
+    // MARK: Retention
+
+    public func deleteEvents(accountId: Int64, olderThan cutoff: Int64) async throws -> Int {
+        var total = 0
+        // In slices, so that appends are not held up behind one long transaction.
+        while true {
+            let n = try await pool.write { db -> Int in
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT pos, event_time FROM postings WHERE account_id = ? AND key = 0 AND value_hash = ? AND event_time < ?
+                    ORDER BY event_time, pos LIMIT 5000
+                    """, arguments: [accountId, self.fingerprint(LookupKey.all.rawValue, ""), cutoff])
+                if rows.isEmpty { return 0 }
+                let deletePosting = try db.cachedStatement(sql: "DELETE FROM postings WHERE account_id = ? AND key = ? AND value_hash = ? AND event_time = ? AND pos = ?")
+                var counts: [CountKey: Int64] = [:]
+                for row in rows {
+                    let pos: Int64 = row[0]
+                    let time: Int64 = row[1]
+                    let hour = time - ((time % 3600) + 3600) % 3600
+                    if let keys = try Data.fetchOne(db, sql: "SELECT posting_keys FROM events WHERE id = ?", arguments: [pos]) {
+                        for (key, hash) in Self.unpack(keys) {
+                            try deletePosting.execute(arguments: [accountId, key, hash, time, pos])
+                            if LookupKey(rawValue: key)?.keepsHourlyCounts == true {
+                                counts[CountKey(account: accountId, key: key, hash: hash, hour: hour), default: 0] -= 1
+                            }
+                        }
+                    }
+                    try db.execute(sql: "DELETE FROM events WHERE id = ?", arguments: [pos])
+                }
+                try Self.applyCounts(counts, db)
+                return rows.count
+            }
+            total += n
+            if n == 0 { return total }
+        }
+    }
+
+    static func unpack(_ data: Data) -> [(Int, Int64)] {
+        let bytes = [UInt8](data)
+        var out: [(Int, Int64)] = []
+        var i = 0
+        while i + 9 <= bytes.count {
+            var h: UInt64 = 0
+            for j in 1...8 { h = h << 8 | UInt64(bytes[i + j]) }
+            out.append((Int(bytes[i]), Int64(bitPattern: h)))
+            i += 9
+        }
+        return out
+    }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import AuditAuth
+import AuditServer
+import AuditStore
+import Foundation
+import Logging
+
+/// `--data-dir` for the commands that open the database directly.
+struct DataDirOptions: ParsableArguments {
+    @Option(help: "Data directory of the deployment (env CLOUDAUDIT_DATA_DIR, default ./cloudaudit-data).") var dataDir: String?
+
+    var directory: DataDirectory {
+        DataDirectory(path: dataDir ?? ProcessInfo.processInfo.environment["CLOUDAUDIT_DATA_DIR"] ?? "./cloudaudit-data")
+    }
+
+    /// Opens the store and the sealer; the caller closes the store.
+    func open() throws -> (store: any EventStore, admin: Administration) {
+        let dir = directory
+        let logger = Logger(label: "cloudaudit")
+        let sealer = try SecretSealer(masterKey: try dir.masterKey(logger: logger))
+        let retention = ProcessInfo.processInfo.environment["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
+        let store = try dir.openStore(defaultRetentionDays: retention)
+        return (store, Administration(store: store, sealer: sealer))
+    }
+}
+
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+struct AccountsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "accounts", abstract: "Create and list accounts (tenants).",
+                                                    subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an account; prints {\"AccountId\", \"Name\"}.")
+        @OptionGroup var options: DataDirOptions
+        @Option(help: "A name for the account.") var name: String
+        @Option(help: "Retention of its events in days (default: the server's).") var retentionDays: Int?
+
+        func validate() throws {
+            if name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 128 { throw ValidationError("--name must be 1 to 128 characters") }
+            if let d = retentionDays, d < 1 || d > 3650 { throw ValidationError("--retention-days must be between 1 and 3650") }
+        }
+
+        func run() async throws {
+            let (store, admin) = try options.open()
+            _ = try await admin.ensureDefaultAccount()
+            let a = try await store.createAccount(name: name, retentionDays: retentionDays, id: nil)
+            try await store.close()
+            struct Out: Encodable { var AccountId: Int64; var Name: String }
+            try printJSON(Out(AccountId: a.id, Name: a.name))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List accounts as JSON.")
+        @OptionGroup var options: DataDirOptions
+
+        func run() async throws {
+            let (store, admin) = try options.open()
+            _ = try await admin.ensureDefaultAccount()
+            let accounts = try await store.listAccounts()
+            try await store.close()
+            struct Out: Encodable { var AccountId: Int64; var Name: String; var RetentionDays: Int?; var CreatedAt: Int64 }
+            try printJSON(accounts.map { Out(AccountId: $0.id, Name: $0.name, RetentionDays: $0.retentionDays, CreatedAt: $0.createdAt) })
+        }
+    }
+}
+
+extension KeyRole: ExpressibleByArgument {}
+
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Create, list and disable access keys.",
+                                                    subcommands: [Create.self, List.self, Disable.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an access key; prints {\"SecretId\", \"SecretKey\", \"AccountId\", \"Role\"}.",
+            discussion: "The SecretKey is shown once. Roles: admin (everything of its account), auditor (read-only), ingest (PutEvents), service (PutEvents for any account).")
+        @OptionGroup var options: DataDirOptions
+        @Option(help: "The account the key belongs to.") var account: Int64
+        @Option(help: "admin, auditor, ingest or service.") var role: KeyRole
+
+        func run() async throws {
+            let (store, admin) = try options.open()
+            defer { Task { try? await store.close() } }
+            do {
+                try printJSON(try await admin.createKey(accountId: account, role: role))
+            } catch let e as StoreError {
+                throw ValidationError(e.message)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List access keys as JSON (never their secrets).")
+        @OptionGroup var options: DataDirOptions
+        @Option(help: "Only the keys of this account.") var account: Int64?
+
+        func run() async throws {
+            let (store, _) = try options.open()
+            let keys = try await store.listKeys(accountId: account)
+            try await store.close()
+            struct Out: Encodable { var SecretId: String; var AccountId: Int64; var Role: String; var Status: String; var CreatedAt: Int64 }
+            try printJSON(keys.map { Out(SecretId: $0.secretId, AccountId: $0.accountId, Role: $0.role.rawValue, Status: $0.status.rawValue, CreatedAt: $0.createdAt) })
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable an access key at once (the running server refuses it from the next request).")
+        @OptionGroup var options: DataDirOptions
+        @Argument(help: "The SecretId to disable.") var secretId: String
+
+        func run() async throws {
+            let (store, _) = try options.open()
+            let found = try await store.setKeyStatus(secretId: secretId, status: .disabled)
+            try await store.close()
+            guard found else { throw ValidationError("no access key \(secretId)") }
+            print(#"{"SecretId": "\#(secretId)", "Status": "disabled"}"#)
+        }
+    }
+}

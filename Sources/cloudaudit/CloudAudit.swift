@@ -1,0 +1,15 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct CloudAudit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cloudaudit",
+        abstract: "A self-hosted audit trail that speaks the Tencent Cloud CloudAudit API (2019-03-19).",
+        discussion: """
+            Run the service with `cloudaudit serve`; manage tenants with `accounts` and `keys` (on the same
+            data directory, also while the server runs); record and search events with `events`.
+            """,
+        subcommands: [ServeCommand.self, AccountsCommand.self, KeysCommand.self, EventsCommand.self, BenchCommand.self]
+    )
+}

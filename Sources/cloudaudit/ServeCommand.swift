@@ -1,0 +1,54 @@
+import ArgumentParser
+import AuditServer
+import Foundation
+import Logging
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the CloudAudit API server on the embedded SQLite store.",
+        discussion: """
+            The root admin key comes from CLOUDAUDIT_ROOT_SECRET_ID and CLOUDAUDIT_ROOT_SECRET_KEY; without them the
+            first start writes one to <data-dir>/root-credentials.json (owner-only). Stored secrets are sealed with
+            CLOUDAUDIT_MASTER_KEY (64 hex characters) or <data-dir>/master.key, created on first start.
+            SIGTERM stops accepting, finishes in-flight requests and closes the store.
+            """)
+
+    @Option(help: "Directory of the database and keys (env CLOUDAUDIT_DATA_DIR).") var dataDir: String?
+    @Option(help: "Address to listen on (env CLOUDAUDIT_HOST).") var host: String?
+    @Option(help: "Port to listen on (env CLOUDAUDIT_PORT).") var port: Int?
+    @Option(help: "Default retention of events in days (env CLOUDAUDIT_RETENTION_DAYS).") var retentionDays: Int?
+    @Option(help: "Requests per second allowed per SecretId.") var rateLimit: Double?
+    @Option(help: "Requests in flight allowed across the server.") var maxConcurrent: Int?
+    @Option(help: "Seconds between retention passes.") var retentionInterval: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+
+    func validate() throws {
+        if let d = retentionDays, d < 1 || d > 3650 { throw ValidationError("--retention-days must be between 1 and 3650") }
+        if let p = port, p < 0 || p > 65535 { throw ValidationError("--port must be between 0 and 65535") }
+        if let r = rateLimit, r <= 0 { throw ValidationError("--rate-limit must be positive") }
+        if let m = maxConcurrent, m < 1 { throw ValidationError("--max-concurrent must be at least 1") }
+        if let i = retentionInterval, i < 1 { throw ValidationError("--retention-interval must be at least 1 second") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
+    }
+
+    func run() async throws {
+        var c = ServerConfiguration.fromEnvironment()
+        if let dataDir { c.dataDirectory = dataDir }
+        if let host { c.host = host }
+        if let port { c.port = port }
+        if let retentionDays { c.retentionDays = retentionDays }
+        if let rateLimit { c.rateLimit = rateLimit }
+        if let maxConcurrent { c.maxConcurrentRequests = maxConcurrent }
+        if let retentionInterval { c.retentionInterval = .seconds(retentionInterval) }
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "cloudaudit")
+        let built = try await CloudAuditServer.build(c, logger: logger)
+        try await built.group.run()
+    }
+}

@@ -1,0 +1,73 @@
+import AuditModel
+import AuditStore
+import AuditStoreConformance
+import AuditStoreSQLite
+import Foundation
+import GRDB
+import XCTest
+
+final class SQLiteEventStoreTests: XCTestCase {
+    var dirs: [URL] = []
+
+    func freshPath() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ca-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dirs.append(dir)
+        return dir.appendingPathComponent("events.sqlite").path
+    }
+
+    override func tearDown() {
+        for d in dirs { try? FileManager.default.removeItem(at: d) }
+    }
+
+    func testConformance() async throws {
+        try await EventStoreConformance(makeStore: { try SQLiteEventStore(path: try self.freshPath()) }).runAll()
+    }
+
+    func testEventsSurviveReopenAndSequencesContinue() async throws {
+        let path = try freshPath()
+        var s: SQLiteEventStore? = try SQLiteEventStore(path: path)
+        let a = try await s!.createAccount(name: "a", retentionDays: nil, id: nil).id
+        let now = unixNow()
+        let e = AuditEvent(record: Array(#"{"eventName":"X"}"#.utf8), eventId: "e1", eventTime: now, accountId: a, postings: [(.all, "")])
+        let awaited1 = try await s!.append([e])
+        XCTAssertEqual(awaited1, [.stored(sequence: 1)])
+        try await s!.close()
+        s = try SQLiteEventStore(path: path)
+        var e2 = e
+        e2.eventId = "e2"
+        let awaited2 = try await s!.append([e, e2])
+        XCTAssertEqual(awaited2, [.duplicate(sequence: 1), .stored(sequence: 2)])
+        let page = try await s!.lookup(EventQuery(accountId: a, startTime: now - 1, endTime: now, limit: 5))
+        XCTAssertEqual(page.events.first?.record, e.record, "the record is kept byte-exact")
+        try await s!.close()
+    }
+
+    func testTheSchemaRefusesToRewriteEvents() async throws {
+        let path = try freshPath()
+        let s = try SQLiteEventStore(path: path)
+        let a = try await s.createAccount(name: "a", retentionDays: nil, id: nil).id
+        let now = unixNow()
+        _ = try await s.append([AuditEvent(record: Array("{}".utf8), eventId: "e1", eventTime: now, accountId: a, postings: [(.all, "")])])
+        try await s.close()
+        let db = try DatabaseQueue(path: path)
+        XCTAssertTrue(fails(db, "UPDATE events SET record = x'00'"), "events cannot be rewritten")
+        XCTAssertTrue(fails(db, "DELETE FROM events"), "recent events cannot be deleted")
+    }
+
+    func testADatabaseFromANewerVersionIsRefused() async throws {
+        let path = try freshPath()
+        try await SQLiteEventStore(path: path).close()
+        let db = try DatabaseQueue(path: path)
+        XCTAssertFalse(fails(db, "INSERT INTO grdb_migrations(identifier) VALUES ('v999-future')"))
+        try db.close()
+        XCTAssertThrowsError(try SQLiteEventStore(path: path)) { error in
+            XCTAssertTrue("\(error)".contains("newer"), "\(error)")
+        }
+    }
+
+    /// Runs `sql` synchronously; true when SQLite refused it.
+    func fails(_ db: DatabaseQueue, _ sql: String) -> Bool {
+        do { try db.write { try $0.execute(sql: sql) }; return false } catch { return true }
+    }
+}
