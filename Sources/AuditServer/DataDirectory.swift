@@ -18,6 +18,8 @@ public struct DataDirectory: Sendable {
     public var rootCredentialsPath: String { path + "/root-credentials.json" }
 
     public func ensureExists() throws {
+        // Everything the process writes under the data directory is owner-only.
+        umask(0o077)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 

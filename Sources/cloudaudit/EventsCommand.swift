@@ -13,9 +13,12 @@ struct EventsCommand: AsyncParsableCommand {
         commandName: "events",
         abstract: "Send, search and generate audit events through the API.",
         discussion: """
-            Credentials come from the environment, never from flags:
-              TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY  (create a key with `cloudaudit keys create`)
-            Requests are signed with TC3-HMAC-SHA256 exactly like the Tencent Cloud SDKs.
+            Credentials come from the environment, never from flags: TENCENTCLOUD_SECRET_ID and \
+            TENCENTCLOUD_SECRET_KEY (create a key with `cloudaudit keys create`). Requests are signed with \
+            TC3-HMAC-SHA256 exactly like the Tencent Cloud SDKs.
+
+            Exit status: 0 success, 1 some records rejected (put, generate), 2 a request failed as a whole \
+            or the input could not be read.
             """,
         subcommands: [Put.self, Lookup.self, Generate.self])
 
@@ -95,10 +98,11 @@ extension EventsCommand {
             commandName: "put",
             abstract: "Send event records from a file of JSON lines or one JSON array.",
             discussion: """
-                Each record is a JSON object with at least eventName, eventSource and actionType (Read|Write);
-                records are sent byte for byte as they appear in the input, in PutEvents batches.
-                Rejected records are reported with their line number in the input. A progress bar is shown on
-                stderr when it is a terminal; the summary goes to stdout.
+                Each record is a JSON object with at least eventName, eventSource and actionType (Read or \
+                Write). Records are sent byte for byte as they appear in the input, in PutEvents batches; \
+                rejected records are reported with their line number. A progress bar is drawn on stderr \
+                when it is a terminal; the summary goes to stdout.
+
                 Exit status: 0 all stored, 1 some records rejected, 2 a request failed as a whole.
                 """)
 
@@ -242,23 +246,28 @@ extension EventsCommand {
             commandName: "lookup",
             abstract: "Search events with LookUpEvents, newest first.",
             discussion: """
-                Times: Unix seconds (1735689600), RFC 3339 (2025-01-01T00:00:00Z, 2025-01-01T08:00:00+08:00),
-                a date (2025-01-01, midnight UTC), relative to now (-90s, -30m, -2h, -7d, -1w), or now.
-                Attributes (--attr, repeatable): conditions on different keys must all hold, several values of one
-                key are alternatives. Keys: RequestId, EventName, ActionType, ReadOnly, PrincipalId, Username,
-                ResourceType, ResourceId, ResourceName, AccessKeyId, SensitiveAction, ApiErrorCode, CamErrorCode,
-                SourceIPAddress, EventSource, EventId, Tags (value [{"key":"env","value":"prod"}]).
+                Times: Unix seconds (1735689600), RFC 3339 (2025-01-01T08:00:00+08:00), a date \
+                (2025-01-01, midnight UTC), an offset from now (-90s, -30m, -2h, -7d, -1w), or now.
+
+                Conditions (--attr Key=Value, repeatable): different keys must all match; several values \
+                of one key are alternatives. Keys: RequestId, EventName, ActionType, ReadOnly, \
+                PrincipalId, Username, ResourceType, ResourceId, ResourceName, AccessKeyId, \
+                SensitiveAction, ApiErrorCode, CamErrorCode, SourceIPAddress, EventSource, EventId, \
+                Tags (value [{"key":"env","value":"prod"}]).
+
                 Examples:
-                  cloudaudit events lookup --start -2h --attr EventName=RunInstances --attr Username=alice
-                  cloudaudit events lookup --start 2025-01-01 --end 2025-01-02 --max 500 --output json
+                  cloudaudit events lookup --start -2h --attr EventName=RunInstances
+                  cloudaudit events lookup --start 2025-01-01 --end 2025-01-02 \\
+                      --attr Username=alice --max 500 --output json
                 """)
 
         @OptionGroup var client: ClientOptions
 
-        @Option(help: "Oldest event time (see the formats below).")
+        // `.unconditional`: relative times such as `-2h` start with a dash but are values, not flags.
+        @Option(parsing: .unconditional, help: "Oldest event time (formats below).")
         var start: String
 
-        @Option(help: "Newest event time.")
+        @Option(parsing: .unconditional, help: "Newest event time.")
         var end = "now"
 
         @Option(name: .customLong("attr"), help: ArgumentHelp("A lookup condition Key=Value (repeatable).", valueName: "Key=Value"))
@@ -437,10 +446,13 @@ extension EventsCommand {
             commandName: "generate",
             abstract: "Send realistic synthetic events (for demos and load tests).",
             discussion: """
-                ~200 users (a few very active), 20 products with their real action names, 70% Read / 30% Write,
-                ~5% failed calls, ~3% sensitive actions, times spread over --span up to now. The same --seed gives
-                the same events, event ids included, so re-running a seed stores nothing new.
-                Without --account-id the events carry no account and the server files them under the key's account.
+                About 200 users (a few very active), 20 products with their real action names, 70% Read \
+                and 30% Write, ~5% failed calls, ~3% sensitive actions, event times spread over --span \
+                up to now. The same --seed gives the same events, event ids included, so sending a seed \
+                again stores nothing new.
+
+                Without --account-id the events name no account and the server files them under the \
+                account of the key.
                 """)
 
         @OptionGroup var client: ClientOptions
