@@ -47,7 +47,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "cloudaudit", dependencies: [
-            "AuditServer", "AuditClient", "AuditStoreSQLite",
+            "AuditServer", "AuditClient", "AuditStoreSQLite", "AuditModel", "AuditStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),

@@ -172,6 +172,15 @@ public final class APIClient: Sendable {
     }
 }
 
+extension APIClient: CustomStringConvertible, CustomReflectable {
+    public var description: String { "APIClient(endpoint: \(endpoint), secretId: \(secretId), region: \(region))" }
+
+    /// Keeps the SecretKey out of `dump`, debuggers and string interpolation.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["endpoint": endpoint, "secretId": secretId, "region": region], displayStyle: .class)
+    }
+}
+
 /// An error the API returned in `Response.Error` (the request reached the server and was refused).
 public struct APIError: Error, Sendable, Equatable, CustomStringConvertible, LocalizedError {
     /// The dotted code, e.g. `AuthFailure.SignatureFailure`, `InvalidParameterValue.MaxResult`.

@@ -31,7 +31,7 @@ public enum EventRecordValidator {
     public static let maxFutureSkew: Int64 = 300
 
     static let shortFields = ["eventName", "eventSource", "eventType", "eventRegion", "resourceType", "requestID", "eventId",
-                              "eventVersion", "httpMethod", "apiVersion", "resourceRegion"]
+                              "httpMethod", "apiVersion", "resourceRegion"]
     static let mediumFields = ["sourceIPAddress"]
     static let longFields = ["resourceName", "userAgent", "errorMessage", "apiErrorMessage"]
     static let identityFields = ["type", "principalId", "accountId", "secretId", "userName"]
@@ -85,6 +85,9 @@ public enum EventRecordValidator {
             if let v = obj[f], v != .null, integer(v) == nil {
                 return .failure(.init("InvalidParameter", "\(f) must be an integer, not \(v.typeName)"))
             }
+        }
+        if let v = obj["eventVersion"], v != .null, scalarString(v) == nil {
+            return .failure(.init("InvalidParameter", "eventVersion must be a string or a number, not \(v.typeName)"))
         }
         if let v = obj["apiErrorCode"], v != .null {
             guard let s = scalarString(v) else { return .failure(.init("InvalidParameter", "apiErrorCode must be a string or a number")) }
@@ -163,7 +166,7 @@ public enum EventRecordValidator {
             eventId = makeEventId()
             prefix += "\"eventId\":\"\(eventId)\","
         }
-        if obj["eventTime"] == nil || obj["eventTime"] == .null, obj["eventTime"] == nil {
+        if obj["eventTime"] == nil {
             prefix += "\"eventTime\":\(eventTime),"
         }
         if prefix.isEmpty {
@@ -215,7 +218,8 @@ public enum EventRecordValidator {
     static func checkString(_ v: JSONValue?, name: String, limit: Int) -> RecordRejection? {
         guard let v, v != .null else { return nil }
         guard case .string(let s) = v else { return .init("InvalidParameter", "\(name) must be a string, not \(v.typeName)") }
-        if s.count > limit { return .init("InvalidParameterValue", "\(name) is \(s.count) characters; the limit is \(limit)") }
+        // utf8.count bounds the character count from above, and is O(1) for native strings.
+        if s.utf8.count > limit, s.count > limit { return .init("InvalidParameterValue", "\(name) is \(s.count) characters; the limit is \(limit)") }
         return nil
     }
 

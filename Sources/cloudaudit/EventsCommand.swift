@@ -563,7 +563,7 @@ extension EventsCommand {
         struct RequestError: Sendable, CustomStringConvertible {
             var code: String
             var message: String
-            var description: String { code.isEmpty ? message : "\(code): \(message)" }
+            var description: String { code == "ClientNetworkError" || code == "ClientError" ? message : "\(code): \(message)" }
         }
 
         struct Totals {
@@ -641,9 +641,9 @@ extension EventsCommand {
                         try? await Task.sleep(nanoseconds: UInt64(500_000_000) << UInt64(attempt))
                         continue
                     }
-                    return .failed(RequestError(code: "", message: e.description))
+                    return .failed(RequestError(code: "ClientNetworkError", message: e.description))
                 } catch {
-                    return .failed(RequestError(code: "", message: String(describing: error)))
+                    return .failed(RequestError(code: "ClientError", message: String(describing: error)))
                 }
             }
         }

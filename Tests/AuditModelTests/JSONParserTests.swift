@@ -107,9 +107,9 @@ final class JSONParserTests: XCTestCase {
         assertRejected(#""\uDFFF x""#)
         assertRejected(#""\ud800x""#)
         assertRejected(#""\ud800\n""#)
-        assertRejected(#""\ud800\u0041""#, )
+        assertRejected(#""\ud800\u0041""#)
         assertRejected(#""\ud800\ud800""#)
-        assertRejected(#""\ude00\ud83d""#, )
+        assertRejected(#""\ude00\ud83d""#)
         assertRejected(#"{"k": "ok", "v": "\ud83d"}"#)
     }
 
@@ -183,8 +183,8 @@ final class JSONParserTests: XCTestCase {
                   #"{"a":1 "b":2}"#, "tru", "nul", "fals", "True", "NULL", "[true false]", "{\"a\"}", "{\"a\":}", "]", "}", "[}", "{]"] {
             assertRejected(s)
         }
-        assertRejected("\u{0C}1", )  // form feed is not JSON whitespace
-        assertRejected("\u{A0}1", )  // nor is NBSP
+        assertRejected("\u{0C}1")  // form feed is not JSON whitespace
+        assertRejected("\u{A0}1")  // nor is NBSP
     }
 
     func testTruncatedInputIsRejected() {
