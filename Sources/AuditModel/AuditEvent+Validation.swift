@@ -71,6 +71,10 @@ public enum EventRecordValidator {
         if let t = obj["eventType"]?.stringValue, !eventTypes.contains(t) {
             return .failure(.init("InvalidParameterValue", "eventType must be ApiCall, ConsoleCall or MiniProgramCall, not \"\(clip(t))\""))
         }
+        // Null would leave the stored record saying something else than the event: leave the field out instead.
+        for f in ["eventId", "eventTime"] where obj[f] == .null {
+            return .failure(.init("InvalidParameter", "\(f) must not be null; leave it out to have it filled in"))
+        }
         if let id = obj["eventId"]?.stringValue, id.isEmpty {
             return .failure(.init("InvalidParameterValue", "eventId must not be empty (leave it out to have one generated)"))
         }
@@ -108,7 +112,8 @@ public enum EventRecordValidator {
                 if let r = checkString(o[f], name: "userIdentity.\(f)", limit: 256) { return .failure(r) }
             }
             if let a = o["accountId"], a != .null {
-                guard scalarString(a) != nil else { return .failure(.init("InvalidParameter", "userIdentity.accountId must be a string or a number")) }
+                guard let text = scalarString(a) else { return .failure(.init("InvalidParameter", "userIdentity.accountId must be a string or a number")) }
+                if text.utf8.count > 256 { return .failure(.init("InvalidParameterValue", "userIdentity.accountId is longer than 256 characters")) }
             }
             identity = o
         }
@@ -142,7 +147,7 @@ public enum EventRecordValidator {
         case .failure(let r): return .failure(r)
         }
         var eventTime = now
-        if let v = obj["eventTime"], v != .null {
+        if let v = obj["eventTime"] {
             guard let t = EventTimeParser.seconds(v) else {
                 return .failure(.init("InvalidParameter", "eventTime must be Unix seconds or an RFC 3339 time"))
             }

@@ -38,6 +38,8 @@ struct SDKRequest {
     /// Headers signed on top of content-type and host (lower-case names).
     var extraSignedHeaders: [String] = []
     var service = "cloudaudit"
+    /// The SDK's `unsignedPayload` option: `X-TC-Content-SHA256: UNSIGNED-PAYLOAD`, payload hash of that literal.
+    var unsignedPayload = false
 
     var contentType: String { method == .get ? "application/x-www-form-urlencoded" : "application/json" }
     var uri: String { query.isEmpty ? "/" : "/?" + query }
@@ -54,7 +56,8 @@ struct SDKRequest {
             signed.append((name, fields.first { $0.0.lowercased() == name }?.1 ?? ""))
         }
         // The SDK signs the query string and an empty payload for GET, the JSON body for POST.
-        let payload: [UInt8] = method == .get ? [] : body
+        if unsignedPayload { fields.append(("X-TC-Content-SHA256", "UNSIGNED-PAYLOAD")) }
+        let payload: [UInt8] = unsignedPayload ? Array("UNSIGNED-PAYLOAD".utf8) : (method == .get ? [] : body)
         let r = TC3Signer.Request(method: method.rawValue, uri: "/", query: method == .get ? query : "", signedHeaders: signed,
                                   payloadHash: TC3Signer.hexSHA256(payload), timestamp: timestamp, service: service)
         var h = HTTPFields()
@@ -246,11 +249,14 @@ struct Session: Sendable {
 }
 
 /// One event record as a JSON string.
-func event(_ name: String, time: Int64, id: String? = nil, action: String = "Write", extra: String = "") -> String {
+/// `accountId` is a raw JSON fragment put in `userIdentity.accountId`.
+func event(_ name: String, time: Int64, id: String? = nil, action: String = "Write", accountId: String? = nil, extra: String = "") -> String {
     var s = "{"
     if let id { s += "\"eventId\":\"\(id)\"," }
     s += "\"eventTime\":\(time),\"eventName\":\"\(name)\",\"eventSource\":\"cvm.tencentcloudapi.com\",\"actionType\":\"\(action)\""
-    s += ",\"resourceType\":\"cvm\",\"eventRegion\":\"ap-guangzhou\",\"userIdentity\":{\"type\":\"CAMUser\",\"principalId\":\"p-1\",\"userName\":\"alice\",\"secretId\":\"AKIDuser\"}"
+    s += ",\"resourceType\":\"cvm\",\"eventRegion\":\"ap-guangzhou\",\"userIdentity\":{\"type\":\"CAMUser\",\"principalId\":\"p-1\",\"userName\":\"alice\",\"secretId\":\"AKIDuser\""
+    if let accountId { s += ",\"accountId\":\(accountId)" }
+    s += "}"
     if !extra.isEmpty { s += "," + extra }
     return s + "}"
 }
@@ -376,7 +382,7 @@ final class APITests: XCTestCase {
             let fine = try await s.send(req)
             self.assertOK(fine, "as signed")
 
-            let changed = try await s.send(req, body: Array(body.replacingOccurrences(of: "3600", with: "3601").utf8))
+            let changed = try await s.send(req, body: Array(body.replacingOccurrences(of: String(h.now - 3600), with: String(h.now - 3599)).utf8))
             self.assertError(changed, "AuthFailure.SignatureFailure", "body changed")
             let spaced = try await s.send(req, body: Array((body + " ").utf8))
             self.assertError(spaced, "AuthFailure.SignatureFailure", "one byte added to the body")
@@ -418,6 +424,20 @@ final class APITests: XCTestCase {
             let missing = try await s.send(req)
             XCTAssertNotNil(missing.errorCode, "a signed header that is not sent cannot verify")
             XCTAssertTrue(missing.errorCode?.hasPrefix("AuthFailure.") ?? false, missing.text)
+        }
+    }
+
+    func testUnsignedPayloadOption() async throws {
+        let h = try await Harness.make()
+        try await h.run { s in
+            var req = s.request("LookUpEvents", key: h.auditor, body: #"{"StartTime": \#(h.now - 60), "EndTime": \#(h.now)}"#)
+            req.unsignedPayload = true
+            let r = try await s.send(req)
+            self.assertOK(r, "UNSIGNED-PAYLOAD")
+            var headers = req.headers()
+            headers[HTTPField.Name("X-TC-Content-SHA256")!] = nil
+            let dropped = try await s.send(req, headers: headers)
+            self.assertError(dropped, "AuthFailure.SignatureFailure", "signed as unsigned payload, sent without the header")
         }
     }
 
@@ -609,7 +629,7 @@ final class APITests: XCTestCase {
                 event("Bad4", time: h.now + 3600, id: "bad-4"),
                 event("Bad5", time: t, id: "bad-5", action: "Delete"),
                 #""not an object""#,
-                event("Bad7", time: t, id: "bad-7", extra: #""userIdentity2": 1, "resourceName": "\#(String(repeating: "r", count: 2049))""#),
+                event("Bad7", time: t, id: "bad-7", extra: #""resourceName": "\#(String(repeating: "r", count: 2049))""#),
                 event("Bad8", time: t, id: "bad-8", extra: #""eventType": "WebCall""#),
                 event("Bad9", time: h.now - 31 * 86400, id: "bad-9"),
                 event("Good10", time: t - 2),
@@ -631,7 +651,7 @@ final class APITests: XCTestCase {
             XCTAssertTrue(r.failed.first { $0.index == 1 }?.message.contains("eventName") ?? false)
 
             // The good records are visible at once; nothing of the rejected ones was stored.
-            let window = try await s.lookup(h.admin, start: h.now - 40 * 86400 + 86400 * 10, end: h.now, max: 50)
+            let window = try await s.lookup(h.admin, start: h.now - 30 * 86400, end: h.now, max: 50)
             let stored = Set(window.eventIds)
             XCTAssertTrue(stored.isSuperset(of: ["good-0", "good-2", ids[10]]), "\(stored)")
             for bad in ["bad-1", "bad-3", "bad-4", "bad-5", "bad-7", "bad-8", "bad-9"] {
@@ -724,19 +744,19 @@ final class APITests: XCTestCase {
         try await h.run { s in
             let t = h.now - 1200
             let b = Harness.accountB
-            let own = try await s.put([event("Own", time: t, id: "own-1", extra: #""userIdentity": {"accountId": "\#(Harness.accountA)"}"#),
-                                       event("Other", time: t, id: "other-1", extra: #""userIdentity": {"accountId": "\#(b)"}"#)], key: h.ingest)
+            let own = try await s.put([event("Own", time: t, id: "own-1", accountId: #""\#(Harness.accountA)""#),
+                                       event("Other", time: t, id: "other-1", accountId: #""\#(b)""#)], key: h.ingest)
             self.assertOK(own)
             XCTAssertEqual(own.putIds, ["own-1", ""])
             XCTAssertEqual(own.failed.map(\.code), ["UnauthorizedOperation"])
-            let adminOther = try await s.put([event("Other", time: t, id: "other-2", extra: #""userIdentity": {"accountId": \#(b)}"#)], key: h.admin)
+            let adminOther = try await s.put([event("Other", time: t, id: "other-2", accountId: #"\#(b)"#)], key: h.admin)
             XCTAssertEqual(adminOther.failed.map(\.code), ["UnauthorizedOperation"])
 
             let service = try await s.put([
-                event("ForB", time: t, id: "svc-b", extra: #""userIdentity": {"accountId": "\#(b)"}"#),
-                event("ForNobody", time: t, id: "svc-x", extra: #""userIdentity": {"accountId": "999999999999"}"#),
+                event("ForB", time: t, id: "svc-b", accountId: #""\#(b)""#),
+                event("ForNobody", time: t, id: "svc-x", accountId: #""999999999999""#),
                 event("ForNone", time: t, id: "svc-none"),
-                event("ForA", time: t, id: "svc-a", extra: #""userIdentity": {"accountId": \#(Harness.accountA)}"#),
+                event("ForA", time: t, id: "svc-a", accountId: #"\#(Harness.accountA)"#),
             ], key: h.service)
             self.assertOK(service)
             XCTAssertEqual(service.putIds, ["svc-b", "", "", "svc-a"])
@@ -747,6 +767,20 @@ final class APITests: XCTestCase {
             XCTAssertEqual(inB.events.first?["AccountID"], .int(b))
             let inA = try await s.lookup(h.admin, start: t - 10, end: t + 10, max: 50)
             XCTAssertEqual(Set(inA.eventIds), ["own-1", "svc-a"])
+        }
+    }
+
+    /// docs/contract.md limits userIdentity.* to 256 characters; a zero-padded accountId still names account B.
+    func testOverlongAccountIdIsRejectedForServiceKeys() async throws {
+        let h = try await Harness.make()
+        try await h.run { s in
+            let b = String(Harness.accountB)
+            let padded = String(repeating: "0", count: 257 - b.count) + b
+            let r = try await s.put([event("Padded", time: h.now - 60, id: "pad-1", accountId: "\"\(padded)\"")], key: h.service)
+            self.assertOK(r)
+            XCTAssertEqual(r.failed.map(\.code), ["InvalidParameterValue"], "accountId of 257 characters")
+            let stored = try await s.lookup(h.adminB, start: h.now - 120, end: h.now, attrs: [("EventId", "pad-1")])
+            XCTAssertEqual(stored.totalCount, 0)
         }
     }
 
@@ -987,6 +1021,16 @@ final class APITests: XCTestCase {
                 ("unknown key after a good one", #"{"StartTime": \#(now - 60), "EndTime": \#(now), "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "x"}, {"AttributeKey": "Region", "AttributeValue": "x"}]}"#,
                  "InvalidParameterValue.attributeKey"),
             ]
+            let allKeys: [String] = LookupAttributeName.all.map { a in
+                let v: String
+                switch a.name {
+                case "Tags": v = #"[{\"key\":\"k\",\"value\":\"v\"}]"#
+                case "ReadOnly", "SensitiveAction": v = "true"
+                default: v = "v"
+                }
+                return #"{"AttributeKey": "\#(a.name)", "AttributeValue": "\#(v)"}"#
+            }
+            let everyKey = #"{"StartTime": \#(now - 60), "EndTime": \#(now), "LookupAttributes": ["# + allKeys.joined(separator: ",") + "]}"
             for action in ["LookUpEvents", "DescribeEvents"] {
                 for (label, body, code) in cases {
                     let r = try await s.call(action, body, key: h.auditor)
@@ -998,11 +1042,7 @@ final class APITests: XCTestCase {
                     ("numeric strings", #"{"StartTime": "\#(now - 60)", "EndTime": "\#(now)", "MaxResults": "50"}"#),
                     ("MaxResults 1", #"{"StartTime": \#(now - 60), "EndTime": \#(now), "MaxResults": 1}"#),
                     ("MaxResults 50", #"{"StartTime": \#(now - 60), "EndTime": \#(now), "MaxResults": 50}"#),
-                    ("every key", #"{"StartTime": \#(now - 60), "EndTime": \#(now), "LookupAttributes": ["#
-                        + LookupAttributeName.all.map { a -> String in
-                            let v = a.name == "Tags" ? #"[{\"key\":\"k\",\"value\":\"v\"}]"# : (a.name == "ReadOnly" || a.name == "SensitiveAction" ? "true" : "v")
-                            return #"{"AttributeKey": "\#(a.name)", "AttributeValue": "\#(v)"}"#
-                        }.joined(separator: ",") + "]}"),
+                    ("every key", everyKey),
                 ] {
                     let r = try await s.call(action, body, key: h.auditor)
                     self.assertOK(r, "\(action): \(label)")

@@ -142,7 +142,7 @@ final class EventValidationTests: XCTestCase {
 
     static let stringLimits: [(String, Int)] = [
         ("eventName", 128), ("eventSource", 128), ("eventRegion", 128), ("resourceType", 128), ("requestID", 128), ("eventId", 128),
-        ("eventVersion", 128), ("httpMethod", 128), ("apiVersion", 128), ("resourceRegion", 128),
+        ("httpMethod", 128), ("apiVersion", 128), ("resourceRegion", 128),
         ("sourceIPAddress", 256),
         ("resourceName", 2048), ("userAgent", 2048), ("errorMessage", 2048), ("apiErrorMessage", 2048),
     ]
@@ -152,7 +152,9 @@ final class EventValidationTests: XCTestCase {
             for bad in ["5", "false", "{}", "[]"] {
                 assertRejected(record(with: f, bad), "InvalidParameter", mentioning: f, "\(f)=\(bad)")
             }
-            if !required.contains(where: { $0.0 == f }) {
+            if f == "eventId" {
+                assertRejected(record(with: f, "null"), "InvalidParameter", mentioning: f, "eventId=null must be left out instead")
+            } else if !required.contains(where: { $0.0 == f }) {
                 assertAccepted(record(with: f, "null"), "\(f)=null")
             }
         }
@@ -165,6 +167,14 @@ final class EventValidationTests: XCTestCase {
         }
         // eventType has its own values; an over-long one is still InvalidParameterValue.
         assertRejected(record(with: "eventType", str(129)), "InvalidParameterValue", "eventType over 128")
+    }
+
+    /// Real CloudAudit records carry `"eventVersion": 1` (a number); both forms are kept as sent.
+    func testEventVersionMayBeANumberOrAString() throws {
+        for v in ["1", #""1.0""#, "null"] {
+            let e = try XCTUnwrap(assertAccepted(record(with: "eventVersion", v), v))
+            XCTAssertTrue(String(decoding: e.record, as: UTF8.self).contains("\"eventVersion\":\(v)"))
+        }
     }
 
     func testLengthLimitsCountCharactersNotBytes() {
@@ -281,7 +291,7 @@ final class EventValidationTests: XCTestCase {
             let e = try XCTUnwrap(assertAccepted(record(with: "eventTime", raw), raw))
             XCTAssertEqual(e.eventTime, expected, raw)
         }
-        XCTAssertEqual(try XCTUnwrap(assertAccepted(record(with: "eventTime", "null"))).eventTime, now, "null eventTime is now")
+        assertRejected(record(with: "eventTime", "null"), "InvalidParameter", mentioning: "eventTime", "null eventTime must be left out instead")
     }
 
     func testUnparseableEventTimeIsInvalidParameter() {
@@ -349,6 +359,21 @@ final class EventValidationTests: XCTestCase {
         let e2 = try XCTUnwrap(assertAccepted(withId))
         XCTAssertEqual(String(decoding: e2.record, as: UTF8.self), "{\"eventTime\":\(now)," + withId.dropFirst())
         XCTAssertEqual(e2.eventId, "mine")
+    }
+
+    /// `"eventId": null` / `"eventTime": null` count as absent (an id is generated, the time is now). Whatever the server does, the
+    /// stored record must not contradict the indexed event: read back (last key wins, as in most parsers) it has to show the same
+    /// eventId and eventTime — or the record is rejected.
+    func testNullEventIdAndEventTimeStayConsistentWithTheRecord() throws {
+        for (label, raw) in [("eventId null", #"{"eventId": null, "eventTime": 1699999000, "eventName": "A", "eventSource": "s", "actionType": "Read"}"#),
+                             ("eventTime null", #"{"eventId": "e-1", "eventTime": null, "eventName": "A", "eventSource": "s", "actionType": "Read"}"#)] {
+            let (result, _) = try XCTUnwrap(validate(raw))
+            guard case .success(let e) = result else { continue }
+            let back = try JSONParser.parse(e.record)
+            XCTAssertEqual(back["eventId"]?.stringValue, e.eventId, "\(label): stored record \(String(decoding: e.record, as: UTF8.self))")
+            XCTAssertEqual(back["eventTime"].flatMap(EventTimeParser.seconds), e.eventTime,
+                           "\(label): stored record \(String(decoding: e.record, as: UTF8.self))")
+        }
     }
 
     func testDefaultEventIdsAreUniqueUUIDs() throws {

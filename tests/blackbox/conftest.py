@@ -11,9 +11,12 @@ The binary is `.build/debug/cloudaudit`, or $CLOUDAUDIT_BIN.
 """
 
 import os
+import time
 from dataclasses import dataclass
 
 import pytest
+
+import support
 
 from support import (
     BIN,
@@ -29,6 +32,13 @@ from support import (
 
 def pytest_report_header(config):
     return "cloudaudit binary: %s (%s)" % (BIN, "present" if binary_available() else "MISSING")
+
+
+@pytest.fixture(autouse=True)
+def _fixed_query_window():
+    support.WINDOW_ANCHOR = int(time.time())
+    yield
+    support.WINDOW_ANCHOR = None
 
 
 @pytest.fixture(scope="session")
@@ -103,4 +113,4 @@ def pytest_runtest_makereport(item, call):
     if rep.when == "call" and rep.failed:
         srv = item.funcargs.get("server") if hasattr(item, "funcargs") else None
         if srv is not None:
-            rep.sections.append(("session server log (tail)", srv.log_tail(25)))
+            rep.sections.append(("session server log (tail)", srv.log_tail(8)))

@@ -237,3 +237,26 @@ def test_and_of_two_unrelated_keys(tenant):
     assert ids_of(r["Events"]) == [both["eventId"]]
     r = describe(tenant.admin, attrs=[("SourceIPAddress", ip), ("Username", user)])
     assert ids_of(r["Events"]) == [both["eventId"]]
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_unicode_and_special_characters_in_values(tenant, method):
+    src = uid("src")
+    name = "创建实例-" + _hex()
+    user = "张三 & co/+=?" + _hex()
+    rname = "ins-a,数据盘 #1," + _hex()
+    tk = "环境" + _hex()
+    rec = make_event(src, name, userIdentity=_ui(userName=user), resourceName=rname,
+                     tags=[{"key": tk, "value": "生产 \"quoted\""}])
+    other = make_event(src, "创建实例-" + _hex(), userIdentity=_ui(userName="李四"))
+    tenant.admin.put_ok([rec, other])
+    client = tenant.admin.client(method)
+    for attrs in ([("EventName", name)], [("Username", user)], [("ResourceName", rname)],
+                  [("ResourceName", "数据盘 #1")],
+                  [("Tags", json.dumps([{"key": tk, "value": "生产 \"quoted\""}], ensure_ascii=False))],
+                  [("Tags", json.dumps([{"key": tk, "value": "*"}]))]):
+        r = lookup(client, attrs=attrs + [("EventSource", src)])
+        assert ids_of(r["Events"]) == [rec["eventId"]], "%s %r" % (method, attrs)
+    ev = lookup(client, attrs=[("EventName", name)])["Events"][0]
+    assert ev["EventName"] == name and ev["Username"] == user
+    assert json.loads(ev["CloudAuditEvent"])["userIdentity"]["userName"] == user

@@ -236,10 +236,11 @@ def test_1000_events_are_accepted(tenant):
     assert lookup(tenant.admin, attrs=[("EventSource", src)])["TotalCount"] == 1000
 
 
-def test_body_not_json_is_invalid_parameter(tenant):
-    for body in (b"{not json", b"", b"[1,2", "\u00ff\u00fe".encode("latin-1")):
-        r = raw_call(tenant.server, tenant.admin.secret_id, tenant.admin.secret_key, "PutEvents", body=body)
-        raw_error(r, "InvalidParameter")
+@pytest.mark.parametrize("body", [b"{not json", b"", b"[1,2", b"\xff\xfe{}", b'{"Events": [}'],
+                         ids=["garbage", "empty", "truncated", "not-utf8", "broken-array"])
+def test_body_not_json_is_invalid_parameter(tenant, body):
+    r = raw_call(tenant.server, tenant.admin.secret_id, tenant.admin.secret_key, "PutEvents", body=body)
+    raw_error(r, "InvalidParameter")
 
 
 def test_body_just_under_5_mib_is_accepted(tenant):
@@ -352,3 +353,11 @@ def test_official_example_record_is_accepted(tenant):
     stored = record_of(evs[0])
     for k, v in rec.items():
         assert stored.get(k) == v, "field %s changed" % k
+
+
+def test_event_version_as_number_or_string(tenant):
+    # Both official example records carry "eventVersion": 2 (a number).
+    src = uid("ver")
+    recs = [make_event(src, eventVersion=2), make_event(src, eventVersion="2.0")]
+    tenant.admin.put_ok(recs)
+    assert len(lookup_all(tenant.admin, [("EventSource", src)])) == 2

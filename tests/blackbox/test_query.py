@@ -46,7 +46,14 @@ def _rich_event(src):
     )
 
 
+EVENT_FIELDS = ["EventId", "Username", "EventTime", "CloudAuditEvent", "ResourceTypeCn", "ErrorCode", "EventName",
+                "SecretId", "EventSource", "RequestID", "ResourceRegion", "AccountID", "SourceIPAddress", "EventNameCn",
+                "Resources", "EventRegion"]
+
+
 def _check_event_fields(ev, rec, account_id):
+    missing = [f for f in EVENT_FIELDS if ev.get(f) is None]
+    assert not missing, "Event lacks %r" % missing
     assert ev["EventId"] == rec["eventId"]
     assert ev["EventName"] == rec["eventName"]
     assert ev["EventSource"] == rec["eventSource"]

@@ -54,7 +54,7 @@ enum PutEvents {
             if let a = r["userIdentity"]?["accountId"].flatMap(EventRecordValidator.scalarString) { named.insert(a) }
         }
         for name in named.prefix(100) where scopes[name] == nil {
-            if let id = Int64(name), let account = try await call.environment.store.account(id: id) {
+            if let id = Int64(name), String(id) == name, let account = try await call.environment.store.account(id: id) {
                 scopes[name] = AccountScope(accountId: id, retentionDays: account.retentionDays ?? call.environment.defaultRetentionDays)
             }
         }
