@@ -98,8 +98,12 @@ public struct Authenticator: Sendable {
         let payloadHash = TC3Signer.hexSHA256(unsigned ? Array("UNSIGNED-PAYLOAD".utf8) : r.body)
         let request = TC3Signer.Request(method: r.method, uri: "/", query: r.query, signedHeaders: headers,
                                         payloadHash: payloadHash, timestamp: ts, service: Self.service)
-        let expected = TC3Signer.signature(request, secretKey: secretKey)
-        guard auth.service == Self.service, auth.date == request.date, constantTimeEquals(expected, auth.signature) else {
+        // The SDKs sign header values as sent; the signature document lower-cases them. Accept either.
+        var lowered = request
+        lowered.signedHeaders = headers.map { ($0.name, $0.value.lowercased()) }
+        let matches = constantTimeEquals(TC3Signer.signature(request, secretKey: secretKey), auth.signature)
+            || (lowered.signedHeaders.map(\.value) != headers.map(\.value) && constantTimeEquals(TC3Signer.signature(lowered, secretKey: secretKey), auth.signature))
+        guard auth.service == Self.service, auth.date == request.date, matches else {
             throw Failure(error: .signatureFailure, knownCaller: caller)
         }
         return caller

@@ -15,7 +15,7 @@ public struct RequestParameters: Sendable {
     /// Parses a POST body; an empty body is an empty object.
     public static func fromBody(_ body: [UInt8]) throws -> RequestParameters {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
-            return RequestParameters(root: JSONObject(fields: []), body: body)
+            throw APIError.invalidBody("it is empty; send a JSON object such as {}")
         }
         let value: JSONValue
         do { value = try JSONParser.parse(body) } catch let e as JSONParseError { throw APIError.invalidBody(e.description) }

@@ -81,8 +81,9 @@ public enum EventRecordValidator {
         if let v = obj["sensitiveAction"] {
             switch v {
             case .bool, .null: break
-            case .string(let s) where s == "true" || s == "false": break
-            default: return .failure(.init("InvalidParameter", "sensitiveAction must be true or false"))
+            case .int(let i) where i == 0 || i == 1: break
+            case .string(let s) where ["true", "false", "1", "0", ""].contains(s): break
+            default: return .failure(.init("InvalidParameter", "sensitiveAction must be true or false (or 1/0)"))
             }
         }
         for f in ["errorCode"] {
@@ -109,6 +110,8 @@ public enum EventRecordValidator {
         if let v = obj["userIdentity"], v != .null {
             guard case .object(let o) = v else { return .failure(.init("InvalidParameter", "userIdentity must be an object, not \(v.typeName)")) }
             for f in identityFields where f != "accountId" {
+                // Tencent's own records carry numeric principalIds: numbers are accepted as their decimal text.
+                if let v = o[f], case .int = v { continue }
                 if let r = checkString(o[f], name: "userIdentity.\(f)", limit: 256) { return .failure(r) }
             }
             if let a = o["accountId"], a != .null {
@@ -125,7 +128,7 @@ public enum EventRecordValidator {
                 switch item {
                 case .string(let s): resourceSet.append(s)
                 case .object(let o):
-                    if let s = (o["resourceId"] ?? o["resourceName"]).flatMap(scalarString) { resourceSet.append(s) }
+                    if let s = o["resourceId"].flatMap(scalarString) { resourceSet.append(s) }
                 default: return .failure(.init("InvalidParameter", "resourceSet entries must be strings or objects"))
                 }
             }
@@ -167,6 +170,9 @@ public enum EventRecordValidator {
         let eventId: String
         if let id = obj["eventId"]?.stringValue {
             eventId = id
+        } else if let id = obj["eventID"]?.stringValue, !id.isEmpty, id.utf8.count <= 128 {
+            // Tencent's own records spell it eventID.
+            eventId = id
         } else {
             eventId = makeEventId()
             prefix += "\"eventId\":\"\(eventId)\","
@@ -192,15 +198,10 @@ public enum EventRecordValidator {
         add(.resourceType, obj["resourceType"]?.stringValue)
         add(.sourceIPAddress, obj["sourceIPAddress"]?.stringValue)
         add(.apiErrorCode, obj["apiErrorCode"].flatMap(scalarString))
-        add(.principalId, identity?["principalId"]?.stringValue)
-        add(.username, identity?["userName"]?.stringValue)
-        add(.accessKeyId, identity?["secretId"]?.stringValue)
-        let sensitive: Bool
-        switch obj["sensitiveAction"] {
-        case .bool(let b)?: sensitive = b
-        case .string(let s)?: sensitive = s == "true"
-        default: sensitive = false
-        }
+        add(.principalId, identity?["principalId"].flatMap(scalarString))
+        add(.username, identity?["userName"].flatMap(scalarString))
+        add(.accessKeyId, identity?["secretId"].flatMap(scalarString))
+        let sensitive = isSensitive(obj["sensitiveAction"])
         postings.append((.sensitiveAction, sensitive ? "true" : "false"))
         postings.append((.camErrorCode, String(obj["errorCode"].flatMap(integer) ?? 0)))
         var names = Set<String>()
@@ -234,6 +235,13 @@ public enum EventRecordValidator {
         switch v {
         case .array(let items):
             for item in items {
+                // Tencent's own records carry tags as strings ("" or "key:value").
+                if case .string(let text) = item {
+                    guard !text.isEmpty else { continue }
+                    let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                    out.append((String(parts[0]), parts.count > 1 ? String(parts[1]) : ""))
+                    continue
+                }
                 guard case .object(let o) = item, let k = (o["key"] ?? o["Key"])?.stringValue else {
                     return .failure(.init("InvalidParameter", #"tags must be a list of {"key": "...", "value": "..."} objects"#))
                 }
@@ -253,6 +261,15 @@ public enum EventRecordValidator {
             return .failure(.init("InvalidParameterValue", "tag keys are limited to 128 characters and values to 256"))
         }
         return .success(out)
+    }
+
+    public static func isSensitive(_ v: JSONValue?) -> Bool {
+        switch v {
+        case .bool(let b)?: return b
+        case .int(let i)?: return i == 1
+        case .string(let s)?: return s == "true" || s == "1"
+        default: return false
+        }
     }
 
     public static func integer(_ v: JSONValue) -> Int64? {

@@ -45,7 +45,7 @@ public struct EventSummary: Sendable {
 
     public init(record: [UInt8]) {
         guard let obj = (try? JSONParser.parse(record))?.objectValue else { return }
-        eventId = obj["eventId"]?.stringValue ?? ""
+        eventId = obj["eventId"]?.stringValue ?? obj["eventID"]?.stringValue ?? ""
         eventTime = (obj["eventTime"]).flatMap { EventTimeParser.seconds($0) } ?? 0
         eventName = obj["eventName"]?.stringValue ?? ""
         eventSource = obj["eventSource"]?.stringValue ?? ""
@@ -54,13 +54,13 @@ public struct EventSummary: Sendable {
         resourceType = obj["resourceType"]?.stringValue ?? ""
         resourceName = obj["resourceName"]?.stringValue ?? ""
         let identity = obj["userIdentity"]?.objectValue
-        username = identity?["userName"]?.stringValue ?? identity?["principalId"]?.stringValue ?? ""
-        secretId = identity?["secretId"]?.stringValue ?? ""
+        username = (identity?["userName"] ?? identity?["principalId"]).flatMap(EventRecordValidator.scalarString) ?? ""
+        secretId = identity?["secretId"].flatMap(EventRecordValidator.scalarString) ?? ""
         requestId = obj["requestID"]?.stringValue ?? ""
         sourceIPAddress = obj["sourceIPAddress"]?.stringValue ?? ""
         errorCode = obj["errorCode"].flatMap(EventRecordValidator.integer) ?? 0
         actionType = obj["actionType"]?.stringValue ?? ""
-        if case .bool(let b)? = obj["sensitiveAction"] { sensitiveAction = b } else { sensitiveAction = obj["sensitiveAction"]?.stringValue == "true" }
+        sensitiveAction = EventRecordValidator.isSensitive(obj["sensitiveAction"])
         apiErrorCode = obj["apiErrorCode"].flatMap(EventRecordValidator.scalarString) ?? ""
     }
 }
@@ -78,7 +78,13 @@ public enum EventTimeParser {
 
     public static func seconds(_ s: String) -> Int64? {
         if let i = Int64(s) { return i }
-        return rfc3339(s)
+        return rfc3339(s) ?? tencentLocal(s)
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS`, as Tencent's own records write it, in Beijing time (UTC+08:00).
+    public static func tencentLocal(_ s: String) -> Int64? {
+        guard s.utf8.count == 19, s.contains(" ") else { return nil }
+        return rfc3339(s.replacingOccurrences(of: " ", with: "T") + "+08:00")
     }
 
     public static func rfc3339(_ s: String) -> Int64? {

@@ -64,8 +64,10 @@ struct AccountsCommand: AsyncParsableCommand {
             _ = try await admin.ensureDefaultAccount()
             let accounts = try await store.listAccounts()
             try await store.close()
-            struct Out: Encodable { var AccountId: Int64; var Name: String; var RetentionDays: Int?; var CreatedAt: Int64 }
-            try printJSON(accounts.map { Out(AccountId: $0.id, Name: $0.name, RetentionDays: $0.retentionDays, CreatedAt: $0.createdAt) })
+            // RetentionDays is the effective value: the account's own, else the deployment default.
+            let fallback = ProcessInfo.processInfo.environment["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
+            struct Out: Encodable { var AccountId: Int64; var Name: String; var RetentionDays: Int; var CreatedAt: Int64 }
+            try printJSON(accounts.map { Out(AccountId: $0.id, Name: $0.name, RetentionDays: $0.retentionDays ?? fallback, CreatedAt: $0.createdAt) })
         }
     }
 }

@@ -203,8 +203,9 @@ final class EventValidationTests: XCTestCase {
     }
 
     func testSensitiveActionMustBeBoolean() {
-        for ok in ["true", "false", "null", #""true""#, #""false""#] { assertAccepted(record(with: "sensitiveAction", ok), ok) }
-        for bad in ["1", "0", #""yes""#, #""True""#, "{}", "[]"] {
+        // 1/0 and "1"/"0" as Tencent's own records write them.
+        for ok in ["true", "false", "null", #""true""#, #""false""#, "1", "0", #""1""#, #""0""#] { assertAccepted(record(with: "sensitiveAction", ok), ok) }
+        for bad in ["2", #""yes""#, #""True""#, "{}", "[]"] {
             assertRejected(record(with: "sensitiveAction", bad), "InvalidParameter", mentioning: "sensitiveAction", bad)
         }
     }
@@ -234,7 +235,9 @@ final class EventValidationTests: XCTestCase {
         for f in ["type", "principalId", "secretId", "userName"] {
             assertAccepted(record(with: "userIdentity", "{\"\(f)\": \(str(256))}"), "\(f) at 256")
             assertRejected(record(with: "userIdentity", "{\"\(f)\": \(str(257))}"), "InvalidParameterValue", mentioning: f, "\(f) at 257")
-            for bad in ["5", "true", "{}", "[]"] {
+            // Integers are accepted (Tencent's own records carry numeric principalIds).
+            assertAccepted(record(with: "userIdentity", "{\"\(f)\": 5}"), "\(f)=5")
+            for bad in ["1.5", "true", "{}", "[]"] {
                 assertRejected(record(with: "userIdentity", "{\"\(f)\": \(bad)}"), "InvalidParameter", mentioning: f, "\(f)=\(bad)")
             }
         }
@@ -462,7 +465,7 @@ final class EventValidationTests: XCTestCase {
             "requestId:req-1", "resourceType:cvm", "sourceIPAddress:10.0.0.1", "apiErrorCode:AuthFailure.SignatureFailure",
             "principalId:p-1", "username:alice", "accessKeyId:AKID1", "sensitiveAction:true", "camErrorCode:4100",
             "resourceName:ins-1, ins-2 ,ins-3,,ins-1", "resourceName:ins-1", "resourceName:ins-2", "resourceName:ins-3",
-            "resourceId:ins-1", "resourceId:ins-9", "resourceId:disk-1",
+            "resourceId:ins-1", "resourceId:ins-9",
             "tags:env\u{0}prod", "tags:env\u{0}dev", "tags:env\u{0}*", "tags:team\u{0}", "tags:team\u{0}*",
         ]
         XCTAssertEqual(postings(e), expected)

@@ -49,7 +49,7 @@ INVALID = [
     ("eventSource-bool", lambda src: make_event(src, eventSource=True), "InvalidParameter"),
     ("actionType-number", lambda src: make_event(src, actionType=1), "InvalidParameter"),
     ("userIdentity-string", lambda src: make_event(src, userIdentity="bob"), "InvalidParameter"),
-    ("userName-number", lambda src: make_event(src, userIdentity=_ui(userName=42)), "InvalidParameter"),
+    ("userName-boolean", lambda src: make_event(src, userIdentity=_ui(userName=True)), "InvalidParameter"),
     ("resourceName-object", lambda src: make_event(src, resourceName={"a": 1}), "InvalidParameter"),
     ("missing-eventName", lambda src: _without(make_event(src), "eventName"), "MissingParameter"),
     ("missing-eventSource", lambda src: _without(make_event(src), "eventSource"), "MissingParameter"),

@@ -263,3 +263,34 @@ def test_responses_are_application_json(tenant):
     body = r.json()
     assert "RequestId" in body["Response"]
     json.dumps(body)
+
+
+def test_any_region_and_language_are_accepted(tenant):
+    from support import SERVICE, VERSION, CommonClient, ClientProfile, HttpProfile, credential
+
+    src = uid("src")
+    tenant.admin.put_ok([make_event(src)])
+    for region, language in (("ap-shanghai", "en-US"), ("eu-nowhere-9", "zh-CN"), ("", "en-US")):
+        hp = HttpProfile(endpoint=tenant.server.endpoint, protocol="http")
+        client = CommonClient(SERVICE, VERSION, credential.Credential(tenant.admin.secret_id, tenant.admin.secret_key),
+                              region, ClientProfile(httpProfile=hp, language=language))
+        s = now() - 600
+        r = client.call_json("LookUpEvents", {"StartTime": s, "EndTime": s + 1200, "LookupAttributes": [
+            {"AttributeKey": "EventSource", "AttributeValue": src}]})["Response"]
+        assert len(r["Events"]) == 1, (region, language)
+
+
+@pytest.mark.parametrize("mode", ["standard", "quick"])
+def test_lookup_events_mode_parameter_is_accepted(tenant, mode):
+    # LookUpEventsRequest.Mode exists in the official SDK model (standard | quick)
+    from tencentcloud.cloudaudit.v20190319 import models
+
+    src = uid("src")
+    rec = make_event(src)
+    tenant.admin.put_ok([rec])
+    s = now() - 600
+    req = models.LookUpEventsRequest()
+    req.from_json_string(json.dumps({"StartTime": s, "EndTime": s + 1200, "Mode": mode, "LookupAttributes": [
+        {"AttributeKey": "EventSource", "AttributeValue": src}]}))
+    resp = json.loads(tenant.admin.client().LookUpEvents(req).to_json_string())
+    assert ids_of(resp["Events"]) == [rec["eventId"]]
