@@ -51,9 +51,14 @@ extension SQLiteEventStore {
         guard start <= end else { return 0 }
         func postings(_ from: Int64, _ to: Int64) throws -> Int {
             guard from <= to else { return 0 }
-            return try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM postings WHERE account_id = ? AND key = ? AND value_hash = ? AND event_time BETWEEN ? AND ?
-                """, arguments: [account, key, hash, from, to]) ?? 0
+            let statement = try db.cachedStatement(sql: """
+                SELECT COUNT(*) FROM postings WHERE account_id = ? AND key = ? AND day = ? AND value_hash = ? AND event_time BETWEEN ? AND ?
+                """)
+            var n = 0
+            for d in Self.day(from)...Self.day(to) {
+                n += try Int.fetchOne(statement, arguments: [account, key, d, hash, from, to]) ?? 0
+            }
+            return n
         }
         let firstHour = start % 3600 == 0 ? start : start - ((start % 3600) + 3600) % 3600 + 3600
         let endExclusive = end + 1
@@ -73,7 +78,7 @@ extension SQLiteEventStore {
         var args: [DatabaseValueConvertible] = []
         for f in filters {
             let marks = Array(repeating: "?", count: f.hashes.count).joined(separator: ",")
-            sql += " AND EXISTS (SELECT 1 FROM postings f WHERE f.account_id = p.account_id AND f.key = ? AND f.value_hash IN (\(marks)) AND f.event_time = p.event_time AND f.pos = p.pos)"
+            sql += " AND EXISTS (SELECT 1 FROM postings f WHERE f.account_id = p.account_id AND f.key = ? AND f.day = p.day AND f.value_hash IN (\(marks)) AND f.event_time = p.event_time AND f.pos = p.pos)"
             args.append(f.key)
             args.append(contentsOf: f.hashes.map { $0 as DatabaseValueConvertible })
         }
@@ -87,18 +92,20 @@ extension SQLiteEventStore {
         let after = q.after ?? PagePosition(eventTime: q.endTime + 1, position: 0)
         let sql = """
             SELECT event_time, pos FROM postings p
-            WHERE account_id = ? AND key = ? AND value_hash = ? AND event_time >= ? AND event_time <= ? AND (event_time, pos) < (?, ?)\(filter)
+            WHERE account_id = ? AND key = ? AND day = ? AND value_hash = ? AND event_time >= ? AND event_time <= ? AND (event_time, pos) < (?, ?)\(filter)
             ORDER BY event_time DESC, pos DESC
             """
-        var cursors: [RowCursor] = []
+        let lastDay = day(min(q.endTime, after.eventTime))
+        let firstDay = day(q.startTime)
+        // One ordered stream per value of the driver, walking the days from the newest.
+        var cursors: [DayWalk] = []
         for hash in driver.hashes {
-            let statement = try db.makeStatement(sql: sql)
-            var args: [DatabaseValueConvertible] = [q.accountId, driver.key, hash, q.startTime, q.endTime, after.eventTime, after.position]
+            var args: [DatabaseValueConvertible] = [q.accountId, driver.key, 0, hash, q.startTime, q.endTime, after.eventTime, after.position]
             args.append(contentsOf: filterArgs)
-            cursors.append(try Row.fetchCursor(statement, arguments: StatementArguments(args)))
+            cursors.append(DayWalk(statement: try db.makeStatement(sql: sql), arguments: args, dayIndex: 2, from: lastDay, through: firstDay))
         }
         // k-way merge of the per-value cursors (k is small: the values of one condition).
-        var heads: [PagePosition?] = try cursors.map { c in try c.next().map { PagePosition(eventTime: $0[0], position: $0[1]) } }
+        var heads: [PagePosition?] = try cursors.map { try $0.next() }
         var out: [PagePosition] = []
         while out.count < limit {
             var best: Int?
@@ -109,10 +116,11 @@ extension SQLiteEventStore {
             guard let b = best else { break }
             let next = heads[b]!
             if out.last != next { out.append(next) }
-            heads[b] = try cursors[b].next().map { PagePosition(eventTime: $0[0], position: $0[1]) }
+            heads[b] = try cursors[b].next()
         }
         return out
     }
+
 
     static func exactCount(_ db: Database, _ q: EventQuery, driver: HashedCondition, filters: [HashedCondition]) throws -> Int {
         let (filter, filterArgs) = filterSQL(filters)
@@ -121,10 +129,47 @@ extension SQLiteEventStore {
         args.append(contentsOf: driver.hashes.map { $0 as DatabaseValueConvertible })
         args.append(contentsOf: [q.startTime, q.endTime] as [DatabaseValueConvertible])
         args.append(contentsOf: filterArgs)
-        return try Int.fetchOne(db, sql: """
+        let statement = try db.makeStatement(sql: """
             SELECT COUNT(DISTINCT pos) FROM postings p
-            WHERE account_id = ? AND key = ? AND value_hash IN (\(marks)) AND event_time BETWEEN ? AND ?\(filter)
-            """, arguments: StatementArguments(args)) ?? 0
+            WHERE account_id = ? AND key = ? AND day = ? AND value_hash IN (\(marks)) AND event_time BETWEEN ? AND ?\(filter)
+            """)
+        args.insert(0, at: 2)
+        var n = 0
+        for d in day(q.startTime)...day(q.endTime) {
+            args[2] = d
+            n += try Int.fetchOne(statement, arguments: StatementArguments(args)) ?? 0
+        }
+        return n
+    }
+
+    /// Rows of one posting list over a range of days, newest day first: the same statement run once
+    /// per day (argument `dayIndex` set to the day).
+    final class DayWalk {
+        let statement: Statement
+        var arguments: [DatabaseValueConvertible]
+        let dayIndex: Int
+        var day: Int64
+        let through: Int64
+        var cursor: RowCursor?
+
+        init(statement: Statement, arguments: [DatabaseValueConvertible], dayIndex: Int, from: Int64, through: Int64) {
+            self.statement = statement
+            self.arguments = arguments
+            self.dayIndex = dayIndex
+            self.day = from
+            self.through = through
+        }
+
+        func next() throws -> PagePosition? {
+            while true {
+                if let c = cursor, let row = try c.next() { return PagePosition(eventTime: row[0], position: row[1]) }
+                cursor = nil
+                guard day >= through else { return nil }
+                arguments[dayIndex] = day
+                day -= 1
+                cursor = try Row.fetchCursor(statement, arguments: StatementArguments(arguments))
+            }
+        }
     }
 
     static func fetchEvents(_ db: Database, _ positions: [Int64]) throws -> [StoredEvent] {

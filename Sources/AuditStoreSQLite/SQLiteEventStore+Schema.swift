@@ -40,15 +40,18 @@ extension SQLiteEventStore {
                     UNIQUE (account_id, event_id)
                 );
 
-                -- Posting lists: for every lookup key and value fingerprint, the events in time order.
-                -- Key 0 lists every event of the account.
+                -- Posting lists: for every lookup key, day and value fingerprint, the events in time
+                -- order. Key 0 lists every event of the account. The day comes before the value so that
+                -- the inserts of keys with nearly unique values (request ids, event ids, resources)
+                -- land in the current day's small region instead of anywhere in the whole index.
                 CREATE TABLE postings (
                     account_id INTEGER NOT NULL,
                     key INTEGER NOT NULL,
+                    day INTEGER NOT NULL,
                     value_hash INTEGER NOT NULL,
                     event_time INTEGER NOT NULL,
                     pos INTEGER NOT NULL,
-                    PRIMARY KEY (account_id, key, value_hash, event_time, pos)
+                    PRIMARY KEY (account_id, key, day, value_hash, event_time, pos)
                 ) WITHOUT ROWID;
 
                 -- Events per hour for each (key, value): counts without scanning.

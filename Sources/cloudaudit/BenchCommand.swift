@@ -46,9 +46,13 @@ struct BenchCommand: AsyncParsableCommand {
         let account = AccountIds.first
         var report: [String: Any] = ["events": events, "batchSize": batchSize, "clients": clients]
 
-        say("generating \(events) synthetic events (29 days)...")
+        say("generating \(events) synthetic events over 29 days, in time order...")
         var gen = SyntheticEventGenerator(seed: 42, accountId: 0, now: now - 60, spanSeconds: 29 * 86400)
-        let records: [[UInt8]] = (0..<events).map { _ in gen.next() }
+        // In time order, as a live trail receives them (the generator draws times at random).
+        let records: [[UInt8]] = (0..<events).map { _ -> (Int64, [UInt8]) in
+            let r = gen.next()
+            return ((try? JSONParser.parse(r))?["eventTime"].flatMap(EventTimeParser.seconds) ?? 0, r)
+        }.sorted { $0.0 < $1.0 }.map(\.1)
         let bytes = records.reduce(0) { $0 + $1.count }
         say(String(format: "  %.0f bytes/event on average", Double(bytes) / Double(events)))
 
