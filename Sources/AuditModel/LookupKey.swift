@@ -29,7 +29,7 @@ public enum LookupKey: Int, Sendable, CaseIterable, Hashable {
     /// (request ids, event ids, resources) are counted from their posting lists instead.
     public var keepsHourlyCounts: Bool {
         switch self {
-        case .requestId, .eventId, .resourceId, .resourceName, .tags: return false
+        case .requestId, .eventId, .resourceId, .resourceName: return false
         default: return true
         }
     }

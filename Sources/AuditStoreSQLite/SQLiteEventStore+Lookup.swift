@@ -66,10 +66,25 @@ extension SQLiteEventStore {
         guard LookupKey(rawValue: key)?.keepsHourlyCounts == true, firstHour < lastHourEnd else {
             return try postings(start, end)
         }
-        let whole = try Int.fetchOne(db, sql: """
-            SELECT COALESCE(SUM(count), 0) FROM hourly_counts WHERE account_id = ? AND key = ? AND value_hash = ? AND hour >= ? AND hour < ?
-            """, arguments: [account, key, hash, firstHour, lastHourEnd]) ?? 0
-        return whole + (try postings(start, firstHour - 1)) + (try postings(lastHourEnd, end))
+        func hours(_ from: Int64, _ to: Int64) throws -> Int {
+            try Int.fetchOne(db.cachedStatement(sql: """
+                SELECT COALESCE(SUM(count), 0) FROM hourly_counts WHERE account_id = ? AND key = ? AND value_hash = ? AND hour >= ? AND hour < ?
+                """), arguments: [account, key, hash, from, to]) ?? 0
+        }
+        // A partial hour is counted from the posting list on its shorter side: either the part inside
+        // the range, or the whole hour minus the part outside (the current hour, with the range
+        // ending now, has nearly nothing after the end).
+        func partial(hour: Int64, inside: ClosedRange<Int64>) throws -> Int {
+            guard !inside.isEmpty else { return 0 }
+            let span = inside.upperBound - inside.lowerBound + 1
+            if span <= 1800 { return try postings(inside.lowerBound, inside.upperBound) }
+            let whole = try hours(hour, hour + 3600)
+            return whole - (try postings(hour, inside.lowerBound - 1)) - (try postings(inside.upperBound + 1, hour + 3599))
+        }
+        let middle = try hours(firstHour, lastHourEnd)
+        let head = firstHour > start ? try partial(hour: firstHour - 3600, inside: start...(firstHour - 1)) : 0
+        let tail = lastHourEnd <= end ? try partial(hour: lastHourEnd, inside: lastHourEnd...end) : 0
+        return middle + head + tail
     }
 
     /// SQL that keeps a driver row only if every filter condition also lists the event.

@@ -175,7 +175,10 @@ public struct EventStoreConformance {
             events.append(event(a, id: "h\(i)", time: base + Int64(i) * 157, name: i % 3 == 0 ? "A" : "B", user: i % 5 == 0 ? "u1" : "u2"))
         }
         _ = try await s.append(events)
-        for (start, end) in [(base, now), (base + 1000, base + 30_000), (base + 3600, base + 7199), (base + 17, base + 18)] {
+        let h0 = base - base % 3600 + 3 * 3600
+        // Partial hours shorter and longer than half an hour at either end (counted from either side).
+        for (start, end) in [(base, now), (base + 1000, base + 30_000), (base + 3600, base + 7199), (base + 17, base + 18),
+                             (h0 - 3000, h0 + 3000), (h0 - 600, h0 + 7200 + 600), (h0 - 3599, h0 + 3599), (h0, h0 + 3599)] {
             for cond in [[], [LookupCondition(key: .eventName, values: ["A"])], [LookupCondition(key: .eventName, values: ["A"]), LookupCondition(key: .username, values: ["u1"])]] {
                 let expected = events.enumerated().filter { (i, e) in
                     e.eventTime >= start && e.eventTime <= end && (cond.isEmpty || i % 3 == 0) && (cond.count < 2 || i % 5 == 0)
