@@ -39,9 +39,13 @@ public struct AuditAPI: Sendable {
     }
 
     func header(_ request: Request, _ name: String) -> String? {
-        if name == "host" { return request.head.authority ?? request.headers[.init("Host")!] }
-        guard let field = HTTPField.Name(name) else { return nil }
-        return request.headers[field]
+        Self.header(name, in: request.headers, authority: request.head.authority)
+    }
+
+    /// A request header by lower-case name; `host` is the request's authority (HTTP/1.1 `Host`).
+    static func header(_ name: String, in headers: HTTPFields, authority: String?) -> String? {
+        if name == "host" { return authority ?? headers[.init("Host")!] }
+        return HTTPField.Name(name).flatMap { headers[$0] }
     }
 
     func handle(_ request: Request, _ context: AuditRequestContext) async throws -> Response {
@@ -68,10 +72,7 @@ public struct AuditAPI: Sendable {
         let signed = Authenticator.SignedParts(
             method: request.method.rawValue, query: request.method == .get ? query : "",
             authorization: header(request, "authorization"), timestamp: timestamp,
-            header: { name in
-                if name == "host" { return authority ?? requestHeaders[.init("Host")!] }
-                return HTTPField.Name(name).flatMap { requestHeaders[$0] }
-            }, body: body)
+            header: { Self.header($0, in: requestHeaders, authority: authority) }, body: body)
         let now = environment.clock()
         var audit = SelfAuditRecorder.Call(action: action, caller: Caller(secretId: "", accountId: 0, role: ""), requestId: context.requestId,
                                            sourceIP: context.remoteAddress, userAgent: header(request, "user-agent") ?? "",
