@@ -186,7 +186,6 @@ public enum EventRecordValidator {
             record = [UInt8(ascii: "{")]
             record.append(contentsOf: Array(prefix.utf8))
             let inner = source[(obj.range.lowerBound + 1)..<obj.range.upperBound]
-            if obj.fields.isEmpty { record.removeLast() } // "{}" cannot happen (required fields), kept for safety
             record.append(contentsOf: inner)
         }
 

@@ -21,7 +21,7 @@ public actor MemoryEventStore: EventStore {
     private let secret: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }
     private let clock: @Sendable () -> Int64
 
-    public init(clock: @escaping @Sendable () -> Int64 = { Int64(unixNow()) }) {
+    public init(clock: @escaping @Sendable () -> Int64 = unixNow) {
         self.clock = clock
     }
 
