@@ -27,7 +27,9 @@ let package = Package(
         // The store conformance suite that every backend runs (XCTest helpers).
         .target(name: "AuditStoreConformance", dependencies: ["AuditStore"], path: "Tests/AuditStoreConformance"),
         // The embedded default backend.
-        .target(name: "AuditStoreSQLite", dependencies: ["AuditStore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "AuditStoreSQLite", dependencies: [
+            "AuditStore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        ]),
         // API 3.0 actions, TC3 auth, errors, self-audit.
         .target(name: "AuditAPI", dependencies: [
             "AuditStore", "AuditModel", "AuditAuth",
