@@ -49,14 +49,18 @@ extension SQLiteEventStore {
     /// partial hours at either end from the posting list.
     static func count(_ db: Database, _ account: Int64, _ key: Int, _ hash: Int64, _ start: Int64, _ end: Int64) throws -> Int {
         guard start <= end else { return 0 }
-        func postings(_ from: Int64, _ to: Int64) throws -> Int {
+        /// Postings of the value in [from, to]; with `cap`, nil as soon as there are `cap` of them.
+        func postings(_ from: Int64, _ to: Int64, cap: Int? = nil) throws -> Int? {
             guard from <= to else { return 0 }
             let statement = try db.cachedStatement(sql: """
-                SELECT COUNT(*) FROM postings WHERE account_id = ? AND key = ? AND day = ? AND value_hash = ? AND event_time BETWEEN ? AND ?
+                SELECT COUNT(*) FROM (SELECT 1 FROM postings WHERE account_id = ? AND key = ? AND day = ? AND value_hash = ?
+                                      AND event_time BETWEEN ? AND ? LIMIT ?)
                 """)
             var n = 0
             for d in Self.day(from)...Self.day(to) {
-                n += try Int.fetchOne(statement, arguments: [account, key, d, hash, from, to]) ?? 0
+                let limit = cap.map { $0 - n } ?? -1
+                n += try Int.fetchOne(statement, arguments: [account, key, d, hash, from, to, limit]) ?? 0
+                if let cap, n >= cap { return nil }
             }
             return n
         }
@@ -64,22 +68,23 @@ extension SQLiteEventStore {
         let endExclusive = end + 1
         let lastHourEnd = endExclusive - ((endExclusive % 3600) + 3600) % 3600
         guard LookupKey(rawValue: key)?.keepsHourlyCounts == true, firstHour < lastHourEnd else {
-            return try postings(start, end)
+            return try postings(start, end)!
         }
         func hours(_ from: Int64, _ to: Int64) throws -> Int {
             try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT COALESCE(SUM(count), 0) FROM hourly_counts WHERE account_id = ? AND key = ? AND value_hash = ? AND hour >= ? AND hour < ?
                 """), arguments: [account, key, hash, from, to]) ?? 0
         }
-        // A partial hour is counted from the posting list on its shorter side: either the part inside
-        // the range, or the whole hour minus the part outside (the current hour, with the range
-        // ending now, has nearly nothing after the end).
+        // A partial hour is counted from the posting list on whichever side of the range's edge holds
+        // fewer events: the part inside the range, or the whole hour's count minus the part outside
+        // (a range ending a few minutes ago, while the current hour fills up, has most of it outside).
         func partial(hour: Int64, inside: ClosedRange<Int64>) throws -> Int {
-            guard !inside.isEmpty else { return 0 }
-            let span = inside.upperBound - inside.lowerBound + 1
-            if span <= 1800 { return try postings(inside.lowerBound, inside.upperBound) }
-            let whole = try hours(hour, hour + 3600)
-            return whole - (try postings(hour, inside.lowerBound - 1)) - (try postings(inside.upperBound + 1, hour + 3599))
+            let cap = 2000
+            if let n = try postings(inside.lowerBound, inside.upperBound, cap: cap) { return n }
+            if let before = try postings(hour, inside.lowerBound - 1, cap: cap), let after = try postings(inside.upperBound + 1, hour + 3599, cap: cap) {
+                return try hours(hour, hour + 3600) - before - after
+            }
+            return try postings(inside.lowerBound, inside.upperBound)!
         }
         let middle = try hours(firstHour, lastHourEnd)
         let head = firstHour > start ? try partial(hour: firstHour - 3600, inside: start...(firstHour - 1)) : 0

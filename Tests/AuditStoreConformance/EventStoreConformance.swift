@@ -19,6 +19,7 @@ public struct EventStoreConformance {
         try await paginationIsStableUnderConcurrentAppends()
         try await accountsAreIsolated()
         try await totalCountsMatchAcrossHours()
+        try await totalCountsOfBusyPartialHours()
         try await retentionDeletesOnlyOldEvents()
         try await cursorsAreBoundToTheirAccount()
     }
@@ -186,6 +187,20 @@ public struct EventStoreConformance {
                 let page = try await s.lookup(EventQuery(accountId: a, startTime: start, endTime: end, conditions: cond, limit: 5))
                 XCTAssertEqual(page.totalCount, expected, "range \(start - base)...\(end - base), \(cond.count) conditions")
             }
+        }
+        try await s.close()
+    }
+
+    /// A range whose edge cuts through an hour holding thousands of events (counted from either side).
+    func totalCountsOfBusyPartialHours() async throws {
+        let s = try await makeStore()
+        let a = try await s.createAccount(name: "a", retentionDays: nil, id: nil).id
+        let hour = now - now % 3600 - 5 * 3600
+        _ = try await s.append((0..<3000).map { event(a, id: "b\($0)", time: hour + Int64($0)) })
+        for (start, end, expected) in [(hour - 7200, hour + 2600, 2601), (hour + 100, hour + 7200, 2900), (hour + 100, hour + 2999, 2900),
+                                       (hour - 10, hour + 3599, 3000), (hour + 1000, hour + 1000, 1)] {
+            let page = try await s.lookup(EventQuery(accountId: a, startTime: start, endTime: end, conditions: [.init(key: .username, values: ["alice"])], limit: 1))
+            XCTAssertEqual(page.totalCount, expected, "range \(start - hour)...\(end - hour)")
         }
         try await s.close()
     }
