@@ -74,6 +74,8 @@ public struct AuditAPI: Sendable {
             authorization: header(request, "authorization"), timestamp: timestamp,
             header: { Self.header($0, in: requestHeaders, authority: authority) }, body: body)
         let now = environment.clock()
+        // Every call is recorded in the caller's account, except ingestion itself (PutEvents).
+        let selfAudited = !action.isEmpty && ActionTable.implemented[action]?.kind != .ingest
         var audit = SelfAuditRecorder.Call(action: action, caller: Caller(secretId: "", accountId: 0, role: ""), requestId: context.requestId,
                                            sourceIP: context.remoteAddress, userAgent: header(request, "user-agent") ?? "",
                                            httpMethod: request.method.rawValue, region: region, parameters: "", error: nil)
@@ -82,7 +84,7 @@ public struct AuditAPI: Sendable {
             caller = try await authenticator.authenticate(signed)
         } catch let failure as Authenticator.Failure {
             logger.notice("authentication failed", metadata: ["error.code": "\(failure.error.code)", "audit.action": "\(APIError.clip(action))"])
-            if let known = failure.knownCaller, action != "PutEvents" {
+            if let known = failure.knownCaller, selfAudited {
                 audit.caller = known
                 audit.error = failure.error
                 selfAudit.record(audit, now: now)
@@ -109,7 +111,7 @@ public struct AuditAPI: Sendable {
             definition = def
             guard def.kind.allows(role: caller.role) else { throw APIError.unauthorizedOperation(role: caller.role, action: action) }
             let params = try getParams ?? RequestParameters.fromBody(body)
-            if action != "PutEvents" { audit.parameters = String(decoding: JSONWriter.encode(.object(params.root)), as: UTF8.self) }
+            if selfAudited { audit.parameters = String(decoding: JSONWriter.encode(.object(params.root)), as: UTF8.self) }
             let call = ActionCall(caller: caller, params: params, requestId: context.requestId, environment: environment, logger: logger)
             outcome = .success(try await def.run(call))
         } catch let e as APIError {
@@ -119,9 +121,9 @@ public struct AuditAPI: Sendable {
             logger.error("action failed", metadata: logMeta)
             outcome = .failure(.internalError)
         }
-        if definition?.kind != .ingest, ActionTable.implemented[action]?.kind != .ingest {
+        if selfAudited {
             if case .failure(let e) = outcome { audit.error = e }
-            if !audit.action.isEmpty { selfAudit.record(audit, now: now) }
+            selfAudit.record(audit, now: now)
         }
         switch outcome {
         case .success(let fields):

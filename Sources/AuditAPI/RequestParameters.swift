@@ -1,4 +1,5 @@
 import AuditModel
+import Foundation
 
 /// The parameters of one call, from a JSON body or from a GET query string, with typed readers that
 /// fail with the documented error codes.
@@ -114,17 +115,4 @@ public struct RequestParameters: Sendable {
         }
         throw APIError.timeMissing(name)
     }
-}
-
-extension String {
-    func trimmingCharacters(in set: Set<Character>) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return String(s)
-    }
-}
-
-extension Set where Element == Character {
-    static let whitespaces: Set<Character> = [" ", "\t"]
 }

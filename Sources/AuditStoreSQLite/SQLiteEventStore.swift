@@ -264,8 +264,9 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
         while true {
             let n = try await pool.write { db -> Int in
                 let rows = try Row.fetchAll(db, sql: """
-                    SELECT pos, event_time FROM postings WHERE account_id = ? AND key = 0 AND day <= ? AND value_hash = ? AND event_time < ?
-                    ORDER BY day, event_time, pos LIMIT 5000
+                    SELECT p.pos, p.event_time, e.posting_keys FROM postings p JOIN events e ON e.id = p.pos
+                    WHERE p.account_id = ? AND p.key = 0 AND p.day <= ? AND p.value_hash = ? AND p.event_time < ?
+                    ORDER BY p.day, p.event_time, p.pos LIMIT 5000
                     """, arguments: [accountId, Self.day(cutoff), self.fingerprint(LookupKey.all.rawValue, ""), cutoff])
                 if rows.isEmpty { return 0 }
                 let deletePosting = try db.cachedStatement(sql: "DELETE FROM postings WHERE account_id = ? AND key = ? AND day = ? AND value_hash = ? AND event_time = ? AND pos = ?")
@@ -274,12 +275,11 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
                     let pos: Int64 = row[0]
                     let time: Int64 = row[1]
                     let hour = time - ((time % 3600) + 3600) % 3600
-                    if let keys = try Data.fetchOne(db, sql: "SELECT posting_keys FROM events WHERE id = ?", arguments: [pos]) {
-                        for (key, hash) in Self.unpack(keys) {
-                            try deletePosting.execute(arguments: [accountId, key, Self.day(time), hash, time, pos])
-                            if LookupKey(rawValue: key)?.keepsHourlyCounts == true {
-                                counts[CountKey(account: accountId, key: key, hash: hash, hour: hour), default: 0] -= 1
-                            }
+                    let keys: Data = row[2]
+                    for (key, hash) in Self.unpack(keys) {
+                        try deletePosting.execute(arguments: [accountId, key, Self.day(time), hash, time, pos])
+                        if LookupKey(rawValue: key)?.keepsHourlyCounts == true {
+                            counts[CountKey(account: accountId, key: key, hash: hash, hour: hour), default: 0] -= 1
                         }
                     }
                     try db.execute(sql: "DELETE FROM events WHERE id = ?", arguments: [pos])
