@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Event record, lookup attributes, validation, JSON parsing. Foundation only.
@@ -30,6 +33,16 @@ let package = Package(
         .target(name: "AuditStoreSQLite", dependencies: [
             "AuditStore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
+        // Tracking-set delivery: file format, gzip, object stores (folder, S3/COS with SigV4), webhooks.
+        .target(name: "AuditDelivery", dependencies: [
+            "AuditStore", "AuditModel",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CompressNIO", package: "compress-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // API 3.0 actions, TC3 auth, errors, self-audit.
         .target(name: "AuditAPI", dependencies: [
             "AuditStore", "AuditModel", "AuditAuth",
@@ -43,8 +56,10 @@ let package = Package(
         ]),
         // Composition root: config -> store, services -> ServiceGroup.
         .target(name: "AuditServer", dependencies: [
-            "AuditAPI", "AuditStore", "AuditStoreSQLite", "AuditAuth",
+            "AuditAPI", "AuditStore", "AuditStoreSQLite", "AuditAuth", "AuditDelivery",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -57,6 +72,7 @@ let package = Package(
         .testTarget(name: "AuditAuthTests", dependencies: ["AuditAuth"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditStoreConformance"]),
         .testTarget(name: "AuditStoreSQLiteTests", dependencies: ["AuditStoreSQLite", "AuditStoreConformance"]),
+        .testTarget(name: "AuditDeliveryTests", dependencies: ["AuditDelivery", "AuditStore", "AuditModel"]),
         .testTarget(name: "AuditAPITests", dependencies: [
             "AuditAPI", "AuditServer", "AuditStore", "AuditAuth",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
