@@ -64,7 +64,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "cloudaudit", dependencies: [
-            "AuditServer", "AuditClient", "AuditStoreSQLite", "AuditModel", "AuditStore",
+            "AuditServer", "AuditClient", "AuditStoreSQLite", "AuditModel", "AuditStore", "AuditDelivery",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "AuditStoreSQLiteTests", dependencies: ["AuditStoreSQLite", "AuditStoreConformance"]),
         .testTarget(name: "AuditDeliveryTests", dependencies: ["AuditDelivery", "AuditStore", "AuditModel"]),
         .testTarget(name: "AuditAPITests", dependencies: [
-            "AuditAPI", "AuditServer", "AuditStore", "AuditAuth",
+            "AuditAPI", "AuditServer", "AuditStore", "AuditAuth", "AuditDelivery",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ],

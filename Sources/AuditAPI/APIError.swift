@@ -74,6 +74,37 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         .init("LimitExceeded", "Events holds \(n) records; send at most \(limit) per call.")
     }
 
+    // Tracking sets and audits
+
+    public static func trackNotFound(_ id: Int64) -> APIError {
+        .init("ResourceNotFound", "No tracking set with TrackId \(id) exists in this account. List them with DescribeAuditTracks.")
+    }
+    public static func auditNotFound(_ name: String) -> APIError {
+        .init("ResourceNotFound.AuditNotExist", "No audit named \"\(clip(name))\" exists in this account. List them with ListAudits.")
+    }
+    public static func trackQuota(_ quota: Int) -> APIError {
+        .init("LimitExceeded.OverAmount", "The account already has \(quota) tracking sets, its quota. Delete one, or ask the operator to raise --track-quota.")
+    }
+    public static func trackNameExists(_ name: String) -> APIError {
+        .init("InvalidParameterValue", "A tracking set named \"\(clip(name))\" already exists in this account. Choose another name.")
+    }
+    public static let renameRefused = APIError("InvalidParameterValue.AuditTrackNameNotSupportModify",
+                                               "A tracking set cannot be renamed. Send its current Name or leave Name out; to change the name, create a new set.")
+    public static func unknownRegion(_ code: String, field: String, _ region: String, known: [String]) -> APIError {
+        .init(code, "\(field) \"\(clip(region))\" is not a configured region. Configured regions: \(known.joined(separator: ", ")).")
+    }
+    public static func bucketMissing(_ bucket: String, region: String) -> APIError {
+        .init("ResourceNotFound.CosNotExist", "The bucket \"\(clip(bucket))\" does not exist in region \(region). Create it first (or use IsCreateNewBucket=1 with UpdateAudit/CreateAudit).")
+    }
+    public static func bucketCheckFailed(_ bucket: String, region: String, _ why: String) -> APIError {
+        .init("FailedOperation.CheckCosBucketIsExistFailed", "Could not check the bucket \"\(clip(bucket))\" in region \(region): \(why). Retry later, or ask the operator to check the region's endpoint and credentials.")
+    }
+    public static func bucketExists(_ bucket: String) -> APIError {
+        .init("ResourceInUse.CosBucketExists", "The bucket \"\(clip(bucket))\" already exists. Use IsCreateNewBucket=0 to deliver into it.")
+    }
+    public static let notManagementAccount = APIError("UnauthorizedOperation",
+        "TrackForAllMembers=1 is only for an organization's management account, and this account has no member accounts.")
+
     static func clip(_ s: String) -> String {
         let printable = String(s.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
         return printable.count > 64 ? String(printable.prefix(64)) + "…" : printable

@@ -102,12 +102,7 @@ public struct AuditAPI: Sendable {
         do {
             guard limiter.allow(caller.secretId) else { throw APIError.requestLimitExceeded }
             guard version == Self.version else { throw APIError.noSuchVersion(version) }
-            guard let def = ActionTable.implemented[action] else {
-                if ActionTable.planned.contains(action) {
-                    throw APIError("InvalidAction", "The action \(action) is not available in this version of the server yet.")
-                }
-                throw APIError.invalidAction(action)
-            }
+            guard let def = ActionTable.implemented[action] else { throw APIError.invalidAction(action) }
             definition = def
             guard def.kind.allows(role: caller.role) else { throw APIError.unauthorizedOperation(role: caller.role, action: action) }
             let params = try getParams ?? RequestParameters.fromBody(body)

@@ -28,15 +28,21 @@ public struct APIEnvironment: Sendable {
     public var clock: @Sendable () -> Int64
     public var maxEventsPerCall: Int
     public var geoIPConfigured: Bool
+    /// The storage regions tracking sets may deliver to.
+    public var regions: any RegionCatalog
+    /// Tracking sets allowed per account.
+    public var trackQuota: Int
 
-    public init(store: any EventStore, cursors: PageCursorCodec, defaultRetentionDays: Int, clock: @escaping @Sendable () -> Int64 = unixNow,
-                maxEventsPerCall: Int = 1000, geoIPConfigured: Bool = false) {
+    public init(store: any EventStore, cursors: PageCursorCodec, defaultRetentionDays: Int, regions: any RegionCatalog, trackQuota: Int = 5,
+                clock: @escaping @Sendable () -> Int64 = unixNow, maxEventsPerCall: Int = 1000, geoIPConfigured: Bool = false) {
         self.store = store
         self.cursors = cursors
         self.defaultRetentionDays = defaultRetentionDays
         self.clock = clock
         self.maxEventsPerCall = maxEventsPerCall
         self.geoIPConfigured = geoIPConfigured
+        self.regions = regions
+        self.trackQuota = trackQuota
     }
 
     /// The retention of an account in days (its own, or the deployment's default).
@@ -69,19 +75,12 @@ public struct ActionDefinition: Sendable {
 
 /// The API's table of contents.
 public enum ActionTable {
-    public static let implemented: [String: ActionDefinition] = Dictionary(uniqueKeysWithValues: [
+    public static let implemented: [String: ActionDefinition] = Dictionary(uniqueKeysWithValues: ([
         PutEvents.definition,
         LookUpEvents.definition,
         DescribeEvents.definition,
         GetAttributeKey.definition,
-    ].map { ($0.name, $0) })
-
-    /// Official actions that a later version serves (tracking sets, legacy audits, helpers).
-    public static let planned: Set<String> = [
-        "CreateAuditTrack", "CreateEventsAuditTrack", "DescribeAuditTrack", "DescribeAuditTracks", "ModifyAuditTrack",
-        "ModifyEventsAuditTrack", "DeleteAuditTrack", "InquireAuditCredit", "DescribeAudit", "UpdateAudit", "ListAudits",
-        "StartLogging", "StopLogging", "CreateAudit", "DeleteAudit", "ListCosEnableRegion", "ListCmqEnableRegion", "ListKeyAliasByRegion",
-    ]
+    ] + TrackActions.definitions + LegacyAuditActions.definitions + RegionActions.definitions).map { ($0.name, $0) })
 
     /// The self-audit `actionType` of an action name.
     public static func isReadName(_ action: String) -> Bool {

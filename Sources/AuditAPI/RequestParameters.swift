@@ -105,6 +105,29 @@ public struct RequestParameters: Sendable {
         return a
     }
 
+    /// A nested object parameter (`Storage`, `Filters`), read with the same typed readers.
+    public func object(_ name: String) throws -> RequestParameters? {
+        guard let v = self[name] else { return nil }
+        guard case .object(let o) = v else { throw APIError.wrongType(name, expected: "an object", got: v.typeName) }
+        return RequestParameters(root: o, body: [])
+    }
+
+    /// A list of strings (`EventNames`).
+    public func stringList(_ name: String) throws -> [String]? {
+        guard let items = try array(name) else { return nil }
+        return try items.enumerated().map { i, v in
+            guard case .string(let s) = v else { throw APIError.wrongType("\(name).\(i)", expected: "a string", got: v.typeName) }
+            return s
+        }
+    }
+
+    /// A 0/1 switch (`Status`, `IsCreateNewBucket`...).
+    public func flag(_ name: String) throws -> Bool? {
+        guard let v = try integer(name) else { return nil }
+        guard v == 0 || v == 1 else { throw APIError.invalidValue(name, "use 1 for yes or 0 for no (got \(v))") }
+        return v == 1
+    }
+
     /// Unix-second time parameters, with the codes of the query actions.
     public func time(_ name: String) throws -> Int64 {
         guard let v = self[name] else { throw APIError.timeMissing(name) }

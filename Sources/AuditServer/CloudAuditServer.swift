@@ -1,10 +1,14 @@
 import AuditAPI
 import AuditAuth
+import AuditDelivery
+import AuditModel
 import AuditStore
 import AuditStoreSQLite
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 /// The composition root: configuration -> store, API, services -> one ServiceGroup.
@@ -19,10 +23,11 @@ public enum CloudAuditServer {
     }
 
     /// Builds the API over `store`: used by `serve` and by tests (with any store).
-    public static func makeAPI(store: any EventStore, sealer: SecretSealer, configuration c: ServerConfiguration, logger: Logger,
-                               clock: @escaping @Sendable () -> Int64 = unixNow) async throws -> AuditAPI {
+    public static func makeAPI(store: any EventStore, sealer: SecretSealer, configuration c: ServerConfiguration, regions: any RegionCatalog,
+                               logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) async throws -> AuditAPI {
         let secret = try await store.deploymentSecret()
-        let environment = APIEnvironment(store: store, cursors: PageCursorCodec(secret: secret), defaultRetentionDays: c.retentionDays, clock: clock)
+        let environment = APIEnvironment(store: store, cursors: PageCursorCodec(secret: secret), defaultRetentionDays: c.retentionDays,
+                                         regions: regions, trackQuota: c.trackQuota, clock: clock)
         let root = c.rootSecretId.flatMap { id in
             c.rootSecretKey.map { Authenticator.EnvironmentKey(secretId: id, secretKey: $0, accountId: AccountIds.first) }
         }
@@ -40,8 +45,20 @@ public enum CloudAuditServer {
         _ = try await admin.ensureDefaultAccount()
         try await ensureRootCredentials(c, dir: dir, admin: admin, logger: logger)
 
-        let api = try await makeAPI(store: store, sealer: sealer, configuration: c, logger: logger)
-        let app = Application(router: api.buildRouter(),
+        let regions = try RegionRegistry.load(file: c.regionsFile, dataDirectory: c.dataDirectory, logger: logger)
+        logger.notice("storage regions", metadata: ["regions": "\(regions.regions.map(\.name).joined(separator: ", "))"])
+        let api = try await makeAPI(store: store, sealer: sealer, configuration: c, regions: regions, logger: logger)
+        var deliveryConfig = DeliveryService.Configuration()
+        deliveryConfig.interval = c.deliveryInterval
+        deliveryConfig.maxEventsPerFile = c.deliveryMaxEvents
+        let delivery = DeliveryService(store: store, regions: regions, configuration: deliveryConfig, logger: logger)
+        let router = api.buildRouter()
+        let metrics = Self.bootstrapMetrics()
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+        }
+        let app = Application(router: router,
                               configuration: .init(address: .hostname(c.host, port: c.port), serverName: "cloudaudit"),
                               onServerRunning: { channel in
                                   logger.notice("listening", metadata: ["address": "http://\(c.host):\(channel.localAddress?.port ?? c.port)",
@@ -51,12 +68,22 @@ public enum CloudAuditServer {
         let services: [any Service] = [
             StoreLifecycleService(store: store, drain: { await api.selfAudit.drain() }, logger: logger),
             RetentionService(store: store, defaultRetentionDays: c.retentionDays, interval: c.retentionInterval, logger: logger),
+            delivery,
             app,
         ]
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         return Built(group: group, api: api, store: store)
     }
+
+    /// The process-wide metrics registry, bootstrapped once (tests build several servers in one process).
+    static let metricsRegistry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+
+    static func bootstrapMetrics() -> PrometheusCollectorRegistry { metricsRegistry }
 
     /// The root key: from the environment when set (never written anywhere), else generated on first
     /// start into `<data-dir>/root-credentials.json` (0600). The log says where, never the secret.

@@ -11,19 +11,28 @@ public struct ServerConfiguration: Sendable {
     public var rateLimit: Double = 5000
     public var maxConcurrentRequests = 512
     public var retentionInterval: Duration = .seconds(600)
+    /// The regions file (JSON); nil: only the built-in `local` region.
+    public var regionsFile: String?
+    /// A tracking set writes a file at most this often (or when a file is full).
+    public var deliveryInterval: Duration = .seconds(60)
+    public var deliveryMaxEvents = 10_000
+    public var trackQuota = 5
     public var rootSecretId: String?
     public var rootSecretKey: String?
 
     public init() {}
 
     /// Reads `CLOUDAUDIT_DATA_DIR`, `CLOUDAUDIT_HOST`, `CLOUDAUDIT_PORT`, `CLOUDAUDIT_RETENTION_DAYS` and
-    /// the root key (`CLOUDAUDIT_ROOT_SECRET_ID`, `CLOUDAUDIT_ROOT_SECRET_KEY`).
+    /// `CLOUDAUDIT_REGIONS_FILE`, `CLOUDAUDIT_TRACK_QUOTA` and the root key (`CLOUDAUDIT_ROOT_SECRET_ID`,
+    /// `CLOUDAUDIT_ROOT_SECRET_KEY`).
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> ServerConfiguration {
         var c = ServerConfiguration()
         if let v = env["CLOUDAUDIT_DATA_DIR"], !v.isEmpty { c.dataDirectory = v }
         if let v = env["CLOUDAUDIT_HOST"], !v.isEmpty { c.host = v }
         if let v = env["CLOUDAUDIT_PORT"].flatMap(Int.init) { c.port = v }
         if let v = env["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) { c.retentionDays = v }
+        if let v = env["CLOUDAUDIT_REGIONS_FILE"], !v.isEmpty { c.regionsFile = v }
+        if let v = env["CLOUDAUDIT_TRACK_QUOTA"].flatMap(Int.init), v >= 0 { c.trackQuota = v }
         if let id = env["CLOUDAUDIT_ROOT_SECRET_ID"], let key = env["CLOUDAUDIT_ROOT_SECRET_KEY"], !id.isEmpty, !key.isEmpty {
             c.rootSecretId = id
             c.rootSecretKey = key

@@ -7,12 +7,15 @@ public struct Account: Sendable, Equatable, Codable {
     /// nil: the deployment's default retention.
     public var retentionDays: Int?
     public var createdAt: Int64
+    /// The organization's management account this account belongs to, if any.
+    public var memberOf: Int64?
 
-    public init(id: Int64, name: String, retentionDays: Int?, createdAt: Int64) {
+    public init(id: Int64, name: String, retentionDays: Int?, createdAt: Int64, memberOf: Int64? = nil) {
         self.id = id
         self.name = name
         self.retentionDays = retentionDays
         self.createdAt = createdAt
+        self.memberOf = memberOf
     }
 }
 
@@ -137,7 +140,9 @@ public enum AppendOutcome: Sendable, Equatable {
 /// - `lookup` never returns another account's events.
 public protocol EventStore: Sendable {
     // Accounts
-    func createAccount(name: String, retentionDays: Int?, id: Int64?) async throws -> Account
+    /// Creates an account (or returns the existing one with `id`). `memberOf` must name an existing
+    /// account that is not itself a member.
+    func createAccount(name: String, retentionDays: Int?, id: Int64?, memberOf: Int64?) async throws -> Account
     func account(id: Int64) async throws -> Account?
     func listAccounts() async throws -> [Account]
 
@@ -159,6 +164,37 @@ public protocol EventStore: Sendable {
     func cursor(token: Int64, accountId: Int64, now: Int64) async throws -> [UInt8]?
     func deleteExpiredCursors(now: Int64) async throws
 
+    // Events in sequence order (delivery)
+    /// The account's events with sequence > `afterSequence`, ascending, at most `limit`.
+    func events(accountId: Int64, afterSequence: Int64, limit: Int) async throws -> [StoredEvent]
+    /// The account's last assigned sequence number (0 when it has none).
+    func lastSequence(accountId: Int64) async throws -> Int64
+
+    // Tracking sets and their delivery state: see `TrackStore.swift`.
+    /// Stores a new set (assigning `id`, `createdAt`), refusing more than `quota` per account or a
+    /// duplicate name, and starts its cursors at each covered account's last sequence, so it never
+    /// delivers earlier events.
+    func createTrack(_ track: Track, quota: Int) async throws -> Track
+    func track(id: Int64) async throws -> Track?
+    func track(accountId: Int64, name: String) async throws -> Track?
+    /// The account's sets, or every set when nil, in id order.
+    func tracks(accountId: Int64?) async throws -> [Track]
+    /// Replaces a set's definition (the name and account stay); cursors of accounts it newly covers
+    /// start at their last sequence. Returns false when the set does not exist.
+    func updateTrack(_ track: Track) async throws -> Bool
+    /// Deletes the set, its cursors and queued notifications. Returns false when it did not exist.
+    func deleteTrack(id: Int64) async throws -> Bool
+    func deliveryStates(trackId: Int64?) async throws -> [DeliveryState]
+    /// Saves a cursor: when `expectedSequence` is given, only if the stored cursor still equals it
+    /// (else `StoreError.cursorMoved`), together with the notifications to queue, in one transaction.
+    func saveDeliveryState(_ state: DeliveryState, expectedSequence: Int64?, notifications: [OutgoingNotification]) async throws
+    func pendingNotifications(dueBy now: Int64, limit: Int) async throws -> [QueuedNotification]
+    /// Removes an acknowledged notification.
+    func acknowledgeNotification(id: Int64) async throws
+    /// Records a failed attempt and when to try again.
+    func postponeNotification(id: Int64, until: Int64, error: String) async throws
+    func pendingNotificationCounts() async throws -> [Int64: Int]
+
     /// A random secret generated when the store was created, for keyed hashing of cursors.
     func deploymentSecret() async throws -> [UInt8]
 
@@ -178,6 +214,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public static func accountNotFound(_ id: Int64) -> StoreError { .init("AccountNotFound", "account \(id) does not exist") }
     public static func keyExists(_ id: String) -> StoreError { .init("KeyExists", "access key \(id) already exists") }
+    public static func trackQuota(_ quota: Int) -> StoreError { .init("TrackQuota", "the account already has \(quota) tracking sets, its quota") }
+    public static func trackNameExists(_ name: String) -> StoreError { .init("TrackNameExists", "a tracking set named \(name) already exists") }
+    public static let cursorMoved = StoreError("CursorMoved", "the delivery cursor was moved by another writer")
     public static func schemaTooNew(_ v: Int, _ known: Int) -> StoreError {
         .init("SchemaTooNew", "the database schema is version \(v) but this program knows only up to \(known); use a newer cloudaudit")
     }
@@ -186,4 +225,25 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
 public enum AccountIds {
     /// The default account of a deployment.
     public static let first: Int64 = 100_000_000_001
+}
+
+extension EventStore {
+    public func createAccount(name: String, retentionDays: Int?, id: Int64?) async throws -> Account {
+        try await createAccount(name: name, retentionDays: retentionDays, id: id, memberOf: nil)
+    }
+
+    /// The accounts whose `memberOf` is `accountId`.
+    public func members(of accountId: Int64) async throws -> [Account] {
+        try await listAccounts().filter { $0.memberOf == accountId }
+    }
+}
+
+public enum AccountRules {
+    /// An account may join `parent` as a member only when `parent` exists and is not a member itself.
+    public static func checkManagement(_ parent: Account?, id: Int64) throws {
+        guard let parent else { throw StoreError.accountNotFound(id) }
+        if let grand = parent.memberOf {
+            throw StoreError("MemberOfMember", "account \(id) is itself a member of \(grand); members must join a management account")
+        }
+    }
 }

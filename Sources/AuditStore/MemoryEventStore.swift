@@ -17,6 +17,12 @@ public actor MemoryEventStore: EventStore {
     private var rows: [Row] = []
     private var byEventId: [Int64: [String: Int64]] = [:]
     private var nextSequence: [Int64: Int64] = [:]
+    private var tracks: [Int64: Track] = [:]
+    private var states: [DeliveryKey: DeliveryState] = [:]
+    private var outbox: [QueuedNotification] = []
+    private var outboxDue: [Int64: Int64] = [:]
+    private var nextTrackId: Int64 = 1
+    private var nextNotificationId: Int64 = 1
     private var cursors: [Int64: (accountId: Int64, payload: [UInt8], expiresAt: Int64)] = [:]
     private let secret: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }
     private let clock: @Sendable () -> Int64
@@ -25,10 +31,11 @@ public actor MemoryEventStore: EventStore {
         self.clock = clock
     }
 
-    public func createAccount(name: String, retentionDays: Int?, id: Int64?) async throws -> Account {
+    public func createAccount(name: String, retentionDays: Int?, id: Int64?, memberOf: Int64?) async throws -> Account {
         let newId = id ?? max(AccountIds.first, (accounts.keys.max() ?? (AccountIds.first - 1)) + 1)
         if let existing = accounts[newId] { return existing }
-        let a = Account(id: newId, name: name, retentionDays: retentionDays, createdAt: clock())
+        if let memberOf { try AccountRules.checkManagement(accounts[memberOf], id: memberOf) }
+        let a = Account(id: newId, name: name, retentionDays: retentionDays, createdAt: clock(), memberOf: memberOf)
         accounts[newId] = a
         return a
     }
@@ -104,4 +111,102 @@ public actor MemoryEventStore: EventStore {
 
     public func deploymentSecret() async throws -> [UInt8] { secret }
     public func close() async throws {}
+
+    // MARK: Delivery
+
+    struct DeliveryKey: Hashable {
+        var track: Int64
+        var account: Int64
+    }
+
+    public func events(accountId: Int64, afterSequence: Int64, limit: Int) async throws -> [StoredEvent] {
+        Array(rows.lazy.map(\.event).filter { $0.accountId == accountId && $0.sequence > afterSequence }.prefix(limit))
+    }
+
+    public func lastSequence(accountId: Int64) async throws -> Int64 { nextSequence[accountId, default: 1] - 1 }
+
+    public func createTrack(_ track: Track, quota: Int) async throws -> Track {
+        guard accounts[track.accountId] != nil else { throw StoreError.accountNotFound(track.accountId) }
+        let own = tracks.values.filter { $0.accountId == track.accountId }
+        guard own.count < quota else { throw StoreError.trackQuota(quota) }
+        guard !own.contains(where: { $0.name == track.name }) else { throw StoreError.trackNameExists(track.name) }
+        var t = track
+        t.id = nextTrackId
+        t.createdAt = clock()
+        nextTrackId += 1
+        tracks[t.id] = t
+        startCursors(of: t)
+        return t
+    }
+
+    /// Cursors for the accounts a set covers and has none for yet, at their last sequence.
+    private func startCursors(of t: Track) {
+        var covered = [t.accountId]
+        if t.trackForAllMembers { covered += accounts.values.filter { $0.memberOf == t.accountId }.map(\.id) }
+        for a in covered where states[DeliveryKey(track: t.id, account: a)] == nil {
+            states[DeliveryKey(track: t.id, account: a)] = DeliveryState(trackId: t.id, accountId: a, deliveredSequence: nextSequence[a, default: 1] - 1)
+        }
+    }
+
+    public func track(id: Int64) async throws -> Track? { tracks[id] }
+
+    public func track(accountId: Int64, name: String) async throws -> Track? {
+        tracks.values.first { $0.accountId == accountId && $0.name == name }
+    }
+
+    public func tracks(accountId: Int64?) async throws -> [Track] {
+        tracks.values.filter { accountId == nil || $0.accountId == accountId }.sorted { $0.id < $1.id }
+    }
+
+    public func updateTrack(_ track: Track) async throws -> Bool {
+        guard let old = tracks[track.id] else { return false }
+        var t = track
+        t.name = old.name
+        t.accountId = old.accountId
+        t.createdAt = old.createdAt
+        tracks[t.id] = t
+        startCursors(of: t)
+        return true
+    }
+
+    public func deleteTrack(id: Int64) async throws -> Bool {
+        guard tracks.removeValue(forKey: id) != nil else { return false }
+        states = states.filter { $0.key.track != id }
+        outbox.removeAll { $0.trackId == id }
+        return true
+    }
+
+    public func deliveryStates(trackId: Int64?) async throws -> [DeliveryState] {
+        states.values.filter { trackId == nil || $0.trackId == trackId }.sorted { ($0.trackId, $0.accountId) < ($1.trackId, $1.accountId) }
+    }
+
+    public func saveDeliveryState(_ state: DeliveryState, expectedSequence: Int64?, notifications: [OutgoingNotification]) async throws {
+        let k = DeliveryKey(track: state.trackId, account: state.accountId)
+        guard tracks[state.trackId] != nil else { return }
+        if let expectedSequence, states[k]?.deliveredSequence ?? 0 != expectedSequence { throw StoreError.cursorMoved }
+        states[k] = state
+        for n in notifications {
+            outbox.append(QueuedNotification(id: nextNotificationId, trackId: state.trackId, channel: n.channel, body: n.body, messageId: n.messageId, attempts: 0))
+            nextNotificationId += 1
+        }
+    }
+
+    public func pendingNotifications(dueBy now: Int64, limit: Int) async throws -> [QueuedNotification] {
+        Array(outbox.filter { outboxDue[$0.id, default: 0] <= now }.prefix(limit))
+    }
+
+    public func acknowledgeNotification(id: Int64) async throws {
+        outbox.removeAll { $0.id == id }
+        outboxDue[id] = nil
+    }
+
+    public func postponeNotification(id: Int64, until: Int64, error: String) async throws {
+        guard let i = outbox.firstIndex(where: { $0.id == id }) else { return }
+        outbox[i].attempts += 1
+        outboxDue[id] = until
+    }
+
+    public func pendingNotificationCounts() async throws -> [Int64: Int] {
+        outbox.reduce(into: [:]) { $0[$1.trackId, default: 0] += 1 }
+    }
 }

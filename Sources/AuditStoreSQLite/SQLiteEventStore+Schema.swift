@@ -84,6 +84,7 @@ extension SQLiteEventStore {
                 BEGIN SELECT RAISE(ABORT, 'events inside the retention period cannot be deleted'); END;
                 """)
         }
+        registerTrackMigration(&m)
         return m
     }
 }

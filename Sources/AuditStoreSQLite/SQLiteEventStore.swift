@@ -64,14 +64,15 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
 
     // MARK: Accounts
 
-    public func createAccount(name: String, retentionDays: Int?, id: Int64?) async throws -> Account {
+    public func createAccount(name: String, retentionDays: Int?, id: Int64?, memberOf: Int64?) async throws -> Account {
         let now = unixNow()
         return try await pool.write { db in
             if let id, let existing = try Self.fetchAccount(db, id: id) { return existing }
+            if let memberOf { try AccountRules.checkManagement(try Self.fetchAccount(db, id: memberOf), id: memberOf) }
             let newId = try id ?? max(AccountIds.first, (Int64.fetchOne(db, sql: "SELECT MAX(id) FROM accounts") ?? 0) + 1)
-            try db.execute(sql: "INSERT INTO accounts(id, name, retention_days, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [newId, name, retentionDays, now])
-            return Account(id: newId, name: name, retentionDays: retentionDays, createdAt: now)
+            try db.execute(sql: "INSERT INTO accounts(id, name, retention_days, created_at, member_of) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [newId, name, retentionDays, now, memberOf])
+            return Account(id: newId, name: name, retentionDays: retentionDays, createdAt: now, memberOf: memberOf)
         }
     }
 
@@ -81,16 +82,16 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
 
     public func listAccounts() async throws -> [Account] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, name, retention_days, created_at FROM accounts ORDER BY id").map(Self.account(from:))
+            try Row.fetchAll(db, sql: "SELECT id, name, retention_days, created_at, member_of FROM accounts ORDER BY id").map(Self.account(from:))
         }
     }
 
     static func fetchAccount(_ db: Database, id: Int64) throws -> Account? {
-        try Row.fetchOne(db, sql: "SELECT id, name, retention_days, created_at FROM accounts WHERE id = ?", arguments: [id]).map(account(from:))
+        try Row.fetchOne(db, sql: "SELECT id, name, retention_days, created_at, member_of FROM accounts WHERE id = ?", arguments: [id]).map(account(from:))
     }
 
     static func account(from row: Row) -> Account {
-        Account(id: row[0], name: row[1], retentionDays: row[2], createdAt: row[3])
+        Account(id: row[0], name: row[1], retentionDays: row[2], createdAt: row[3], memberOf: row[4])
     }
 
     // MARK: Keys

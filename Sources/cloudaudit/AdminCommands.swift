@@ -39,6 +39,7 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var options: DataDirOptions
         @Option(help: "A name for the account.") var name: String
         @Option(help: "Retention of its events in days (default: the server's).") var retentionDays: Int?
+        @Option(help: "Make it a member of this organization's management account.") var memberOf: Int64?
 
         func validate() throws {
             if name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 128 { throw ValidationError("--name must be 1 to 128 characters") }
@@ -48,10 +49,19 @@ struct AccountsCommand: AsyncParsableCommand {
         func run() async throws {
             let (store, admin) = try options.open()
             _ = try await admin.ensureDefaultAccount()
-            let a = try await store.createAccount(name: name, retentionDays: retentionDays, id: nil)
+            let created: Result<Account, Error>
+            do { created = .success(try await store.createAccount(name: name, retentionDays: retentionDays, id: nil, memberOf: memberOf)) } catch {
+                created = .failure(error)
+            }
             try await store.close()
-            struct Out: Encodable { var AccountId: Int64; var Name: String }
-            try printJSON(Out(AccountId: a.id, Name: a.name))
+            let a: Account
+            switch created {
+            case .success(let v): a = v
+            case .failure(let e as StoreError): throw ValidationError("--member-of: \(e.message)")
+            case .failure(let e): throw e
+            }
+            struct Out: Encodable { var AccountId: Int64; var Name: String; var MemberOf: Int64? }
+            try printJSON(Out(AccountId: a.id, Name: a.name, MemberOf: a.memberOf))
         }
     }
 
@@ -66,8 +76,10 @@ struct AccountsCommand: AsyncParsableCommand {
             try await store.close()
             // RetentionDays is the effective value: the account's own, else the deployment default.
             let fallback = ProcessInfo.processInfo.environment["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
-            struct Out: Encodable { var AccountId: Int64; var Name: String; var RetentionDays: Int; var CreatedAt: Int64 }
-            try printJSON(accounts.map { Out(AccountId: $0.id, Name: $0.name, RetentionDays: $0.retentionDays ?? fallback, CreatedAt: $0.createdAt) })
+            struct Out: Encodable { var AccountId: Int64; var Name: String; var RetentionDays: Int; var CreatedAt: Int64; var MemberOf: Int64? }
+            try printJSON(accounts.map {
+                Out(AccountId: $0.id, Name: $0.name, RetentionDays: $0.retentionDays ?? fallback, CreatedAt: $0.createdAt, MemberOf: $0.memberOf)
+            })
         }
     }
 }

@@ -31,6 +31,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Port for the server under test.") var port: Int = 9799
     @Option(help: "Work directory (default: a new temporary one, removed at the end).") var workDir: String?
     @Option(help: "Write the figures as JSON to this file too.") var json: String?
+    @Option(help: "What to measure: all, core (ingest and lookups) or delivery (tracking sets).") var suite: Suite = .all
+    @Option(help: "Events for the delivery throughput run (default: min(--events, 500000)).") var deliveryEvents: Int?
+    @Option(help: "End-to-end latency samples at a 1 s delivery interval.") var latencySamples: Int = 10
+    @Option(help: "End-to-end latency samples at the default 60 s interval (each waits up to a minute).") var defaultIntervalSamples: Int = 3
+
+    enum Suite: String, ExpressibleByArgument { case all, core, delivery }
 
     func validate() throws {
         if events < 1000 { throw ValidationError("--events must be at least 1000") }
@@ -42,9 +48,20 @@ struct BenchCommand: AsyncParsableCommand {
         let dir = workDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("cloudaudit-bench-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if workDir == nil { try? FileManager.default.removeItem(atPath: dir) } }
+        var report: [String: Any] = [:]
+        if suite != .delivery { try await runCore(dir: dir, report: &report) }
+        if suite != .core { try await runDelivery(dir: dir + "/delivery", report: &report) }
+        if let json {
+            try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: json))
+        }
+    }
+
+    func runCore(dir: String, report: inout [String: Any]) async throws {
         let now = unixNow()
         let account = AccountIds.first
-        var report: [String: Any] = ["events": events, "batchSize": batchSize, "clients": clients]
+        report["events"] = events
+        report["batchSize"] = batchSize
+        report["clients"] = clients
 
         say("generating \(events) synthetic events over 29 days, in time order...")
         var gen = SyntheticEventGenerator(seed: 42, accountId: 0, now: now - 60, spanSeconds: 29 * 86400)
@@ -130,9 +147,6 @@ struct BenchCommand: AsyncParsableCommand {
         let dbSize = (try? FileManager.default.attributesOfItem(atPath: dir + "/server/cloudaudit.sqlite")[.size] as? Int) ?? 0
         report["bytesPerStoredEvent"] = Double(dbSize) / Double(events)
         say(String(format: "database: %.0f bytes/event", Double(dbSize) / Double(events)))
-        if let json {
-            try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: json))
-        }
     }
 
     // MARK: Parts
@@ -239,13 +253,13 @@ struct BenchCommand: AsyncParsableCommand {
         func waitUntilExit() { process.waitUntilExit() }
     }
 
-    func startServer(dataDir: String) throws -> Server {
+    func startServer(dataDir: String, extraArguments: [String] = []) throws -> Server {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         if !FileManager.default.isExecutableFile(atPath: p.executableURL!.path) {
             p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         }
-        p.arguments = ["serve", "--data-dir", dataDir, "--port", String(port), "--rate-limit", "1000000", "--log-level", "warning"]
+        p.arguments = ["serve", "--data-dir", dataDir, "--port", String(port), "--rate-limit", "1000000", "--log-level", "warning"] + extraArguments
         var env = ProcessInfo.processInfo.environment
         let id = "AKIDbench" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24)
         let key = UUID().uuidString.replacingOccurrences(of: "-", with: "")

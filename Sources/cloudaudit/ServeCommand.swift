@@ -21,6 +21,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Requests per second allowed per SecretId.") var rateLimit: Double?
     @Option(help: "Requests in flight allowed across the server.") var maxConcurrent: Int?
     @Option(help: "Seconds between retention passes.") var retentionInterval: Int?
+    @Option(help: "Regions file (JSON) of the object stores tracking sets deliver to (env CLOUDAUDIT_REGIONS_FILE).") var regions: String?
+    @Option(help: "Seconds between a tracking set's files (a full file goes at once).") var deliveryInterval: Int?
+    @Option(help: "Events per delivered file at most.") var deliveryMaxEvents: Int?
+    @Option(help: "Tracking sets allowed per account (env CLOUDAUDIT_TRACK_QUOTA).") var trackQuota: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
 
     func validate() throws {
@@ -29,6 +33,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let r = rateLimit, r <= 0 { throw ValidationError("--rate-limit must be positive") }
         if let m = maxConcurrent, m < 1 { throw ValidationError("--max-concurrent must be at least 1") }
         if let i = retentionInterval, i < 1 { throw ValidationError("--retention-interval must be at least 1 second") }
+        if let i = deliveryInterval, i < 1 || i > 86400 { throw ValidationError("--delivery-interval must be between 1 and 86400 seconds") }
+        if let m = deliveryMaxEvents, m < 1 || m > 1_000_000 { throw ValidationError("--delivery-max-events must be between 1 and 1000000") }
+        if let q = trackQuota, q < 0 { throw ValidationError("--track-quota cannot be negative") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
     }
 
@@ -41,6 +48,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let rateLimit { c.rateLimit = rateLimit }
         if let maxConcurrent { c.maxConcurrentRequests = maxConcurrent }
         if let retentionInterval { c.retentionInterval = .seconds(retentionInterval) }
+        if let regions { c.regionsFile = regions }
+        if let deliveryInterval { c.deliveryInterval = .seconds(deliveryInterval) }
+        if let deliveryMaxEvents { c.deliveryMaxEvents = deliveryMaxEvents }
+        if let trackQuota { c.trackQuota = trackQuota }
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

@@ -1,5 +1,6 @@
 import AuditAPI
 import AuditAuth
+import AuditDelivery
 import AuditModel
 import AuditServer
 import AuditStore
@@ -124,7 +125,9 @@ struct Reply: Sendable {
 /// A store whose queries fail with an internal error (to see that details do not leak).
 struct FailingLookupStore: EventStore {
     let inner: MemoryEventStore
-    func createAccount(name: String, retentionDays: Int?, id: Int64?) async throws -> Account { try await inner.createAccount(name: name, retentionDays: retentionDays, id: id) }
+    func createAccount(name: String, retentionDays: Int?, id: Int64?, memberOf: Int64?) async throws -> Account {
+        try await inner.createAccount(name: name, retentionDays: retentionDays, id: id, memberOf: memberOf)
+    }
     func account(id: Int64) async throws -> Account? { try await inner.account(id: id) }
     func listAccounts() async throws -> [Account] { try await inner.listAccounts() }
     func createKey(_ key: StoredAccessKey) async throws { try await inner.createKey(key) }
@@ -143,6 +146,26 @@ struct FailingLookupStore: EventStore {
     func deleteExpiredCursors(now: Int64) async throws { try await inner.deleteExpiredCursors(now: now) }
     func deploymentSecret() async throws -> [UInt8] { try await inner.deploymentSecret() }
     func close() async throws { try await inner.close() }
+    func events(accountId: Int64, afterSequence: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await inner.events(accountId: accountId, afterSequence: afterSequence, limit: limit)
+    }
+    func lastSequence(accountId: Int64) async throws -> Int64 { try await inner.lastSequence(accountId: accountId) }
+    func createTrack(_ track: Track, quota: Int) async throws -> Track { try await inner.createTrack(track, quota: quota) }
+    func track(id: Int64) async throws -> Track? { try await inner.track(id: id) }
+    func track(accountId: Int64, name: String) async throws -> Track? { try await inner.track(accountId: accountId, name: name) }
+    func tracks(accountId: Int64?) async throws -> [Track] { try await inner.tracks(accountId: accountId) }
+    func updateTrack(_ track: Track) async throws -> Bool { try await inner.updateTrack(track) }
+    func deleteTrack(id: Int64) async throws -> Bool { try await inner.deleteTrack(id: id) }
+    func deliveryStates(trackId: Int64?) async throws -> [DeliveryState] { try await inner.deliveryStates(trackId: trackId) }
+    func saveDeliveryState(_ state: DeliveryState, expectedSequence: Int64?, notifications: [OutgoingNotification]) async throws {
+        try await inner.saveDeliveryState(state, expectedSequence: expectedSequence, notifications: notifications)
+    }
+    func pendingNotifications(dueBy now: Int64, limit: Int) async throws -> [QueuedNotification] {
+        try await inner.pendingNotifications(dueBy: now, limit: limit)
+    }
+    func acknowledgeNotification(id: Int64) async throws { try await inner.acknowledgeNotification(id: id) }
+    func postponeNotification(id: Int64, until: Int64, error: String) async throws { try await inner.postponeNotification(id: id, until: until, error: error) }
+    func pendingNotificationCounts() async throws -> [Int64: Int] { try await inner.pendingNotificationCounts() }
 }
 
 /// The API over a memory store, with two accounts and keys of every role.
@@ -177,7 +200,10 @@ struct Harness: Sendable {
         if let rateLimit { configuration.rateLimit = rateLimit }
         var logger = Logger(label: "cloudaudit-test")
         logger.logLevel = .critical
-        let api = try await CloudAuditServer.makeAPI(store: store, sealer: sealer, configuration: configuration, logger: logger, clock: { now })
+        let bucketsRoot = FileManager.default.temporaryDirectory.appendingPathComponent("cloudaudit-api-\(UUID().uuidString)").path
+        let regions = try RegionRegistry.load(file: nil, dataDirectory: bucketsRoot, logger: logger)
+        let api = try await CloudAuditServer.makeAPI(store: store, sealer: sealer, configuration: configuration, regions: regions, logger: logger,
+                                                     clock: { now })
         return Harness(memory: memory, api: api, now: now,
                        admin: try await key(accountA, .admin), auditor: try await key(accountA, .auditor), ingest: try await key(accountA, .ingest),
                        service: try await key(accountA, .service), admin2: try await key(accountA, .admin), adminB: try await key(accountB, .admin))

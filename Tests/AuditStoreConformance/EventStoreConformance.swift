@@ -22,6 +22,7 @@ public struct EventStoreConformance {
         try await totalCountsOfBusyPartialHours()
         try await retentionDeletesOnlyOldEvents()
         try await cursorsAreBoundToTheirAccount()
+        try await runTrackSuite()
     }
 
     func event(_ account: Int64, id: String, time: Int64, name: String = "RunInstances", user: String = "alice",

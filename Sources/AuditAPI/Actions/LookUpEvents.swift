@@ -53,11 +53,10 @@ enum DescribeEvents {
 /// `GetAttributeKey`: the lookup keys with their labels in Chinese (`zh`, default) or English (`en`).
 enum GetAttributeKey {
     static let definition = ActionDefinition(name: "GetAttributeKey", kind: .read) { call in
-        let site = try call.params.string("WebsiteType") ?? "zh"
-        guard site == "zh" || site == "en" else { throw APIError.invalidValue("WebsiteType", "use zh or en") }
+        let zh = try RegionActions.websiteIsChinese(call.params)
         let details: [JSONValue] = LookupAttributeName.all.enumerated().map { i, a in
             .obj([("LabelType", .string(a.labelType)), ("Starter", .string(a.starter)), ("Order", .int(Int64(i + 1))),
-                  ("Value", .string(a.name)), ("Label", .string(site == "zh" ? a.labelZh : a.labelEn))])
+                  ("Value", .string(a.name)), ("Label", .string(zh ? a.labelZh : a.labelEn))])
         }
         return [("AttributeKeyDetails", .array(details))]
     }

@@ -1,0 +1,313 @@
+import AuditModel
+import AuditStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Ships each enabled tracking set's matching events to its bucket, in sequence order, from a durable
+/// cursor per (set, account), and sends the file notifications queued with each cursor move.
+///
+/// A file holds the matching events after the cursor, up to `maxEventsPerFile`; it is written when
+/// that many are waiting or when `interval` has passed since the set's last file for that account.
+/// Before the upload the file's first sequence and key time are saved, so a retry after a crash or an
+/// outage writes the same key with the same first event: an object is overwritten, never duplicated.
+public final class DeliveryService: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var interval: Duration = .seconds(60)
+        public var maxEventsPerFile = 10_000
+        /// How often the service looks for work (at most `interval`).
+        public var tick: Duration = .milliseconds(500)
+        /// Events read per store query while scanning for matches.
+        public var scanBatch = 5_000
+        public var gzipLevel = 6
+        public var maxBackoff: Int64 = 60
+
+        public init() {}
+    }
+
+    let store: any EventStore
+    let regions: RegionRegistry
+    let configuration: Configuration
+    let webhooks: WebhookSender
+    let logger: Logger
+    let clock: @Sendable () -> Int64
+    let metrics: DeliveryMetrics
+
+    public init(store: any EventStore, regions: RegionRegistry, configuration: Configuration, webhooks: WebhookSender = WebhookSender(),
+                logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) {
+        self.store = store
+        self.regions = regions
+        self.configuration = configuration
+        self.webhooks = webhooks
+        self.logger = logger
+        self.clock = clock
+        self.metrics = DeliveryMetrics()
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.deliveryLoop() }
+            group.addTask { await self.notificationLoop() }
+        }
+    }
+
+    /// Sleeps `d`, waking early on graceful shutdown; false when shutting down.
+    func pause(_ d: Duration) async -> Bool {
+        var left = d
+        while left > .zero {
+            if Task.isShuttingDownGracefully || Task.isCancelled { return false }
+            let step = min(left, .milliseconds(200))
+            try? await Task.sleep(for: step)
+            left -= step
+        }
+        return !(Task.isShuttingDownGracefully || Task.isCancelled)
+    }
+
+    // MARK: Delivery
+
+    /// Delivers everything waiting now, whatever the interval: for tools, benchmarks and tests.
+    public func deliverPending() async throws {
+        var schedule = Schedule()
+        try await pass(&schedule, finalPass: true)
+    }
+
+    /// Per (set, account): when its last file was written and when it may next try after an error.
+    struct Schedule {
+        var lastFlush: [Key: Int64] = [:]
+        var retryAt: [Key: Int64] = [:]
+        var failures: [Key: Int] = [:]
+    }
+
+    struct Key: Hashable {
+        var track: Int64
+        var account: Int64
+    }
+
+    func deliveryLoop() async {
+        var schedule = Schedule()
+        let tick = min(configuration.tick, configuration.interval)
+        var published: Int64 = 0
+        repeat {
+            do {
+                try await pass(&schedule)
+                if clock() - published >= 5 {
+                    published = clock()
+                    metrics.publish(try await DeliveryStatus.collect(store: store, now: published))
+                }
+            } catch {
+                logger.error("delivery pass failed", metadata: ["error": "\(error)"])
+            }
+        } while await pause(tick)
+        // One last pass so that files that were due are not left for the next start.
+        try? await pass(&schedule, finalPass: true)
+    }
+
+    /// Visits every enabled set once; writes the files that are due.
+    func pass(_ schedule: inout Schedule, finalPass: Bool = false) async throws {
+        let tracks = try await store.tracks(accountId: nil)
+        let states = Dictionary(grouping: try await store.deliveryStates(trackId: nil), by: \.trackId)
+        for track in tracks where track.enabled {
+            var own = states[track.id] ?? []
+            if track.trackForAllMembers {
+                // Members created after the set: every event of theirs is newer than the set.
+                for m in try await store.members(of: track.accountId) where !own.contains(where: { $0.accountId == m.id }) {
+                    let s = DeliveryState(trackId: track.id, accountId: m.id, deliveredSequence: 0)
+                    try await store.saveDeliveryState(s, expectedSequence: nil, notifications: [])
+                    own.append(s)
+                }
+            } else {
+                own.removeAll { $0.accountId != track.accountId }
+            }
+            for state in own {
+                if Task.isCancelled { return }
+                let key = Key(track: track.id, account: state.accountId)
+                let now = clock()
+                if let at = schedule.retryAt[key], at > now { continue }
+                do {
+                    try await deliver(track, state, key: key, schedule: &schedule, force: finalPass)
+                    schedule.failures[key] = nil
+                    schedule.retryAt[key] = nil
+                } catch {
+                    await recordFailure(track, key: key, error: error, schedule: &schedule)
+                }
+            }
+        }
+    }
+
+    /// Writes the files of one (set, account) that are due.
+    func deliver(_ track: Track, _ initial: DeliveryState, key: Key, schedule: inout Schedule, force: Bool) async throws {
+        var state = initial
+        let interval = Int64(configuration.interval.components.seconds)
+        while true {
+            let now = clock()
+            let due = force || now - schedule.lastFlush[key, default: 0] >= interval
+            let last = try await store.lastSequence(accountId: state.accountId)
+            if last <= state.deliveredSequence { return }
+            // Not due: only a full file may go now, which needs at least that many new events.
+            if !due, last - state.deliveredSequence < Int64(configuration.maxEventsPerFile) { return }
+            let batch = try await collect(track, accountId: state.accountId, after: state.deliveredSequence)
+            if batch.events.isEmpty {
+                // Nothing matched: move past what was scanned without a file.
+                let expected = state.deliveredSequence
+                state.deliveredSequence = batch.scannedTo
+                state.pendingFirstSequence = nil
+                state.pendingKeyTime = nil
+                try await store.saveDeliveryState(state, expectedSequence: expected, notifications: [])
+                continue
+            }
+            let full = batch.events.count >= configuration.maxEventsPerFile
+            guard full || due else { return }
+            state = try await write(track, state, batch)
+            schedule.lastFlush[key] = clock()
+            if !full { return }
+        }
+    }
+
+    struct Batch {
+        var events: [StoredEvent]
+        /// The last sequence examined: the cursor once these events are delivered.
+        var scannedTo: Int64
+    }
+
+    /// The matching events after `after`, up to a full file, and how far the scan went.
+    func collect(_ track: Track, accountId: Int64, after: Int64) async throws -> Batch {
+        let matchAll = track.filters.contains { $0.actionType == "*" && $0.resourceType == "*" && $0.eventNames == ["*"] }
+        var out: [StoredEvent] = []
+        var cursor = after
+        while out.count < configuration.maxEventsPerFile {
+            let page = try await store.events(accountId: accountId, afterSequence: cursor, limit: configuration.scanBatch)
+            if page.isEmpty { break }
+            for e in page {
+                cursor = e.sequence
+                if matchAll || track.matches(EventSummary(record: e.record)) {
+                    out.append(e)
+                    if out.count == configuration.maxEventsPerFile { return Batch(events: out, scannedTo: cursor) }
+                }
+            }
+            if page.count < configuration.scanBatch { break }
+        }
+        return Batch(events: out, scannedTo: cursor)
+    }
+
+    /// Uploads one file and moves the cursor past it, queueing its notifications in the same step.
+    func write(_ track: Track, _ initial: DeliveryState, _ batch: Batch) async throws -> DeliveryState {
+        var state = initial
+        guard let region = regions.region(track.storage.region) else {
+            throw DeliveryError("region \(track.storage.region) is no longer configured")
+        }
+        let first = batch.events[0].sequence
+        if state.pendingFirstSequence != first || state.pendingKeyTime == nil {
+            // Record the file's identity before writing it, so a retry writes the same key.
+            state.pendingFirstSequence = first
+            state.pendingKeyTime = clock()
+            try await store.saveDeliveryState(state, expectedSequence: initial.deliveredSequence, notifications: [])
+        }
+        let file = DeliveryFile.build(track: track, accountId: state.accountId, keyTime: state.pendingKeyTime!, events: batch.events,
+                                      gzipLevel: configuration.gzipLevel)
+        let started = ContinuousClock.now
+        try await region.store.put(bucket: track.storage.bucket, key: file.key, body: file.body, contentType: file.contentType)
+        let now = clock()
+        let expected = state.deliveredSequence
+        state.deliveredSequence = batch.scannedTo
+        state.deliveredAt = now
+        state.pendingFirstSequence = nil
+        state.pendingKeyTime = nil
+        state.lastError = nil
+        state.lastErrorAt = nil
+        state.files += 1
+        state.events += Int64(file.eventCount)
+        try await store.saveDeliveryState(state, expectedSequence: expected, notifications: notifications(for: file, track: track, accountId: state.accountId))
+        metrics.delivered(track: track.id, account: state.accountId, events: file.eventCount, bytes: file.body.count)
+        logger.debug("delivered", metadata: ["track": "\(track.id)", "account": "\(state.accountId)", "key": "\(file.key)",
+                                             "events": "\(file.eventCount)", "elapsed": "\(ContinuousClock.now - started)"])
+        return state
+    }
+
+    /// One message per channel of the storage region, plus a legacy audit's own queue.
+    func notifications(for file: DeliveryFile, track: Track, accountId: Int64) -> [OutgoingNotification] {
+        var channels = regions.region(track.storage.region)?.channels.map { "\(track.storage.region)/\($0.name)" } ?? []
+        if track.legacy.cmqNotify {
+            let own = "\(track.legacy.cmqRegion)/\(track.legacy.cmqQueueName)"
+            if !channels.contains(own) { channels.append(own) }
+        }
+        guard !channels.isEmpty else { return [] }
+        let messageId = "\(track.id)-\(accountId)-\(file.firstSequence)"
+        let body = JSONWriter.encode(.obj([
+            ("bucket", .string(track.storage.bucket)), ("objectKeys", .array([.string(file.key)])), ("trackId", .int(track.id)),
+            ("accountId", .int(accountId)), ("messageId", .string(messageId)),
+        ]))
+        return channels.map { OutgoingNotification(channel: $0, body: body, messageId: messageId) }
+    }
+
+    func recordFailure(_ track: Track, key: Key, error: Error, schedule: inout Schedule) async {
+        let n = schedule.failures[key, default: 0] + 1
+        schedule.failures[key] = n
+        let delay = min(configuration.maxBackoff, Int64(1) << min(n - 1, 6))
+        let now = clock()
+        schedule.retryAt[key] = now + delay
+        let message = Self.describe(error, track: track)
+        metrics.failed(track: track.id, account: key.account)
+        logger.warning("delivery failed; will retry", metadata: ["track": "\(track.id)", "account": "\(key.account)", "error": "\(message)",
+                                                                  "retry-in": "\(delay)s"])
+        do {
+            guard var s = try await store.deliveryStates(trackId: track.id).first(where: { $0.accountId == key.account }) else { return }
+            s.lastError = message
+            s.lastErrorAt = now
+            try await store.saveDeliveryState(s, expectedSequence: s.deliveredSequence, notifications: [])
+        } catch {
+            logger.error("could not record a delivery error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func describe(_ error: Error, track: Track) -> String {
+        if let e = error as? ObjectStoreError {
+            switch e.kind {
+            case .noSuchBucket: return "bucket \(track.storage.bucket) does not exist in region \(track.storage.region)"
+            default: return e.message
+            }
+        }
+        if let e = error as? DeliveryError { return e.message }
+        return "internal error: \(error)"
+    }
+
+    // MARK: Notifications
+
+    func notificationLoop() async {
+        repeat {
+            do {
+                try await sendDue()
+            } catch {
+                logger.error("notification pass failed", metadata: ["error": "\(error)"])
+            }
+        } while await pause(.milliseconds(500))
+    }
+
+    func sendDue() async throws {
+        let now = clock()
+        for n in try await store.pendingNotifications(dueBy: now, limit: 100) {
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            let retry = now + min(configuration.maxBackoff, Int64(1) << min(n.attempts, 6))
+            guard let channel = regions.channel(n.channel) else {
+                try await store.postponeNotification(id: n.id, until: now + configuration.maxBackoff, error: "channel \(n.channel) is not configured")
+                continue
+            }
+            do {
+                if try await webhooks.send(url: channel.url, secret: channel.secret, body: n.body, messageId: n.messageId) {
+                    try await store.acknowledgeNotification(id: n.id)
+                    metrics.notified(channel: n.channel)
+                } else {
+                    try await store.postponeNotification(id: n.id, until: retry, error: "not acknowledged")
+                }
+            } catch {
+                logger.warning("notification failed; will retry", metadata: ["channel": "\(n.channel)", "error": "\(error)"])
+                try await store.postponeNotification(id: n.id, until: retry, error: "\(error)")
+            }
+        }
+    }
+}
+
+public struct DeliveryError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,87 @@
+import AuditModel
+import AuditStore
+import Metrics
+
+/// Where one tracking set stands for one account: what `cloudaudit tracks status` prints and the
+/// `cloudaudit_delivery_*` gauges export.
+public struct DeliveryStatus: Sendable, Codable, Equatable {
+    public var TrackId: Int64
+    /// The account whose events these are (the set's own, or a member's).
+    public var AccountId: Int64
+    public var OwnerAccountId: Int64
+    public var Name: String
+    /// 1 delivering, 0 stopped.
+    public var Status: Int
+    public var Region: String
+    public var Bucket: String
+    public var Prefix: String
+    public var DeliveredSequence: Int64
+    /// Unix seconds of the last file (0: none yet).
+    public var DeliveredAt: Int64
+    /// Events appended after the cursor (matching or not).
+    public var LagEvents: Int64
+    /// Age of the oldest event after the cursor, by its eventTime (0 when none waits).
+    public var LagSeconds: Int64
+    public var LastError: String?
+    public var LastErrorAt: Int64?
+    public var Files: Int64
+    public var Events: Int64
+    public var PendingNotifications: Int
+
+    /// Every set's status (or one account's sets'), in TrackId then AccountId order.
+    public static func collect(store: any EventStore, ownerAccountId: Int64? = nil, now: Int64 = unixNow()) async throws -> [DeliveryStatus] {
+        let tracks = Dictionary(uniqueKeysWithValues: try await store.tracks(accountId: ownerAccountId).map { ($0.id, $0) })
+        let pending = try await store.pendingNotificationCounts()
+        var out: [DeliveryStatus] = []
+        for s in try await store.deliveryStates(trackId: nil) {
+            guard let t = tracks[s.trackId] else { continue }
+            if s.accountId != t.accountId, !t.trackForAllMembers { continue }
+            let last = try await store.lastSequence(accountId: s.accountId)
+            let lag = max(0, last - s.deliveredSequence)
+            var lagSeconds: Int64 = 0
+            if lag > 0, let oldest = try await store.events(accountId: s.accountId, afterSequence: s.deliveredSequence, limit: 1).first {
+                lagSeconds = max(0, now - oldest.eventTime)
+            }
+            out.append(DeliveryStatus(TrackId: t.id, AccountId: s.accountId, OwnerAccountId: t.accountId, Name: t.name, Status: t.enabled ? 1 : 0,
+                                      Region: t.storage.region, Bucket: t.storage.bucket, Prefix: t.storage.prefix,
+                                      DeliveredSequence: s.deliveredSequence, DeliveredAt: s.deliveredAt, LagEvents: lag, LagSeconds: lagSeconds,
+                                      LastError: s.lastError, LastErrorAt: s.lastErrorAt, Files: s.files, Events: s.events,
+                                      PendingNotifications: pending[t.id] ?? 0))
+        }
+        return out
+    }
+}
+
+/// The delivery counters and gauges (swift-metrics; exported at `/metrics` by the server).
+final class DeliveryMetrics: Sendable {
+    func delivered(track: Int64, account: Int64, events: Int, bytes: Int) {
+        let dims = Self.dimensions(track, account)
+        Counter(label: "cloudaudit_delivery_files_total", dimensions: dims).increment()
+        Counter(label: "cloudaudit_delivery_events_total", dimensions: dims).increment(by: events)
+        Counter(label: "cloudaudit_delivery_bytes_total", dimensions: dims).increment(by: bytes)
+    }
+
+    func failed(track: Int64, account: Int64) {
+        Counter(label: "cloudaudit_delivery_errors_total", dimensions: Self.dimensions(track, account)).increment()
+    }
+
+    func notified(channel: String) {
+        Counter(label: "cloudaudit_notifications_acknowledged_total", dimensions: [("channel", channel)]).increment()
+    }
+
+    func publish(_ statuses: [DeliveryStatus]) {
+        for s in statuses {
+            let dims = Self.dimensions(s.TrackId, s.AccountId)
+            Gauge(label: "cloudaudit_delivery_lag_events", dimensions: dims).record(s.LagEvents)
+            Gauge(label: "cloudaudit_delivery_lag_seconds", dimensions: dims).record(s.LagSeconds)
+            Gauge(label: "cloudaudit_delivery_delivered_sequence", dimensions: dims).record(s.DeliveredSequence)
+            Gauge(label: "cloudaudit_delivery_last_success_timestamp_seconds", dimensions: dims).record(s.DeliveredAt)
+            Gauge(label: "cloudaudit_delivery_failing", dimensions: dims).record(s.LastError == nil ? 0 : 1)
+            Gauge(label: "cloudaudit_delivery_pending_notifications", dimensions: [("track_id", String(s.TrackId))]).record(s.PendingNotifications)
+        }
+    }
+
+    static func dimensions(_ track: Int64, _ account: Int64) -> [(String, String)] {
+        [("track_id", String(track)), ("account_id", String(account))]
+    }
+}
