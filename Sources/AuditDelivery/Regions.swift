@@ -67,20 +67,44 @@ public final class RegionRegistry: RegionCatalog, Sendable {
         return byName[region]?.channels.first { $0.name == name }
     }
 
+    /// How long an API call waits for the object store before answering that the check failed.
+    public static let checkDeadline: Duration = .seconds(8)
+
     public func checkBucket(region: String, bucket: String) async -> BucketCheck {
         guard let r = byName[region] else { return .failed("the region is not configured") }
-        do { return try await r.store.bucketExists(bucket) ? .exists : .missing } catch { return .failed(Self.reason(error)) }
+        do {
+            return try await Self.withDeadline(Self.checkDeadline) { try await r.store.bucketExists(bucket) } ? .exists : .missing
+        } catch {
+            return .failed(Self.reason(error))
+        }
     }
 
     public func createBucket(region: String, bucket: String) async -> BucketCreation {
         guard let r = byName[region] else { return .failed("the region is not configured") }
         do {
-            try await r.store.createBucket(bucket)
+            try await Self.withDeadline(Self.checkDeadline) { try await r.store.createBucket(bucket) }
             return .created
         } catch let e as ObjectStoreError where e.kind == .bucketAlreadyExists {
             return .alreadyExists
         } catch {
             return .failed(Self.reason(error))
+        }
+    }
+
+    /// Runs `body`, giving up with `ObjectStoreError.unavailable` after `limit` (the store keeps
+    /// retrying a refused connection until a request's own, much longer, deadline).
+    static func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw ObjectStoreError(.unavailable, "the object store did not answer within \(limit.components.seconds) s")
+            }
+            return value
         }
     }
 

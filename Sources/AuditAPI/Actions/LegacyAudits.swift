@@ -38,10 +38,8 @@ enum LegacyAuditActions {
             if let region = try p.string("CosRegion") { t.storage.region = region }
             if let bucket = try p.string("CosBucketName") { t.storage.name = bucket; t.storage.appId = "" }
             let createBucket = try p.flag("IsCreateNewBucket") ?? false
-            if createBucket {
-                if p["CosRegion"] == nil { throw APIError.missing("CosRegion") }
-                if p["CosBucketName"] == nil { throw APIError.missing("CosBucketName") }
-            }
+            // The bucket to create is named in this request; its region may be the audit's current one.
+            if createBucket, p["CosBucketName"] == nil { throw APIError.missing("CosBucketName") }
             try LegacyAudit.apply(p, to: &t, call: call)
             if createBucket {
                 try await LegacyAudit.createBucket(t.storage, call: call)
@@ -125,14 +123,15 @@ enum LegacyAudit {
             if p["IsEnableCmqNotify"] != nil, p["CmqQueueName"] == nil || p["CmqRegion"] == nil || createQueue == nil {
                 throw APIError("MissingParameter.cmq", "IsEnableCmqNotify=1 needs CmqQueueName, CmqRegion and IsCreateNewQueue.")
             }
-            try TrackParameters.checkRegion(t.legacy.cmqRegion, field: "CmqRegion", code: "InvalidParameterValue.CmqRegionError", call: call)
+            let queueRegions = call.environment.regions.regions.filter { !$0.channels.isEmpty }
+            guard let queueRegion = queueRegions.first(where: { $0.name == t.legacy.cmqRegion }) else {
+                throw APIError.unknownRegion("InvalidParameterValue.CmqRegionError", field: "CmqRegion", t.legacy.cmqRegion, known: queueRegions.map(\.name))
+            }
             try TrackParameters.rule { try TrackRules.checkQueueName(t.legacy.cmqQueueName) }
-            let channels = call.environment.regions.region(named: t.legacy.cmqRegion)?.channels ?? []
-            guard channels.contains(t.legacy.cmqQueueName) else {
+            guard queueRegion.channels.contains(t.legacy.cmqQueueName) else {
                 throw APIError("InvalidParameterValue.QueueNameError",
-                               "Region \(t.legacy.cmqRegion) has no queue named \"\(APIError.clip(t.legacy.cmqQueueName))\"; queues are configured by the operator"
-                                   + (channels.isEmpty ? " and this region has none." : ": \(channels.joined(separator: ", ")).")
-                                   + " See ListCmqEnableRegion.")
+                               "Region \(t.legacy.cmqRegion) has no queue named \"\(APIError.clip(t.legacy.cmqQueueName))\"; its queues (configured by the operator) are "
+                                   + queueRegion.channels.joined(separator: ", ") + ". See ListCmqEnableRegion.")
             }
         }
         if t.legacy.kmsEncrypt {
