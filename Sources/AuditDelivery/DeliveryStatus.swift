@@ -28,6 +28,33 @@ public struct DeliveryStatus: Sendable, Codable, Equatable {
     public var Events: Int64
     public var PendingNotifications: Int
 
+    enum CodingKeys: String, CodingKey {
+        case TrackId, AccountId, OwnerAccountId, Name, Status, Region, Bucket, Prefix, DeliveredSequence, DeliveredAt, LagEvents, LagSeconds,
+             LastError, LastErrorAt, Files, Events, PendingNotifications
+    }
+
+    /// Like the synthesized encoder, but a missing error is written as `null` rather than left out.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(TrackId, forKey: .TrackId)
+        try c.encode(AccountId, forKey: .AccountId)
+        try c.encode(OwnerAccountId, forKey: .OwnerAccountId)
+        try c.encode(Name, forKey: .Name)
+        try c.encode(Status, forKey: .Status)
+        try c.encode(Region, forKey: .Region)
+        try c.encode(Bucket, forKey: .Bucket)
+        try c.encode(Prefix, forKey: .Prefix)
+        try c.encode(DeliveredSequence, forKey: .DeliveredSequence)
+        try c.encode(DeliveredAt, forKey: .DeliveredAt)
+        try c.encode(LagEvents, forKey: .LagEvents)
+        try c.encode(LagSeconds, forKey: .LagSeconds)
+        try c.encode(LastError, forKey: .LastError)
+        try c.encode(LastErrorAt, forKey: .LastErrorAt)
+        try c.encode(Files, forKey: .Files)
+        try c.encode(Events, forKey: .Events)
+        try c.encode(PendingNotifications, forKey: .PendingNotifications)
+    }
+
     /// Every set's status (or one account's sets'), in TrackId then AccountId order.
     public static func collect(store: any EventStore, ownerAccountId: Int64? = nil, now: Int64 = unixNow()) async throws -> [DeliveryStatus] {
         let tracks = Dictionary(uniqueKeysWithValues: try await store.tracks(accountId: ownerAccountId).map { ($0.id, $0) })

@@ -91,13 +91,15 @@ public final class S3ObjectStore: ObjectStore {
     /// - Parameters:
     ///   - endpoint: `scheme://host[:port]`, e.g. `https://cos.ap-guangzhou.myqcloud.com` or `http://127.0.0.1:5055`.
     ///   - signingRegion: the region of the signature's credential scope (`us-east-1` for MinIO/moto by default).
+    ///   - httpClient: see ``defaultHTTPClient`` for why it is not `HTTPClient.shared`. A client passed
+    ///     in should likewise not follow redirects nor decompress responses.
     ///   - multipartThreshold: bodies of at least this many bytes go up in parts.
     ///   - partSize: bytes per part (raised if an object would need more than 10,000 parts).
     ///   - listPageSize: keys per ListObjectsV2 page, 1...1000.
     /// - Throws: `ObjectStoreError.rejected` when `endpoint` is not such a URL.
     public init(
         endpoint: String, addressing: Addressing = .virtualHost, signingRegion: String, credentials: S3Credentials,
-        httpClient: HTTPClient = .shared, multipartThreshold: Int = 8 << 20, partSize: Int = 8 << 20, listPageSize: Int = 1000,
+        httpClient: HTTPClient = S3ObjectStore.defaultHTTPClient, multipartThreshold: Int = 8 << 20, partSize: Int = 8 << 20, listPageSize: Int = 1000,
         retry: RetryPolicy = RetryPolicy(), logger: Logger = Logger(label: "cloudaudit.delivery.s3")
     ) throws {
         precondition(multipartThreshold > 0 && partSize > 0, "multipartThreshold and partSize must be positive")
@@ -486,6 +488,25 @@ public final class S3ObjectStore: ObjectStore {
         return out
     }
 }
+
+// MARK: - HTTP client
+
+extension S3ObjectStore {
+    /// The client used when none is given. Unlike `HTTPClient.shared` it does not follow redirects (a
+    /// redirected signed request would carry a stale `Host`), never decompresses answers (an object
+    /// reads back byte for byte), and fails a connection attempt at once (10 s connect timeout) instead
+    /// of retrying it until the request's deadline, so ``RetryPolicy`` is the only retry layer. It
+    /// lives as long as the process and is never shut down.
+    public static let defaultHTTPClient: HTTPClient = deliveryHTTPClient
+}
+
+/// The one HTTP client of object stores and webhooks (see ``S3ObjectStore/defaultHTTPClient``).
+let deliveryHTTPClient: HTTPClient = {
+    var configuration = HTTPClient.Configuration(
+        redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(60)), decompression: .disabled)
+    configuration.connectionPool.retryConnectionEstablishment = false
+    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+}()
 
 // MARK: - Wire types
 

@@ -10,18 +10,23 @@ import NIOHTTP1
 ///
 /// It makes exactly one attempt: the delivery service keeps the message in its outbox and retries
 /// with backoff until a 2xx acknowledges it (receivers should dedupe on `X-CloudAudit-Message-Id`).
-/// Redirects follow the `HTTPClient`'s configuration; pass a client with redirects disallowed to count
-/// a 3xx as a failure.
+/// A redirect (3xx) is not followed and counts as not acknowledged.
 public struct WebhookSender: Sendable {
     public static let signatureHeader = "X-CloudAudit-Signature"
     public static let messageIdHeader = "X-CloudAudit-Message-Id"
+    /// The client used when none is given: no redirects, no decompression, no connection retries
+    /// (the same one as ``S3ObjectStore/defaultHTTPClient``).
+    public static let defaultHTTPClient: HTTPClient = deliveryHTTPClient
 
     private let httpClient: HTTPClient
     private let timeout: TimeAmount
     private let logger: Logger
 
-    /// - Parameter timeout: the limit of the whole exchange (connect, send, response).
-    public init(httpClient: HTTPClient = .shared, timeout: Duration = .seconds(10),
+    /// - Parameters:
+    ///   - httpClient: a client passed in should not follow redirects, or a redirect to a page that
+    ///     answers 200 would count as an acknowledgement.
+    ///   - timeout: the limit of the whole exchange (connect, send, response).
+    public init(httpClient: HTTPClient = WebhookSender.defaultHTTPClient, timeout: Duration = .seconds(10),
                 logger: Logger = Logger(label: "cloudaudit.delivery.webhook")) {
         self.httpClient = httpClient
         self.timeout = TimeAmount(timeout)
