@@ -115,9 +115,10 @@ public final class RegionRegistry: RegionCatalog, Sendable {
 
     // MARK: Loading
 
+
     /// The built-in `local` region plus the regions of `file` (JSON, see docs/contract.md).
     public static func load(file: String?, dataDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-                            httpClient: HTTPClient = .shared, logger: Logger) throws -> RegionRegistry {
+                            httpClient: HTTPClient = S3ObjectStore.defaultHTTPClient, logger: Logger) throws -> RegionRegistry {
         var entries: [Entry] = []
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else { throw RegionConfigError("cannot read the regions file \(file)") }
