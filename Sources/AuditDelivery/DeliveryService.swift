@@ -179,7 +179,7 @@ public final class DeliveryService: Service, Sendable {
             if page.isEmpty { break }
             for e in page {
                 cursor = e.sequence
-                if matchAll || track.matches(EventSummary(record: e.record)) {
+                if matchAll || matches(track, e.record) {
                     out.append(e)
                     if out.count == configuration.maxEventsPerFile { return Batch(events: out, scannedTo: cursor) }
                 }
@@ -187,6 +187,14 @@ public final class DeliveryService: Service, Sendable {
             if page.count < configuration.scanBatch { break }
         }
         return Batch(events: out, scannedTo: cursor)
+    }
+
+    static let filterKeys = ["actionType", "resourceType", "eventName"].map { Array($0.utf8) }
+
+    /// Whether a stored record matches the set's filters (reads only the three fields they test).
+    func matches(_ track: Track, _ record: [UInt8]) -> Bool {
+        let f = JSONFieldScanner.strings(record, keys: Self.filterKeys)
+        return track.matches(actionType: f[0] ?? "", resourceType: f[1] ?? "", eventName: f[2] ?? "")
     }
 
     /// Uploads one file and moves the cursor past it, queueing its notifications in the same step.

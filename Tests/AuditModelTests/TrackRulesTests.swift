@@ -58,3 +58,38 @@ final class TrackRulesTests: XCTestCase {
         XCTAssertEqual(TrackStorage(region: "r", name: "logs", prefix: "abc", appId: "1250000000").bucket, "logs-1250000000")
     }
 }
+
+final class JSONFieldScannerTests: XCTestCase {
+    let keys = ["actionType", "resourceType", "eventName"].map { Array($0.utf8) }
+
+    func full(_ r: [UInt8]) -> [String?] {
+        let o = (try? JSONParser.parse(r))?.objectValue
+        return ["actionType", "resourceType", "eventName"].map { o?[$0]?.stringValue }
+    }
+
+    func testAgreesWithTheFullParserOnSyntheticEvents() {
+        var gen = SyntheticEventGenerator(seed: 3, accountId: 1, now: 1_700_000_000, spanSeconds: 86400)
+        for _ in 0..<2000 {
+            let r = gen.next()
+            XCTAssertEqual(JSONFieldScanner.strings(r, keys: keys), full(r))
+        }
+    }
+
+    func testEdgeCases() {
+        let cases = [
+            #"{}"#,
+            #"{"eventName":5,"actionType":null,"resourceType":["x"]}"#,
+            #"{"a":{"eventName":"nested"},"eventName":"top","b":[1,{"c":"}"}],"actionType":"Write"}"#,
+            #"{"eventName":"with \"quote\"","resourceType":"cvm"}"#,
+            #"{"eventName":"first","eventName":"second"}"#,
+            #" { "actionType" : "Read" , "x" : true , "y" : -1.5e3 } "#,
+            #"{"ev\u0065ntName":"escaped key"}"#,
+            #"{"eventName":"名字"}"#,
+            #"[1,2]"#,
+            #"{"eventName":"unterminated}"#,
+        ]
+        for c in cases {
+            XCTAssertEqual(JSONFieldScanner.strings(Array(c.utf8), keys: keys), full(Array(c.utf8)), c)
+        }
+    }
+}
