@@ -25,7 +25,7 @@ let package = Package(
         // Event record, lookup attributes, validation, JSON parsing. Foundation only.
         .target(name: "AuditModel"),
         // TC3-HMAC-SHA256 (one signer for server and clients), credentials, secrets sealed at rest.
-        .target(name: "AuditAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "AuditAuth", dependencies: ["AuditModel", .product(name: "Crypto", package: "swift-crypto")]),
         // The EventStore protocol, its errors and an in-memory store.
         .target(name: "AuditStore", dependencies: ["AuditModel"]),
         // The store conformance suite that every backend runs (XCTest helpers).

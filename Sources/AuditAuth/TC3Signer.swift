@@ -1,3 +1,4 @@
+import AuditModel
 import Crypto
 import Foundation
 
@@ -71,21 +72,7 @@ public enum TC3Signer {
         Array(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: SymmetricKey(data: key)))
     }
 
-    public static func utcDate(_ timestamp: Int64) -> String {
-        var days = timestamp >= 0 ? timestamp / 86400 : (timestamp - 86399) / 86400
-        // Civil-from-days (Howard Hinnant), no Calendar/DateFormatter on the hot path.
-        days += 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let doe = days - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func pad(_ v: Int64, _ n: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, n - s.count)) + s }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
-    }
+    public static func utcDate(_ timestamp: Int64) -> String { UTCTime(timestamp).isoDate }
 }
 
 /// A parsed `Authorization: TC3-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...` header.

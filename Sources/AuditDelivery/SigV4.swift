@@ -1,3 +1,4 @@
+import AuditModel
 import Crypto
 import Foundation
 
@@ -95,13 +96,7 @@ public enum SigV4 {
 
     /// The `x-amz-date` form of `date`: `YYYYMMDD'T'HHMMSS'Z'` in UTC.
     public static func timestamp(_ date: Date) -> String {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        let (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
-        let (y, m, d) = civilDate(daysSinceEpoch: secondOfDay < 0 ? days - 1 : days)
-        let s = secondOfDay < 0 ? secondOfDay + 86_400 : secondOfDay
-        let day = pad(y, 4) + pad(m, 2) + pad(d, 2)
-        let time = pad(s / 3600, 2) + pad(s % 3600 / 60, 2) + pad(s % 60, 2)
-        return day + "T" + time + "Z"
+        UTCTime(Int64(date.timeIntervalSince1970.rounded(.down))).basicTimestamp
     }
 
     /// The path with each segment URI-encoded (RFC 3986 unreserved characters kept, `/` kept).
@@ -167,24 +162,5 @@ public enum SigV4 {
             out.append(lowerHexDigits[Int(byte & 0x0F)])
         }
         return out
-    }
-
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
-    }
-
-    /// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's
-    /// `civil_from_days`), so no Calendar or DateFormatter is needed per request.
-    private static func civilDate(daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

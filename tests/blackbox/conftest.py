@@ -114,3 +114,136 @@ def pytest_runtest_makereport(item, call):
         srv = item.funcargs.get("server") if hasattr(item, "funcargs") else None
         if srv is not None:
             rep.sections.append(("session server log (tail)", srv.log_tail(8)))
+
+
+# ---- issue 3: tracking sets and delivery (moto S3 on loopback, webhook receivers, a server with regions)
+
+import json  # noqa: E402
+
+import s3support  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory):
+    """moto's S3 server on a free loopback port, for the whole session."""
+    base = tmp_path_factory.mktemp("moto")
+    m = s3support.MotoServer(base / "moto.log")
+    try:
+        m.start()
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield m
+    m.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(moto):
+    """An independent S3 client (boto3) on the moto server."""
+    return s3support.s3_client(moto.url)
+
+
+@dataclass
+class TrackEnv:
+    server: Server
+    moto: object
+    s3: object
+    hooks: object
+    regions_path: str
+    hook_secret: str
+    nj_secret: str
+    closed_port: int
+
+
+@pytest.fixture(scope="session")
+def track_env(tmp_path_factory, moto, s3):
+    """A server started with --regions (ap-guangzhou, ap-shanghai and ap-nanjing on moto, ap-beijing on a
+    closed port) and --delivery-interval 1. Channels: ap-guangzhou `gz-queue` -> /gz (secretEnv),
+    ap-nanjing `nj-queue` -> /nj (secretFile) and `nj-other` -> /nj-other (secretEnv); ap-shanghai has
+    none and reads its S3 credentials from a 0600 file."""
+    base = tmp_path_factory.mktemp("track-server")
+    hooks = s3support.WebhookReceiver().start()
+    nj_secret = "nj-" + s3support.uuid.uuid4().hex
+    nj_file = s3support.write_secret_file(base / "nj.secret", nj_secret)
+    creds_file = s3support.write_secret_file(base / "s3.json", json.dumps(
+        {"AccessKeyId": s3support.S3_ACCESS_KEY, "SecretAccessKey": s3support.S3_SECRET_KEY}))
+    closed = support.free_port()
+    regions = [
+        s3support.s3_region("ap-guangzhou", moto.url, zh="华南地区（广州）", en="South China (Guangzhou)",
+                            notifications=[{"name": "gz-queue", "url": hooks.url("/gz"), "secretEnv": "HOOK_SECRET"}]),
+        s3support.s3_region("ap-shanghai", moto.url, zh="华东地区（上海）", en="East China (Shanghai)",
+                            creds_file=creds_file),
+        s3support.s3_region("ap-nanjing", moto.url, zh="华东地区（南京）", en="East China (Nanjing)",
+                            notifications=[
+                                {"name": "nj-queue", "url": hooks.url("/nj"), "secretFile": nj_file},
+                                {"name": "nj-other", "url": hooks.url("/nj-other"), "secretEnv": "HOOK_SECRET"}]),
+        s3support.s3_region("ap-beijing", "http://127.0.0.1:%d" % closed, zh="华北地区（北京）",
+                            en="North China (Beijing)"),
+    ]
+    path = s3support.write_regions(base / "regions.json", regions)
+    srv = Server(base / "data", base / "server.log", root_id=random_secret_id(), root_key=random_secret_key(),
+                 extra_args=["--regions", path, "--delivery-interval", "1"],
+                 env=s3support.s3_env(HOOK_SECRET=s3support.HOOK_SECRET))
+    try:
+        srv.start()
+    except ServerStartError as e:
+        hooks.stop()
+        pytest.fail(str(e), pytrace=False)
+    yield TrackEnv(srv, moto, s3, hooks, path, s3support.HOOK_SECRET, nj_secret, closed)
+    srv.stop()
+    hooks.stop()
+
+
+@pytest.fixture
+def track_server(track_env):
+    return track_env.server
+
+
+@pytest.fixture
+def track_tenant(track_env):
+    return _new_tenant(track_env.server)
+
+
+@pytest.fixture
+def track_tenant2(track_env):
+    return _new_tenant(track_env.server)
+
+
+@pytest.fixture
+def new_track_tenant(track_env):
+    return lambda retention_days=None: _new_tenant(track_env.server, retention_days)
+
+
+@pytest.fixture
+def bucket(s3):
+    """A fresh, empty bucket on moto (unique name)."""
+    return s3support.create_bucket(s3, s3support.new_bucket_name())
+
+
+@pytest.fixture
+def make_proxy():
+    """Factory of pausable TCP proxies (TCPProxy) in front of a port; stopped at the end of the test."""
+    made = []
+
+    def make(target_port, host="127.0.0.1"):
+        p = s3support.TCPProxy(host, target_port).start()
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.stop()
+
+
+@pytest.fixture
+def make_hook():
+    """Factory of webhook receivers; stopped at the end of the test."""
+    made = []
+
+    def make():
+        h = s3support.WebhookReceiver().start()
+        made.append(h)
+        return h
+
+    yield make
+    for h in made:
+        h.stop()
