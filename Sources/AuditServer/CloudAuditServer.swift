@@ -37,6 +37,8 @@ public enum CloudAuditServer {
     }
 
     public static func build(_ c: ServerConfiguration, logger: Logger) async throws -> Built {
+        // Configuration errors first, before anything is written to the data directory.
+        let regions = try RegionRegistry.load(file: c.regionsFile, dataDirectory: c.dataDirectory, logger: logger)
         let dir = DataDirectory(path: c.dataDirectory)
         try dir.ensureExists()
         let sealer = try SecretSealer(masterKey: try dir.masterKey(logger: logger))
@@ -45,7 +47,6 @@ public enum CloudAuditServer {
         _ = try await admin.ensureDefaultAccount()
         try await ensureRootCredentials(c, dir: dir, admin: admin, logger: logger)
 
-        let regions = try RegionRegistry.load(file: c.regionsFile, dataDirectory: c.dataDirectory, logger: logger)
         logger.notice("storage regions", metadata: ["regions": "\(regions.regions.map(\.name).joined(separator: ", "))"])
         let api = try await makeAPI(store: store, sealer: sealer, configuration: c, regions: regions, logger: logger)
         var deliveryConfig = DeliveryService.Configuration()
