@@ -76,6 +76,9 @@ public final class DeliveryService: Service, Sendable {
         var lastFlush: [Key: Int64] = [:]
         var retryAt: [Key: Int64] = [:]
         var failures: [Key: Int] = [:]
+        /// The last sequence seen by a scan that found less than a full file before the set was due:
+        /// until a full file's worth of events is appended after it, there is no need to scan again.
+        var partialScanAt: [Key: Int64] = [:]
     }
 
     struct Key: Hashable {
@@ -144,7 +147,8 @@ public final class DeliveryService: Service, Sendable {
             let last = try await store.lastSequence(accountId: state.accountId)
             if last <= state.deliveredSequence { return }
             // Not due: only a full file may go now, which needs at least that many new events.
-            if !due, last - state.deliveredSequence < Int64(configuration.maxEventsPerFile) { return }
+            let scannedFrom = max(state.deliveredSequence, schedule.partialScanAt[key] ?? 0)
+            if !due, last - scannedFrom < Int64(configuration.maxEventsPerFile) { return }
             let batch = try await collect(track, accountId: state.accountId, after: state.deliveredSequence)
             if batch.events.isEmpty {
                 // Nothing matched: move past what was scanned without a file.
@@ -156,7 +160,11 @@ public final class DeliveryService: Service, Sendable {
                 continue
             }
             let full = batch.events.count >= configuration.maxEventsPerFile
-            guard full || due else { return }
+            guard full || due else {
+                schedule.partialScanAt[key] = last
+                return
+            }
+            schedule.partialScanAt[key] = nil
             state = try await write(track, state, batch)
             schedule.lastFlush[key] = clock()
             if !full { return }
