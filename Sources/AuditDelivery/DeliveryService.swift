@@ -138,8 +138,9 @@ public final class DeliveryService: Service, Sendable {
     }
 
     /// Writes the files of one (set, account) that are due.
-    func deliver(_ track: Track, _ initial: DeliveryState, key: Key, schedule: inout Schedule, force: Bool) async throws {
+    func deliver(_ initialTrack: Track, _ initial: DeliveryState, key: Key, schedule: inout Schedule, force: Bool) async throws {
         var state = initial
+        var track = initialTrack
         let interval = Int64(configuration.interval.components.seconds)
         while true {
             let now = clock()
@@ -150,6 +151,14 @@ public final class DeliveryService: Service, Sendable {
             let scannedFrom = max(state.deliveredSequence, schedule.partialScanAt[key] ?? 0)
             if !due, last - scannedFrom < Int64(configuration.maxEventsPerFile) { return }
             let batch = try await collect(track, accountId: state.accountId, after: state.deliveredSequence)
+            // The definition read after the events: a change acknowledged before they were appended is
+            // in it, so they are filtered, stored and announced as the set was when they arrived.
+            guard let current = try await store.track(id: track.id), current.enabled,
+                  current.trackForAllMembers || state.accountId == current.accountId else { return }
+            if current != track {
+                track = current
+                continue
+            }
             if batch.events.isEmpty {
                 // Nothing matched: move past what was scanned without a file.
                 let expected = state.deliveredSequence
