@@ -159,6 +159,7 @@ class TCPProxy:
         self._stopped = False
         self._thread = None
         self.accepted = 0
+        self.credentials_seen = []  # (access key id, date, signing region, service) of each signed request
 
     @property
     def url(self):
@@ -286,8 +287,11 @@ class TCPProxy:
                 data = src.recv(65536)
                 if not data:
                     break
-                if from_client and self.delay:
-                    time.sleep(self.delay)
+                if from_client:
+                    for m in _SIGV4_CREDENTIAL.finditer(data):
+                        self.credentials_seen.append(tuple(g.decode() for g in m.groups()))
+                    if self.delay:
+                        time.sleep(self.delay)
                 if self.mode != "pass":
                     break
                 dst.sendall(data)
@@ -306,6 +310,9 @@ class TCPProxy:
             with self._lock:
                 self._conns.discard(src)
                 self._conns.discard(dst)
+
+
+_SIGV4_CREDENTIAL = re.compile(rb"AWS4-HMAC-SHA256 Credential=([^/\s]+)/(\d{8})/([^/\s]+)/([^/\s]+)/aws4_request")
 
 
 def _hard_close(c):
@@ -495,8 +502,9 @@ def s3_region(name, endpoint, zh=None, en=None, notifications=None, creds_env=("
         "en": en or ("Region " + name),
         "endpoint": endpoint,
         "addressing": addressing,
-        "signingRegion": signing_region,
     }
+    if signing_region is not None:
+        r["signingRegion"] = signing_region
     if creds_file:
         r["credentials"] = {"file": creds_file}
     else:

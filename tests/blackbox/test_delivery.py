@@ -406,6 +406,53 @@ def test_app_id_bucket_receives_the_files(track_env, track_tenant, s3):
     S.check_exactly_once(files, _ids(evs), source=src)
 
 
+def test_every_channel_of_the_storage_region_is_notified(track_env, track_tenant, bucket, s3):
+    """ap-nanjing has two channels (nj-queue with a secret file, nj-other with a secret env): each gets
+    one signed message per file, with its own secret."""
+    admin = track_tenant.admin
+    rt = uid("res")
+    tid = S.create_track(admin, region="ap-nanjing", bucket=bucket, prefix="twochan", resource_type=rt)
+    src = uid("dl")
+    ids = []
+    for i in range(2):
+        evs = [make_event(src, "N%d_%d" % (i, j), resourceType=rt) for j in range(5)]
+        admin.put_ok(evs)
+        ids += _ids(evs)
+        time.sleep(1.5)
+    files = _wait(track_env, s3, bucket, "twochan", ids)
+    S.check_layout(files, "twochan", "ap-nanjing", tid)
+    S.check_exactly_once(files, ids, source=src)
+    S.wait_acks(track_env.hooks, "/nj", files, track_env.nj_secret, bucket, tid, {track_tenant.account_id})
+    S.wait_acks(track_env.hooks, "/nj-other", files, track_env.hook_secret, bucket, tid, {track_tenant.account_id})
+    assert track_env.hooks.all("/gz", bucket) == []
+
+
+def test_region_credentials_and_signing_region_are_used(spawn_server, tmp_path, moto, s3, make_proxy):
+    """Requests to the store are SigV4-signed with the region's credentials (file or env) and its
+    signingRegion (default: the region's name), as seen on the wire by a proxy."""
+    px_file, px_env = make_proxy(moto.port), make_proxy(moto.port)
+    creds = S.write_secret_file(tmp_path / "creds.json", json.dumps(
+        {"AccessKeyId": "AKIAFILECREDS0001", "SecretAccessKey": "fileSecretKey0001"}))
+    regions = S.write_regions(tmp_path / "regions.json", [
+        S.s3_region("ap-files", px_file.url, creds_file=creds, signing_region="eu-west-3"),
+        S.s3_region("ap-envs", px_env.url, signing_region=None),
+    ])
+    srv = spawn_server(extra_args=["--regions", regions, "--delivery-interval", "1"], env=S.s3_env()).start()
+    root = srv.root()
+    b = S.create_bucket(s3, S.new_bucket_name())
+    rt = uid("res")
+    S.create_track(root, region="ap-files", bucket=b, prefix="viafile", resource_type=rt)
+    S.create_track(root, region="ap-envs", bucket=b, prefix="viaenv", resource_type=rt)
+    src = uid("dl")
+    evs = [make_event(src, "Sig%d" % i, resourceType=rt) for i in range(5)]
+    root.put_ok(evs)
+    S.wait_for_ids(_read(s3, b, "viafile"), _ids(evs), timeout=60, settle=0, log=srv.log_tail)
+    S.wait_for_ids(_read(s3, b, "viaenv"), _ids(evs), timeout=60, settle=0, log=srv.log_tail)
+    assert px_file.credentials_seen and px_env.credentials_seen, "no SigV4-signed request seen"
+    assert {(k, r, svc) for k, _, r, svc in px_file.credentials_seen} == {("AKIAFILECREDS0001", "eu-west-3", "s3")}
+    assert {(k, r, svc) for k, _, r, svc in px_env.credentials_seen} == {(S.S3_ACCESS_KEY, "ap-envs", "s3")}
+
+
 # ---- status and metrics
 
 
