@@ -108,9 +108,20 @@ public final class RegionRegistry: RegionCatalog, Sendable {
         }
     }
 
-    /// A user-safe reason: object-store errors carry their own safe text; anything else is generic.
+    /// A reason for an API caller: what kind of failure, never the transport's internals (those are
+    /// in the server log and in `tracks status`).
     static func reason(_ error: Error) -> String {
-        (error as? ObjectStoreError)?.message ?? "the object store could not be reached"
+        guard let e = error as? ObjectStoreError else { return "the object store could not be reached" }
+        switch e.kind {
+        case .unavailable: return "the region's object store could not be reached or kept failing"
+        case .accessDenied: return "the region's object store refused its credentials"
+        case .noSuchBucket: return "the bucket does not exist"
+        case .bucketAlreadyExists: return "the bucket already exists"
+        case .rejected:
+            var text = e.message
+            while text.hasSuffix(".") { text.removeLast() }
+            return text
+        }
     }
 
     // MARK: Loading
