@@ -5,8 +5,7 @@ import Foundation
 /// One delivered file: its object key and content (see docs/contract.md, "Delivery").
 public struct DeliveryFile: Sendable {
     public var key: String
-    /// One stored record per line, `\n`-terminated (before compression).
-    public var lines: [UInt8]
+    /// One stored record per line, `\n`-terminated; gzip-compressed when the set asks for it.
     public var body: [UInt8]
     public var eventCount: Int
     public var firstSequence: Int64
@@ -28,7 +27,7 @@ public struct DeliveryFile: Sendable {
             lines.append(0x0A)
         }
         let first = events.first?.sequence ?? 0
-        return DeliveryFile(key: key(track: track, accountId: accountId, keyTime: keyTime, firstSequence: first), lines: lines,
+        return DeliveryFile(key: key(track: track, accountId: accountId, keyTime: keyTime, firstSequence: first),
                             body: track.storage.compress ? Gzip.compress(lines, level: gzipLevel) : lines, eventCount: events.count,
                             firstSequence: first, lastSequence: events.last?.sequence ?? 0)
     }

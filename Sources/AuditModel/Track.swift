@@ -95,10 +95,6 @@ public struct Track: Sendable, Equatable, Codable {
     public func matches(actionType: String, resourceType: String, eventName: String) -> Bool {
         filters.contains { $0.matches(actionType: actionType, resourceType: resourceType, eventName: eventName) }
     }
-
-    public func matches(_ e: EventSummary) -> Bool {
-        matches(actionType: e.actionType, resourceType: e.resourceType, eventName: e.eventName)
-    }
 }
 
 /// Why a tracking-set field is invalid, with the API error code to answer.

@@ -28,6 +28,8 @@ public struct UTCTime: Sendable, Equatable {
 
     /// `YYYY-MM-DD`
     public var isoDate: String { "\(Self.pad(year, 4))-\(Self.pad(month, 2))-\(Self.pad(day, 2))" }
+    /// `YYYY-MM-DD HH:MM:SS` (the API's CreateTime)
+    public var dateTime: String { isoDate + " " + Self.pad(hour, 2) + ":" + Self.pad(minute, 2) + ":" + Self.pad(second, 2) }
     /// `YYYYMMDD`
     public var compactDate: String { Self.pad(year, 4) + Self.pad(month, 2) + Self.pad(day, 2) }
     /// `HHMMSS`

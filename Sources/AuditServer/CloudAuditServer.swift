@@ -54,7 +54,7 @@ public enum CloudAuditServer {
         deliveryConfig.maxEventsPerFile = c.deliveryMaxEvents
         let delivery = DeliveryService(store: store, regions: regions, configuration: deliveryConfig, logger: logger)
         let router = api.buildRouter()
-        let metrics = Self.bootstrapMetrics()
+        let metrics = Self.metricsRegistry
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
@@ -83,8 +83,6 @@ public enum CloudAuditServer {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         return registry
     }()
-
-    static func bootstrapMetrics() -> PrometheusCollectorRegistry { metricsRegistry }
 
     /// The root key: from the environment when set (never written anywhere), else generated on first
     /// start into `<data-dir>/root-credentials.json` (0600). The log says where, never the secret.

@@ -57,6 +57,13 @@ final class TrackRulesTests: XCTestCase {
         XCTAssertFalse(t.matches(actionType: "Read", resourceType: "cam", eventName: "GetObject"))
         XCTAssertEqual(TrackStorage(region: "r", name: "logs", prefix: "abc", appId: "1250000000").bucket, "logs-1250000000")
     }
+
+    func testUTCTimeForms() {
+        let t = UTCTime(1_709_251_198)  // 2024-02-29 23:59:58 UTC
+        XCTAssertEqual(t.dateTime, "2024-02-29 23:59:58")
+        XCTAssertEqual(t.basicTimestamp, "20240229T235958Z")
+        XCTAssertEqual(UTCTime(-1).dateTime, "1969-12-31 23:59:59")
+    }
 }
 
 final class JSONFieldScannerTests: XCTestCase {

@@ -1,6 +1,5 @@
 import AuditModel
 import AuditStore
-import Foundation
 
 /// The tracking-set actions: `CreateAuditTrack`, `CreateEventsAuditTrack`, `DescribeAuditTrack(s)`,
 /// `ModifyAuditTrack`, `ModifyEventsAuditTrack`, `DeleteAuditTrack`, `InquireAuditCredit`.
@@ -242,7 +241,7 @@ enum TrackView {
         var out: [(String, JSONValue)] = [
             ("Name", .string(t.name)), ("ActionType", .string(first.actionType)), ("ResourceType", .string(first.resourceType)),
             ("Status", .int(t.enabled ? 1 : 0)), ("EventNames", .array(first.eventNames.map { .string($0) })), ("Storage", storage(t.storage)),
-            ("CreateTime", .string(createTime(t.createdAt))),
+            ("CreateTime", .string(UTCTime(t.createdAt).dateTime)),
         ]
         if withId {
             out.append(("TrackId", .int(t.id)))
@@ -251,14 +250,5 @@ enum TrackView {
             out.append(("Filters", .obj([("ResourceFields", .array(t.filters.map(filter)))])))
         }
         return out
-    }
-
-    /// `YYYY-MM-DD HH:MM:SS`, UTC.
-    static func createTime(_ t: Int64) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return f.string(from: Date(timeIntervalSince1970: TimeInterval(t)))
     }
 }
