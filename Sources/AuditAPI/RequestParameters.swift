@@ -122,9 +122,9 @@ public struct RequestParameters: Sendable {
     }
 
     /// A 0/1 switch (`Status`, `IsCreateNewBucket`...).
-    public func flag(_ name: String) throws -> Bool? {
+    public func flag(_ name: String, meaning: String = "1 for yes or 0 for no") throws -> Bool? {
         guard let v = try integer(name) else { return nil }
-        guard v == 0 || v == 1 else { throw APIError.invalidValue(name, "use 1 for yes or 0 for no (got \(v))") }
+        guard v == 0 || v == 1 else { throw APIError.invalidValue(name, "use \(meaning) (got \(v))") }
         return v == 1
     }
 

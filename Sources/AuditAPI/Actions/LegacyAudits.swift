@@ -16,15 +16,7 @@ enum LegacyAuditActions {
                           storage: TrackStorage(region: region, name: bucket, prefix: "cloudaudit"),
                           filters: [TrackFilter(actionType: try LegacyAudit.actionType(rw), resourceType: "*", eventNames: ["*"])])
             try LegacyAudit.apply(p, to: &t, call: call)
-            let createBucket = try p.flag("IsCreateNewBucket") ?? false
-            if createBucket {
-                let env = call.environment
-                let existing = try await env.store.tracks(accountId: t.accountId)
-                if existing.contains(where: { $0.name == t.name }) { throw APIError.trackNameExists(t.name) }
-                if existing.count >= env.trackQuota { throw APIError.trackQuota(env.trackQuota) }
-                try await LegacyAudit.createBucket(t.storage, call: call)
-            }
-            _ = try await TrackParameters.insert(t, call: call)
+            _ = try await TrackParameters.insert(t, call: call, createBucket: try p.flag("IsCreateNewBucket") ?? false)
             return [("IsSuccess", .int(1))]
         },
         ActionDefinition(name: "UpdateAudit", kind: .write) { call in
@@ -41,11 +33,7 @@ enum LegacyAuditActions {
             // The bucket to create is named in this request; its region may be the audit's current one.
             if createBucket, p["CosBucketName"] == nil { throw APIError.missing("CosBucketName") }
             try LegacyAudit.apply(p, to: &t, call: call)
-            if createBucket {
-                try await LegacyAudit.createBucket(t.storage, call: call)
-            } else if t.storage.region != old.region || t.storage.bucket != old.bucket {
-                try await TrackParameters.checkBucket(t.storage, call: call)
-            }
+            try await TrackParameters.prepareBucket(t.storage, replacing: old, create: createBucket, call: call)
             guard try await call.environment.store.updateTrack(t) else { throw APIError.auditNotFound(t.name) }
             return [("IsSuccess", .int(1))]
         },
@@ -140,14 +128,6 @@ enum LegacyAudit {
             guard t.legacy.kmsRegion == t.storage.region else {
                 throw APIError("InvalidParameterValue.KmsRegionError", "KmsRegion (\(APIError.clip(t.legacy.kmsRegion))) must be the same region as CosRegion (\(t.storage.region)).")
             }
-        }
-    }
-
-    static func createBucket(_ s: TrackStorage, call: ActionCall) async throws {
-        switch await call.environment.regions.createBucket(region: s.region, bucket: s.bucket) {
-        case .created: return
-        case .alreadyExists: throw APIError.bucketExists(s.bucket)
-        case .failed(let why): throw APIError.bucketCheckFailed(s.bucket, region: s.region, why)
         }
     }
 

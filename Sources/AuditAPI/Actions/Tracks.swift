@@ -140,6 +140,20 @@ enum TrackParameters {
         }
     }
 
+    /// Makes sure a set's bucket can be delivered to: creates it when asked (`IsCreateNewBucket`),
+    /// else checks it when it is new to the set.
+    static func prepareBucket(_ storage: TrackStorage, replacing old: TrackStorage?, create: Bool, call: ActionCall) async throws {
+        if create {
+            switch await call.environment.regions.createBucket(region: storage.region, bucket: storage.bucket) {
+            case .created: return
+            case .alreadyExists: throw APIError.bucketExists(storage.bucket)
+            case .failed(let why): throw APIError.bucketCheckFailed(storage.bucket, region: storage.region, why)
+            }
+        }
+        if let old, old.region == storage.region, old.bucket == storage.bucket { return }
+        try await checkBucket(storage, call: call)
+    }
+
     /// The bucket must exist (or is created where the region makes buckets on demand).
     static func checkBucket(_ storage: TrackStorage, call: ActionCall) async throws {
         let catalog = call.environment.regions
@@ -157,19 +171,15 @@ enum TrackParameters {
     }
 
     static func status(_ p: RequestParameters, required: Bool) throws -> Bool? {
-        guard let v = try p.integer("Status") else {
-            if required { throw APIError.missing("Status") }
-            return nil
-        }
-        guard v == 0 || v == 1 else { throw APIError.invalidValue("Status", "use 1 to deliver or 0 to pause (got \(v))") }
-        return v == 1
+        let on = try p.flag("Status", meaning: "1 to deliver or 0 to pause")
+        if on == nil, required { throw APIError.missing("Status") }
+        return on
     }
 
     static func trackForAllMembers(_ p: RequestParameters, call: ActionCall) async throws -> Bool? {
-        guard let v = try p.integer("TrackForAllMembers") else { return nil }
-        guard v == 0 || v == 1 else { throw APIError.invalidValue("TrackForAllMembers", "use 1 or 0 (got \(v))") }
-        if v == 1, try await call.environment.store.members(of: call.caller.accountId).isEmpty { throw APIError.notManagementAccount }
-        return v == 1
+        let on = try p.flag("TrackForAllMembers", meaning: "1 or 0")
+        if on == true, try await call.environment.store.members(of: call.caller.accountId).isEmpty { throw APIError.notManagementAccount }
+        return on
     }
 
     static func create(_ call: ActionCall, filters: [TrackFilter], multiProduct: Bool) async throws -> Int64 {
@@ -184,13 +194,14 @@ enum TrackParameters {
         return try await insert(track, call: call).id
     }
 
-    /// Checks the quota and name before the bucket (cheap refusals first), then stores the set.
-    static func insert(_ track: Track, call: ActionCall) async throws -> Track {
+    /// Checks the quota and name before the bucket (cheap refusals first, since the bucket check goes
+    /// to the object store), then stores the set.
+    static func insert(_ track: Track, call: ActionCall, createBucket: Bool = false) async throws -> Track {
         let env = call.environment
         let existing = try await env.store.tracks(accountId: track.accountId)
         if existing.contains(where: { $0.name == track.name }) { throw APIError.trackNameExists(track.name) }
         if existing.count >= env.trackQuota { throw APIError.trackQuota(env.trackQuota) }
-        try await checkBucket(track.storage, call: call)
+        try await prepareBucket(track.storage, replacing: nil, create: createBucket, call: call)
         do {
             return try await env.store.createTrack(track, quota: env.trackQuota)
         } catch let e as StoreError where e.code == StoreError.trackQuota(0).code {
@@ -216,7 +227,7 @@ enum TrackParameters {
         if let enabled = try status(p, required: false) { t.enabled = enabled }
         if p["Storage"] != nil {
             let s = try storage(p, call: call)
-            if s.region != t.storage.region || s.bucket != t.storage.bucket { try await checkBucket(s, call: call) }
+            try await prepareBucket(s, replacing: t.storage, create: false, call: call)
             t.storage = s
         }
         if let all = try await trackForAllMembers(p, call: call) { t.trackForAllMembers = all }
