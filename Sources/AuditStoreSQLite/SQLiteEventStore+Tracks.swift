@@ -79,10 +79,10 @@ extension SQLiteEventStore {
             }
             var t = track
             t.createdAt = now
+            // The id is the row's; the stored definition's own id is not read back.
             try db.execute(sql: "INSERT INTO tracks(account_id, name, definition, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [t.accountId, t.name, Data(), now])
+                           arguments: [t.accountId, t.name, try Self.encode(t), now])
             t.id = db.lastInsertedRowID
-            try db.execute(sql: "UPDATE tracks SET definition = ? WHERE id = ?", arguments: [try Self.encode(t), t.id])
             try Self.startCursors(of: t, db)
             return t
         }
@@ -101,25 +101,25 @@ extension SQLiteEventStore {
     }
 
     public func track(id: Int64) async throws -> Track? {
-        try await pool.read { db in try Data.fetchOne(db, sql: "SELECT definition FROM tracks WHERE id = ?", arguments: [id]).map(Self.decode) }
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT id, definition FROM tracks WHERE id = ?", arguments: [id]).map(Self.decode) }
     }
 
     public func track(accountId: Int64, name: String) async throws -> Track? {
         try await pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT definition FROM tracks WHERE account_id = ? AND name = ?", arguments: [accountId, name]).map(Self.decode)
+            try Row.fetchOne(db, sql: "SELECT id, definition FROM tracks WHERE account_id = ? AND name = ?", arguments: [accountId, name]).map(Self.decode)
         }
     }
 
     public func tracks(accountId: Int64?) async throws -> [Track] {
         try await pool.read { db in
-            let sql = "SELECT definition FROM tracks" + (accountId == nil ? "" : " WHERE account_id = ?") + " ORDER BY id"
-            return try Data.fetchAll(db, sql: sql, arguments: StatementArguments(accountId.map { [$0] } ?? [])).map(Self.decode)
+            let sql = "SELECT id, definition FROM tracks" + (accountId == nil ? "" : " WHERE account_id = ?") + " ORDER BY id"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(accountId.map { [$0] } ?? [])).map(Self.decode)
         }
     }
 
     public func updateTrack(_ track: Track) async throws -> Bool {
         try await pool.write { db in
-            guard let old = try Data.fetchOne(db, sql: "SELECT definition FROM tracks WHERE id = ?", arguments: [track.id]).map(Self.decode) else { return false }
+            guard let old = try Row.fetchOne(db, sql: "SELECT id, definition FROM tracks WHERE id = ?", arguments: [track.id]).map(Self.decode) else { return false }
             var t = track
             t.name = old.name
             t.accountId = old.accountId
@@ -146,7 +146,12 @@ extension SQLiteEventStore {
         return try e.encode(t)
     }
 
-    static func decode(_ d: Data) throws -> Track { try JSONDecoder().decode(Track.self, from: d) }
+    /// A set from its `(id, definition)` row.
+    static func decode(_ row: Row) throws -> Track {
+        var t = try JSONDecoder().decode(Track.self, from: row[1] as Data)
+        t.id = row[0]
+        return t
+    }
 
     // MARK: Delivery state
 
