@@ -110,17 +110,9 @@ public final class DeliveryService: Service, Sendable {
         let tracks = try await store.tracks(accountId: nil)
         let states = Dictionary(grouping: try await store.deliveryStates(trackId: nil), by: \.trackId)
         for track in tracks where track.enabled {
+            // The store keeps a cursor for every account a set covers (members too, from when they join).
             var own = states[track.id] ?? []
-            if track.trackForAllMembers {
-                // Members created after the set: every event of theirs is newer than the set.
-                for m in try await store.members(of: track.accountId) where !own.contains(where: { $0.accountId == m.id }) {
-                    let s = DeliveryState(trackId: track.id, accountId: m.id, deliveredSequence: 0)
-                    try await store.saveDeliveryState(s, expectedSequence: nil, notifications: [])
-                    own.append(s)
-                }
-            } else {
-                own.removeAll { $0.accountId != track.accountId }
-            }
+            if !track.trackForAllMembers { own.removeAll { $0.accountId != track.accountId } }
             for state in own {
                 if Task.isCancelled { return }
                 let key = Key(track: track.id, account: state.accountId)

@@ -141,7 +141,8 @@ public enum AppendOutcome: Sendable, Equatable {
 public protocol EventStore: Sendable {
     // Accounts
     /// Creates an account (or returns the existing one with `id`). `memberOf` must name an existing
-    /// account that is not itself a member.
+    /// account that is not itself a member; the new member gets a cursor at 0 in each of that
+    /// account's sets with TrackForAllMembers (all its events are newer than those sets).
     func createAccount(name: String, retentionDays: Int?, id: Int64?, memberOf: Int64?) async throws -> Account
     func account(id: Int64) async throws -> Account?
     func listAccounts() async throws -> [Account]

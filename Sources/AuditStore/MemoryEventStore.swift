@@ -37,6 +37,7 @@ public actor MemoryEventStore: EventStore {
         if let memberOf { try AccountRules.checkManagement(accounts[memberOf], id: memberOf) }
         let a = Account(id: newId, name: name, retentionDays: retentionDays, createdAt: clock(), memberOf: memberOf)
         accounts[newId] = a
+        for t in tracks.values where t.accountId == memberOf && t.trackForAllMembers { startCursors(of: t) }
         return a
     }
 

@@ -111,10 +111,12 @@ extension SQLiteEventStore {
     }
 
     public func tracks(accountId: Int64?) async throws -> [Track] {
-        try await pool.read { db in
-            let sql = "SELECT id, definition FROM tracks" + (accountId == nil ? "" : " WHERE account_id = ?") + " ORDER BY id"
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(accountId.map { [$0] } ?? [])).map(Self.decode)
-        }
+        try await pool.read { db in try Self.fetchTracks(db, accountId: accountId) }
+    }
+
+    static func fetchTracks(_ db: Database, accountId: Int64?) throws -> [Track] {
+        let sql = "SELECT id, definition FROM tracks" + (accountId == nil ? "" : " WHERE account_id = ?") + " ORDER BY id"
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(accountId.map { [$0] } ?? [])).map(decode)
     }
 
     public func updateTrack(_ track: Track) async throws -> Bool {

@@ -72,6 +72,9 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
             let newId = try id ?? max(AccountIds.first, (Int64.fetchOne(db, sql: "SELECT MAX(id) FROM accounts") ?? 0) + 1)
             try db.execute(sql: "INSERT INTO accounts(id, name, retention_days, created_at, member_of) VALUES (?, ?, ?, ?, ?)",
                            arguments: [newId, name, retentionDays, now, memberOf])
+            if let memberOf {
+                for t in try Self.fetchTracks(db, accountId: memberOf) where t.trackForAllMembers { try Self.startCursors(of: t, db) }
+            }
             return Account(id: newId, name: name, retentionDays: retentionDays, createdAt: now, memberOf: memberOf)
         }
     }

@@ -132,6 +132,12 @@ extension EventStoreConformance {
         XCTAssertTrue(v19)
         let v20 = try await s.deliveryStates(trackId: single.id).map(\.deliveredSequence)
         XCTAssertEqual(v20, [0, 2])
+        // A member that joins later is covered from its first event by the sets that cover members.
+        let m2 = try await s.createAccount(name: "m2", retentionDays: nil, id: nil, memberOf: org).id
+        let joined = try await s.deliveryStates(trackId: all.id).first { $0.accountId == m2 }
+        XCTAssertEqual(joined?.deliveredSequence, 0)
+        let notCovering = try await s.deliveryStates(trackId: s.track(accountId: org, name: "own")!.id).map(\.accountId)
+        XCTAssertEqual(notCovering, [org, m1, m2], "own was widened to members above")
         try await s.close()
     }
 
