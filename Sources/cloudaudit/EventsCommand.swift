@@ -813,19 +813,9 @@ extension EventsCommand {
     enum JSONText {
         /// `s` as a JSON string literal.
         static func quote(_ s: String) -> String {
-            var out = "\""
-            for u in s.unicodeScalars {
-                switch u {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-                default: out.unicodeScalars.append(u)
-                }
-            }
-            return out + "\""
+            var out: [UInt8] = []
+            JSONWriter.appendString(s, to: &out)
+            return String(decoding: out, as: UTF8.self)
         }
     }
 }
