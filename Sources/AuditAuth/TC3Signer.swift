@@ -115,12 +115,3 @@ public func constantTimeEquals(_ a: String, _ b: String) -> Bool {
     for i in 0..<x.count { diff |= x[i] ^ y[i] }
     return diff == 0
 }
-
-extension Sequence where Element == UInt8 {
-    public var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        for b in self { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
