@@ -105,6 +105,20 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let notManagementAccount = APIError("UnauthorizedOperation",
         "TrackForAllMembers=1 is only for an organization's management account, and this account has no member accounts.")
 
+    // KMS keys (envelope encryption of delivered files)
+    public static func kmsRegionMismatch(kmsRegion: String, storageRegion: String, storageField: String) -> APIError {
+        .init("InvalidParameterValue.KmsRegionError", "KmsRegion (\(clip(kmsRegion))) must be the same region as \(storageField) (\(clip(storageRegion))).")
+    }
+    public static func kmsKeyNotFound(_ id: String, region: String) -> APIError {
+        .init("InvalidParameterValue", "KeyId \(clip(id)) is not a KMS key of this account. List the keys of region \(clip(region)) with ListKeyAliasByRegion; the operator creates them with `cloudaudit kms create-key`.")
+    }
+    public static func kmsKeyOtherRegion(_ id: String, keyRegion: String, kmsRegion: String) -> APIError {
+        .init("InvalidParameterValue.KmsRegionError", "KMS key \(clip(id)) is a key of region \(clip(keyRegion)), not of KmsRegion \(clip(kmsRegion)). Use a key of the storage region.")
+    }
+    public static func kmsKeyDisabled(_ id: String) -> APIError {
+        .init("InvalidParameterValue", "KMS key \(clip(id)) is disabled. Choose an enabled key (ListKeyAliasByRegion), or ask the operator to enable it.")
+    }
+
     static func clip(_ s: String) -> String {
         let printable = String(s.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
         return printable.count > 64 ? String(printable.prefix(64)) + "…" : printable

@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+import kmssupport
 import s3support as S
 from s3support import call, expect_code
 from support import expect_error, run_tccli
@@ -166,13 +167,14 @@ def test_update_audit_refuses_invalid_fields(track_tenant, bucket):
     assert d == dict(before, RequestId=d["RequestId"]), "a refused UpdateAudit changed the audit"
 
 
-def test_update_audit_kms_region_checked_against_merged_cos_region(track_tenant, bucket, s3):
+def test_update_audit_kms_region_checked_against_merged_cos_region(track_env, track_tenant, bucket, s3):
     admin = track_tenant.admin
     name = _create(admin, bucket)
-    call(admin, "UpdateAudit", {"AuditName": name, "IsEnableKmsEncry": 1, "KeyId": "kms-key-1",
+    key_id = kmssupport.create_key(track_env, track_tenant.account_id)["KeyId"]  # a real key (see test_kms.py)
+    call(admin, "UpdateAudit", {"AuditName": name, "IsEnableKmsEncry": 1, "KeyId": key_id,
                                 "KmsRegion": "ap-guangzhou"})
     d = _describe(admin, name)
-    assert (d["IsEnableKmsEncry"], d["KeyId"], d["KmsRegion"]) == (1, "kms-key-1", "ap-guangzhou")
+    assert (d["IsEnableKmsEncry"], d["KeyId"], d["KmsRegion"]) == (1, key_id, "ap-guangzhou")
     # moving the bucket to ap-shanghai breaks KmsRegion == CosRegion
     sh = S.create_bucket(s3, S.new_bucket_name())  # moto is one store: the bucket exists in every region
     expect_error("InvalidParameterValue.KmsRegionError", call, admin, "UpdateAudit",
@@ -327,13 +329,14 @@ def test_create_audit_validation(track_tenant, bucket, s3, case, kw, code):
         assert not S.bucket_exists(s3, p["CosBucketName"]), "a refused CreateAudit created its bucket"
 
 
-def test_create_audit_with_cmq_and_kms(track_tenant, bucket):
+def test_create_audit_with_cmq_and_kms(track_env, track_tenant, bucket):
     admin = track_tenant.admin
+    key_id = kmssupport.create_key(track_env, track_tenant.account_id)["KeyId"]
     name = _create(admin, bucket, cmq=1, CmqQueueName="nj-queue", CmqRegion="ap-nanjing", IsCreateNewQueue=0,
-                   IsEnableKmsEncry=1, KeyId="kms-key-0001", KmsRegion="ap-guangzhou")
+                   IsEnableKmsEncry=1, KeyId=key_id, KmsRegion="ap-guangzhou")
     d = _describe(admin, name)
     assert (d["IsEnableCmqNotify"], d["CmqQueueName"], d["CmqRegion"]) == (1, "nj-queue", "ap-nanjing")
-    assert (d["IsEnableKmsEncry"], d["KeyId"], d["KmsRegion"]) == (1, "kms-key-0001", "ap-guangzhou")
+    assert (d["IsEnableKmsEncry"], d["KeyId"], d["KmsRegion"]) == (1, key_id, "ap-guangzhou")
 
 
 def test_create_audit_new_bucket(track_tenant, s3):

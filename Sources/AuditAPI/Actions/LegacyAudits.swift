@@ -16,6 +16,7 @@ enum LegacyAuditActions {
                           storage: TrackStorage(region: region, name: bucket, prefix: "cloudaudit"),
                           filters: [TrackFilter(actionType: try LegacyAudit.actionType(rw), resourceType: "*", eventNames: ["*"])])
             try LegacyAudit.apply(p, to: &t, call: call)
+            try await KmsParameters.apply(p, to: &t, storageField: "CosRegion", call: call)
             _ = try await TrackParameters.insert(t, call: call, createBucket: try p.flag("IsCreateNewBucket") ?? false)
             return [("IsSuccess", .int(1))]
         },
@@ -33,6 +34,7 @@ enum LegacyAuditActions {
             // The bucket to create is named in this request; its region may be the audit's current one.
             if createBucket, p["CosBucketName"] == nil { throw APIError.missing("CosBucketName") }
             try LegacyAudit.apply(p, to: &t, call: call)
+            try await KmsParameters.apply(p, to: &t, storageField: "CosRegion", call: call)
             try await TrackParameters.prepareBucket(t.storage, replacing: old, create: createBucket, call: call)
             guard try await call.environment.store.updateTrack(t) else { throw APIError.auditNotFound(t.name) }
             return [("IsSuccess", .int(1))]
@@ -92,15 +94,13 @@ enum LegacyAudit {
         return f.actionType == "Read" ? 1 : f.actionType == "Write" ? 2 : 3
     }
 
-    /// Applies the optional fields (prefix, CMQ, KMS) and checks the merged audit's cross-field rules.
+    /// Applies the optional fields (prefix, CMQ) and checks the merged audit's cross-field rules; the
+    /// KMS fields follow with `KmsParameters.apply`.
     static func apply(_ p: RequestParameters, to t: inout Track, call: ActionCall) throws {
         if let prefix = try p.string("LogFilePrefix") { t.storage.prefix = prefix }
         if let on = try p.flag("IsEnableCmqNotify") { t.legacy.cmqNotify = on }
         if let q = try p.string("CmqQueueName") { t.legacy.cmqQueueName = q }
         if let r = try p.string("CmqRegion") { t.legacy.cmqRegion = r }
-        if let on = try p.flag("IsEnableKmsEncry") { t.legacy.kmsEncrypt = on }
-        if let k = try p.string("KeyId") { t.legacy.keyId = k }
-        if let r = try p.string("KmsRegion") { t.legacy.kmsRegion = r }
         let createQueue = try p.flag("IsCreateNewQueue")
 
         try TrackParameters.checkRegion(t.storage.region, field: "CosRegion", code: "InvalidParameterValue.CosRegionError", call: call)
@@ -120,13 +120,6 @@ enum LegacyAudit {
                 throw APIError("InvalidParameterValue.QueueNameError",
                                "Region \(t.legacy.cmqRegion) has no queue named \"\(APIError.clip(t.legacy.cmqQueueName))\"; its queues (configured by the operator) are "
                                    + queueRegion.channels.joined(separator: ", ") + ". See ListCmqEnableRegion.")
-            }
-        }
-        if t.legacy.kmsEncrypt {
-            if t.legacy.keyId.isEmpty { throw APIError.missing("KeyId") }
-            if t.legacy.kmsRegion.isEmpty { throw APIError.missing("KmsRegion") }
-            guard t.legacy.kmsRegion == t.storage.region else {
-                throw APIError("InvalidParameterValue.KmsRegionError", "KmsRegion (\(APIError.clip(t.legacy.kmsRegion))) must be the same region as CosRegion (\(t.storage.region)).")
             }
         }
     }

@@ -1,6 +1,7 @@
 import AuditModel
 
-/// `ListCosEnableRegion`, `ListCmqEnableRegion`, `ListKeyAliasByRegion`: what the operator configured.
+/// `ListCosEnableRegion`, `ListCmqEnableRegion`, `ListKeyAliasByRegion`: what the operator configured
+/// (regions, their channels, and the caller's managed keys).
 enum RegionActions {
     static let definitions: [ActionDefinition] = [
         ActionDefinition(name: "ListCosEnableRegion", kind: .read) { call in
@@ -25,11 +26,10 @@ enum RegionActions {
             guard (1...200).contains(limit) else { throw APIError.invalidValue("Limit", "use 1 to 200") }
             let offset = try p.integer("Offset") ?? 0
             guard offset >= 0 else { throw APIError.invalidValue("Offset", "it cannot be negative") }
-            // Managed keys arrive with the integrity issue; until then no region holds any.
-            let keys: [(id: String, alias: String)] = []
+            let keys = try await KmsParameters.listedKeys(region: region, call: call)
             let page = keys.dropFirst(Int(min(offset, Int64(keys.count)))).prefix(Int(limit))
             return [("TotalCount", .int(Int64(keys.count))),
-                    ("KeyMetadatas", .array(page.map { .obj([("KeyId", .string($0.id)), ("Alias", .string($0.alias))]) }))]
+                    ("KeyMetadatas", .array(page.map { .obj([("KeyId", .string($0.keyId)), ("Alias", .string($0.alias))]) }))]
         },
     ]
 

@@ -189,8 +189,9 @@ enum TrackParameters {
         let enabled = try status(p, required: true)!
         let storage = try storage(p, call: call)
         let allMembers = try await trackForAllMembers(p, call: call) ?? false
-        let track = Track(accountId: call.caller.accountId, name: name, enabled: enabled, storage: storage, filters: filters,
+        var track = Track(accountId: call.caller.accountId, name: name, enabled: enabled, storage: storage, filters: filters,
                           multiProduct: multiProduct, trackForAllMembers: allMembers)
+        try await KmsParameters.apply(p, to: &track, storageField: "Storage.StorageRegion", call: call)
         return try await insert(track, call: call).id
     }
 
@@ -220,7 +221,8 @@ enum TrackParameters {
         return t
     }
 
-    /// The fields both Modify actions share: Name (unchanged only), Status, Storage, TrackForAllMembers.
+    /// The fields both Modify actions share: Name (unchanged only), Status, Storage, TrackForAllMembers,
+    /// and the KMS fields (`KmsParameters`).
     static func modify(_ call: ActionCall, _ t: inout Track) async throws {
         let p = call.params
         if let name = try p.string("Name"), name != t.name { throw APIError.renameRefused }
@@ -231,6 +233,7 @@ enum TrackParameters {
             t.storage = s
         }
         if let all = try await trackForAllMembers(p, call: call) { t.trackForAllMembers = all }
+        try await KmsParameters.apply(p, to: &t, storageField: "Storage.StorageRegion", call: call)
         guard try await call.environment.store.updateTrack(t) else { throw APIError.trackNotFound(t.id) }
     }
 }
@@ -260,6 +263,6 @@ enum TrackView {
             out.append(("TrackForAllMembers", .int(t.trackForAllMembers ? 1 : 0)))
             out.append(("Filters", .obj([("ResourceFields", .array(t.filters.map(filter)))])))
         }
-        return out
+        return out + KmsParameters.view(t)
     }
 }
