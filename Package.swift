@@ -26,17 +26,19 @@ let package = Package(
         .target(name: "AuditModel"),
         // TC3-HMAC-SHA256 (one signer for server and clients), credentials, secrets sealed at rest.
         .target(name: "AuditAuth", dependencies: ["AuditModel", .product(name: "Crypto", package: "swift-crypto")]),
+        // RFC 6962 Merkle log, proofs, signed checkpoints and digests, envelope encryption.
+        .target(name: "AuditIntegrity", dependencies: ["AuditModel", .product(name: "Crypto", package: "swift-crypto")]),
         // The EventStore protocol, its errors and an in-memory store.
-        .target(name: "AuditStore", dependencies: ["AuditModel"]),
+        .target(name: "AuditStore", dependencies: ["AuditModel", "AuditIntegrity"]),
         // The store conformance suite that every backend runs (XCTest helpers).
-        .target(name: "AuditStoreConformance", dependencies: ["AuditStore"], path: "Tests/AuditStoreConformance"),
+        .target(name: "AuditStoreConformance", dependencies: ["AuditStore", "AuditIntegrity"], path: "Tests/AuditStoreConformance"),
         // The embedded default backend.
         .target(name: "AuditStoreSQLite", dependencies: [
             "AuditStore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         // Tracking-set delivery: file format, gzip, object stores (folder, S3/COS with SigV4), webhooks.
         .target(name: "AuditDelivery", dependencies: [
-            "AuditStore", "AuditModel",
+            "AuditStore", "AuditModel", "AuditIntegrity",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CompressNIO", package: "compress-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -49,7 +51,7 @@ let package = Package(
         ]),
         // API 3.0 actions, TC3 auth, errors, self-audit.
         .target(name: "AuditAPI", dependencies: [
-            "AuditStore", "AuditModel", "AuditAuth",
+            "AuditStore", "AuditModel", "AuditAuth", "AuditIntegrity",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -68,23 +70,24 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "cloudaudit", dependencies: [
-            "AuditServer", "AuditClient", "AuditStoreSQLite", "AuditModel", "AuditStore", "AuditDelivery",
+            "AuditServer", "AuditClient", "AuditStoreSQLite", "AuditModel", "AuditStore", "AuditDelivery", "AuditIntegrity",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "AuditModelTests", dependencies: ["AuditModel"]),
+        .testTarget(name: "AuditIntegrityTests", dependencies: ["AuditIntegrity", "AuditModel", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "AuditAuthTests", dependencies: ["AuditAuth"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditStoreConformance"]),
         .testTarget(name: "AuditStoreSQLiteTests", dependencies: ["AuditStoreSQLite", "AuditStoreConformance"]),
         .testTarget(name: "AuditDeliveryTests", dependencies: [
-            "AuditDelivery", "AuditStore", "AuditModel",
+            "AuditDelivery", "AuditStore", "AuditModel", "AuditIntegrity",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "AuditAPITests", dependencies: [
-            "AuditAPI", "AuditServer", "AuditStore", "AuditAuth", "AuditDelivery",
+            "AuditAPI", "AuditServer", "AuditStore", "AuditAuth", "AuditDelivery", "AuditIntegrity",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ],

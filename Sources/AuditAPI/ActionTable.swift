@@ -32,9 +32,12 @@ public struct APIEnvironment: Sendable {
     public var regions: any RegionCatalog
     /// Tracking sets allowed per account.
     public var trackQuota: Int
+    /// Signs the accounts' checkpoints with the deployment key.
+    public var checkpointer: Checkpointer
 
     public init(store: any EventStore, cursors: PageCursorCodec, defaultRetentionDays: Int, regions: any RegionCatalog, trackQuota: Int = 5,
-                clock: @escaping @Sendable () -> Int64 = unixNow, maxEventsPerCall: Int = 1000, geoIPConfigured: Bool = false) {
+                checkpointer: Checkpointer, clock: @escaping @Sendable () -> Int64 = unixNow, maxEventsPerCall: Int = 1000, geoIPConfigured: Bool = false) {
+        self.checkpointer = checkpointer
         self.store = store
         self.cursors = cursors
         self.defaultRetentionDays = defaultRetentionDays
@@ -80,7 +83,8 @@ public enum ActionTable {
         LookUpEvents.definition,
         DescribeEvents.definition,
         GetAttributeKey.definition,
-    ] + TrackActions.definitions + LegacyAuditActions.definitions + RegionActions.definitions).map { ($0.name, $0) })
+    ] + TrackActions.definitions + LegacyAuditActions.definitions + RegionActions.definitions
+        + IntegrityActions.definitions).map { ($0.name, $0) })
 
     /// The self-audit `actionType` of an action name.
     public static func isReadName(_ action: String) -> Bool {

@@ -1,6 +1,7 @@
 import AuditAPI
 import AuditAuth
 import AuditDelivery
+import AuditIntegrity
 import AuditModel
 import AuditStore
 import AuditStoreSQLite
@@ -23,11 +24,13 @@ public enum CloudAuditServer {
     }
 
     /// Builds the API over `store`: used by `serve` and by tests (with any store).
+    /// Without `signingKey` (tests), checkpoints are signed with a key made for the occasion.
     public static func makeAPI(store: any EventStore, sealer: SecretSealer, configuration c: ServerConfiguration, regions: any RegionCatalog,
-                               logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) async throws -> AuditAPI {
+                               signingKey: SigningKey? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) async throws -> AuditAPI {
         let secret = try await store.deploymentSecret()
+        let checkpointer = Checkpointer(store: store, key: try signingKey ?? SigningKey.generate(name: SigningKeys.defaultName), clock: clock)
         let environment = APIEnvironment(store: store, cursors: PageCursorCodec(secret: secret), defaultRetentionDays: c.retentionDays,
-                                         regions: regions, trackQuota: c.trackQuota, clock: clock)
+                                         regions: regions, trackQuota: c.trackQuota, checkpointer: checkpointer, clock: clock)
         let root = c.rootSecretId.flatMap { id in
             c.rootSecretKey.map { Authenticator.EnvironmentKey(secretId: id, secretKey: $0, accountId: AccountIds.first) }
         }
@@ -41,18 +44,23 @@ public enum CloudAuditServer {
         let regions = try RegionRegistry.load(file: c.regionsFile, dataDirectory: c.dataDirectory, logger: logger)
         let dir = DataDirectory(path: c.dataDirectory)
         try dir.ensureExists()
-        let sealer = try SecretSealer(masterKey: try dir.masterKey(logger: logger))
+        let masterKey = try dir.masterKey(logger: logger)
+        let sealer = try SecretSealer(masterKey: masterKey)
+        let signingKey = try SigningKeys(directory: dir).load(logger: logger)
         let store = try dir.openStore(defaultRetentionDays: c.retentionDays)
         let admin = Administration(store: store, sealer: sealer)
         _ = try await admin.ensureDefaultAccount()
         try await ensureRootCredentials(c, dir: dir, admin: admin, logger: logger)
 
         logger.notice("storage regions", metadata: ["regions": "\(regions.regions.map(\.name).joined(separator: ", "))"])
-        let api = try await makeAPI(store: store, sealer: sealer, configuration: c, regions: regions, logger: logger)
+        let api = try await makeAPI(store: store, sealer: sealer, configuration: c, regions: regions, signingKey: signingKey, logger: logger)
+        logger.notice("signing checkpoints and digests", metadata: ["public-key": "\(signingKey.publicKey.verifierKey)"])
         var deliveryConfig = DeliveryService.Configuration()
         deliveryConfig.interval = c.deliveryInterval
         deliveryConfig.maxEventsPerFile = c.deliveryMaxEvents
-        let delivery = DeliveryService(store: store, regions: regions, configuration: deliveryConfig, logger: logger)
+        deliveryConfig.digestInterval = c.digestInterval
+        let delivery = DeliveryService(store: store, regions: regions, configuration: deliveryConfig, checkpointer: api.environment.checkpointer,
+                                       vault: KeyVault(store: store, masterKey: masterKey), logger: logger)
         let router = api.buildRouter()
         let metrics = Self.metricsRegistry
         router.get("/metrics") { _, _ in
@@ -69,6 +77,7 @@ public enum CloudAuditServer {
         let services: [any Service] = [
             StoreLifecycleService(store: store, drain: { await api.selfAudit.drain() }, logger: logger),
             RetentionService(store: store, defaultRetentionDays: c.retentionDays, interval: c.retentionInterval, logger: logger),
+            CheckpointService(checkpointer: api.environment.checkpointer, interval: c.checkpointInterval, logger: logger),
             delivery,
             app,
         ]

@@ -17,6 +17,10 @@ public struct ServerConfiguration: Sendable {
     public var deliveryInterval: Duration = .seconds(60)
     public var deliveryMaxEvents = 10_000
     public var trackQuota = 5
+    /// How often each account whose log grew gets a signed checkpoint.
+    public var checkpointInterval: Duration = .seconds(60)
+    /// A tracking set writes a digest per account at most this often (and when it is stopped).
+    public var digestInterval: Duration = .seconds(3600)
     public var rootSecretId: String?
     public var rootSecretKey: String?
 

@@ -1,3 +1,4 @@
+import AuditIntegrity
 import AuditModel
 
 /// An in-memory store: the reference behaviour for the conformance suite, and a fast store for tests.
@@ -14,9 +15,13 @@ public actor MemoryEventStore: EventStore {
 
     private var accounts: [Int64: Account] = [:]
     private var keys: [String: StoredAccessKey] = [:]
+    private var managedKeys: [String: KmsKey] = [:]
     private var rows: [Row] = []
     private var byEventId: [Int64: [String: Int64]] = [:]
     private var nextSequence: [Int64: Int64] = [:]
+    private var merkle: [Int64: CompactRange] = [:]
+    private var merkleNodes: [Int64: [MerkleNode: MerkleHash]] = [:]
+    private var checkpoints: [Int64: [Int64: StoredCheckpoint]] = [:]
     private var tracks: [Int64: Track] = [:]
     private var states: [DeliveryKey: DeliveryState] = [:]
     private var outbox: [QueuedNotification] = []
@@ -76,6 +81,11 @@ public actor MemoryEventStore: EventStore {
             let stored = StoredEvent(accountId: e.accountId, sequence: seq, eventId: e.eventId, eventTime: e.eventTime,
                                      position: Int64(rows.count + 1), record: e.record)
             rows.append(Row(event: stored, postings: Set(e.postings.map { PostingValue(key: $0.key, value: $0.value) })))
+            var range = merkle[e.accountId] ?? CompactRange()
+            var nodes = merkleNodes[e.accountId] ?? [:]
+            range.append(RFC6962.leafHash(e.record)) { node, hash in nodes[node] = hash }
+            merkle[e.accountId] = range
+            merkleNodes[e.accountId] = nodes
             out.append(.stored(sequence: seq))
         }
         return out
@@ -209,5 +219,55 @@ public actor MemoryEventStore: EventStore {
 
     public func pendingNotificationCounts() async throws -> [Int64: Int] {
         outbox.reduce(into: [:]) { $0[$1.trackId, default: 0] += 1 }
+    }
+
+    // MARK: Merkle log
+
+    public func merkleRange(accountId: Int64) async throws -> CompactRange { merkle[accountId] ?? CompactRange() }
+
+    public func merkleSubtrees(accountId: Int64, _ nodes: [MerkleNode]) async throws -> [MerkleNode: MerkleHash] {
+        let kept = merkleNodes[accountId] ?? [:]
+        var out: [MerkleNode: MerkleHash] = [:]
+        for n in nodes {
+            guard let h = kept[n] else { throw StoreError("MerkleNodeMissing", "the log of account \(accountId) has no subtree \(n)") }
+            out[n] = h
+        }
+        return out
+    }
+
+    public func sequence(accountId: Int64, eventId: String) async throws -> Int64? { byEventId[accountId]?[eventId] }
+
+    public func saveCheckpoint(_ c: StoredCheckpoint) async throws {
+        if checkpoints[c.accountId]?[c.size] == nil { checkpoints[c.accountId, default: [:]][c.size] = c }
+    }
+
+    public func checkpoint(accountId: Int64, size: Int64?) async throws -> StoredCheckpoint? {
+        guard let kept = checkpoints[accountId] else { return nil }
+        if let size { return kept[size] }
+        return kept.max { $0.key < $1.key }?.value
+    }
+
+    // MARK: KMS keys
+
+    public func createKmsKey(_ key: KmsKey) async throws {
+        guard accounts[key.accountId] != nil else { throw StoreError.accountNotFound(key.accountId) }
+        guard managedKeys[key.keyId] == nil else { throw StoreError.kmsKeyExists(key.keyId) }
+        if managedKeys.values.contains(where: { $0.accountId == key.accountId && $0.region == key.region && $0.alias == key.alias }) {
+            throw StoreError.kmsAliasExists(key.alias, region: key.region)
+        }
+        managedKeys[key.keyId] = key
+    }
+
+    public func kmsKey(id: String) async throws -> KmsKey? { managedKeys[id] }
+
+    public func kmsKeys(accountId: Int64?, region: String?) async throws -> [KmsKey] {
+        managedKeys.values.filter { (accountId == nil || $0.accountId == accountId) && (region == nil || $0.region == region) }
+            .sorted { ($0.createdAt, $0.keyId) < ($1.createdAt, $1.keyId) }
+    }
+
+    public func setKmsKeyStatus(id: String, status: KeyStatus) async throws -> Bool {
+        guard managedKeys[id] != nil else { return false }
+        managedKeys[id]!.status = status
+        return true
     }
 }

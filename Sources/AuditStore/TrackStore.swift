@@ -1,4 +1,6 @@
+import AuditIntegrity
 import AuditModel
+import Foundation
 
 /// Where one tracking set stands in one account's log.
 public struct DeliveryState: Sendable, Equatable {
@@ -17,9 +19,12 @@ public struct DeliveryState: Sendable, Equatable {
     public var lastErrorAt: Int64?
     public var files: Int64
     public var events: Int64
+    /// The digest period being accumulated (nil until the set's first pass over this account).
+    public var digest: DigestPeriod?
 
     public init(trackId: Int64, accountId: Int64, deliveredSequence: Int64, deliveredAt: Int64 = 0, pendingFirstSequence: Int64? = nil,
-                pendingKeyTime: Int64? = nil, lastError: String? = nil, lastErrorAt: Int64? = nil, files: Int64 = 0, events: Int64 = 0) {
+                pendingKeyTime: Int64? = nil, lastError: String? = nil, lastErrorAt: Int64? = nil, files: Int64 = 0, events: Int64 = 0,
+                digest: DigestPeriod? = nil) {
         self.trackId = trackId
         self.accountId = accountId
         self.deliveredSequence = deliveredSequence
@@ -30,6 +35,60 @@ public struct DeliveryState: Sendable, Equatable {
         self.lastErrorAt = lastErrorAt
         self.files = files
         self.events = events
+        self.digest = digest
+    }
+}
+
+/// What a tracking set has delivered for one account since its last digest, saved with the cursor so
+/// that a file and its digest entry are recorded together.
+public struct DigestPeriod: Sendable, Equatable, Codable {
+    /// The account's log size when the period began.
+    public var startSize: Int64
+    public var startTime: Int64
+    public var files: [DeliveredFile]
+    public var previousKey: String?
+    public var previousSignature: String?
+    /// The end time of the digest being written, saved before the upload so that a retry writes the same key.
+    public var pendingEndTime: Int64?
+
+    public init(startSize: Int64, startTime: Int64, files: [DeliveredFile] = [], previousKey: String? = nil, previousSignature: String? = nil,
+                pendingEndTime: Int64? = nil) {
+        self.startSize = startSize
+        self.startTime = startTime
+        self.files = files
+        self.previousKey = previousKey
+        self.previousSignature = previousSignature
+        self.pendingEndTime = pendingEndTime
+    }
+
+    public func encode() throws -> [UInt8] { Array(try JSONEncoder().encode(self)) }
+    public static func decode(_ bytes: [UInt8]) throws -> DigestPeriod { try JSONDecoder().decode(DigestPeriod.self, from: Data(bytes)) }
+}
+
+/// A delivered file as a digest lists it (`DigestFile.LogFile`), in a form the state can store.
+public struct DeliveredFile: Sendable, Equatable, Codable {
+    public var key: String
+    public var sha256: String
+    public var objectSHA256: String
+    public var events: Int
+    public var firstEventTime: Int64
+    public var lastEventTime: Int64
+    /// Inclusive runs of sequences, as [first, last] pairs.
+    public var sequences: [[Int64]]
+
+    public init(_ f: DigestFile.LogFile) {
+        key = f.key
+        sha256 = f.sha256.hexString
+        objectSHA256 = f.objectSHA256.hexString
+        events = f.events
+        firstEventTime = f.firstEventTime
+        lastEventTime = f.lastEventTime
+        sequences = f.sequences.map { [$0.lowerBound, $0.upperBound] }
+    }
+
+    public var logFile: DigestFile.LogFile {
+        DigestFile.LogFile(key: key, sha256: [UInt8](hex: sha256) ?? [], objectSHA256: [UInt8](hex: objectSHA256) ?? [], events: events,
+                           firstEventTime: firstEventTime, lastEventTime: lastEventTime, sequences: sequences.map { $0[0]...$0[1] })
     }
 }
 

@@ -85,6 +85,8 @@ extension SQLiteEventStore {
                 """)
         }
         registerTrackMigration(&m)
+        registerIntegrityMigration(&m)
+        registerKmsMigration(&m)
         return m
     }
 }

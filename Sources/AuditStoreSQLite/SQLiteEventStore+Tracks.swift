@@ -160,12 +160,13 @@ extension SQLiteEventStore {
     public func deliveryStates(trackId: Int64?) async throws -> [DeliveryState] {
         try await pool.read { db in
             let sql = """
-                SELECT track_id, account_id, delivered_seq, delivered_at, pending_first_seq, pending_key_time, last_error, last_error_at, files, events
+                SELECT track_id, account_id, delivered_seq, delivered_at, pending_first_seq, pending_key_time, last_error, last_error_at, files, events, digest
                 FROM delivery_state
                 """ + (trackId == nil ? "" : " WHERE track_id = ?") + " ORDER BY track_id, account_id"
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(trackId.map { [$0] } ?? [])).map { r in
                 DeliveryState(trackId: r[0], accountId: r[1], deliveredSequence: r[2], deliveredAt: r[3], pendingFirstSequence: r[4], pendingKeyTime: r[5],
-                              lastError: r[6], lastErrorAt: r[7], files: r[8], events: r[9])
+                              lastError: r[6], lastErrorAt: r[7], files: r[8], events: r[9],
+                              digest: try (r[10] as Data?).map { try DigestPeriod.decode(Array($0)) })
             }
         }
     }
@@ -180,13 +181,14 @@ extension SQLiteEventStore {
                 guard current == expectedSequence else { throw StoreError.cursorMoved }
             }
             try db.execute(sql: """
-                INSERT INTO delivery_state(track_id, account_id, delivered_seq, delivered_at, pending_first_seq, pending_key_time, last_error, last_error_at, files, events)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO delivery_state(track_id, account_id, delivered_seq, delivered_at, pending_first_seq, pending_key_time, last_error, last_error_at,
+                    files, events, digest)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(track_id, account_id) DO UPDATE SET delivered_seq = excluded.delivered_seq, delivered_at = excluded.delivered_at,
                     pending_first_seq = excluded.pending_first_seq, pending_key_time = excluded.pending_key_time, last_error = excluded.last_error,
-                    last_error_at = excluded.last_error_at, files = excluded.files, events = excluded.events
+                    last_error_at = excluded.last_error_at, files = excluded.files, events = excluded.events, digest = excluded.digest
                 """, arguments: [s.trackId, s.accountId, s.deliveredSequence, s.deliveredAt, s.pendingFirstSequence, s.pendingKeyTime,
-                                 s.lastError, s.lastErrorAt, s.files, s.events])
+                                 s.lastError, s.lastErrorAt, s.files, s.events, try s.digest.map { Data(try $0.encode()) }])
             for n in notifications {
                 try db.execute(sql: "INSERT INTO notifications(track_id, channel, body, message_id) VALUES (?, ?, ?, ?)",
                                arguments: [s.trackId, n.channel, Data(n.body), n.messageId])

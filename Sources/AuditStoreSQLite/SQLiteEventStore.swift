@@ -1,3 +1,4 @@
+import AuditIntegrity
 import AuditModel
 import AuditStore
 import Foundation
@@ -15,12 +16,15 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     let fingerprint: ValueFingerprint
     private let secret: [UInt8]
     private let committer = GroupCommitter<[PreparedEvent], [AppendOutcome]>()
+    /// False only in `cloudaudit bench`, to measure what the Merkle log costs: such a store has no log.
+    let merkleLog: Bool
 
     /// Opens (creating if needed) the database at `path`.
     /// - Parameter defaultRetentionDays: recorded for the schema's retention guard.
     /// - Throws: `StoreError.schemaTooNew` when the file was written by a newer cloudaudit.
-    public init(path: String, defaultRetentionDays: Int = 30, readOnly: Bool = false) throws {
+    public init(path: String, defaultRetentionDays: Int = 30, readOnly: Bool = false, merkleLog: Bool = true) throws {
         self.path = path
+        self.merkleLog = merkleLog
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.maximumReaderCount = 4
@@ -163,9 +167,10 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     public func append(_ events: [AuditEvent]) async throws -> [AppendOutcome] {
         if events.isEmpty { return [] }
         // Fingerprints are computed here, on the caller's task, so the single writer only writes.
-        let prepared = events.map { PreparedEvent($0, fingerprint: fingerprint) }
+        let merkleLog = self.merkleLog
+        let prepared = events.map { PreparedEvent($0, fingerprint: fingerprint, leaf: merkleLog) }
         return try await committer.submit(prepared) { batches in
-            try await self.pool.write { db in try batches.map { try Self.insert($0, db) } }
+            try await self.pool.write { db in try batches.map { try Self.insert($0, merkleLog: merkleLog, db) } }
         }
     }
 
@@ -173,9 +178,12 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
         var event: AuditEvent
         var postings: [(key: Int, hash: Int64)]
         var packedKeys: Data
+        /// The event's Merkle leaf hash (RFC 6962) over the record as stored.
+        var leaf: MerkleHash
 
-        init(_ e: AuditEvent, fingerprint: ValueFingerprint) {
+        init(_ e: AuditEvent, fingerprint: ValueFingerprint, leaf withLeaf: Bool) {
             event = e
+            leaf = withLeaf ? RFC6962.leafHash(e.record) : []
             var seen = Set<Int64>()
             var ps: [(key: Int, hash: Int64)] = []
             var packed = Data(capacity: e.postings.count * 9)
@@ -193,8 +201,9 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
     }
 
     /// Inserts one caller's events; runs inside the group transaction.
-    static func insert(_ batch: [PreparedEvent], _ db: Database) throws -> [AppendOutcome] {
+    static func insert(_ batch: [PreparedEvent], merkleLog: Bool, _ db: Database) throws -> [AppendOutcome] {
         var nextSeq: [Int64: Int64] = [:]
+        var trees: [Int64: CompactRange] = [:]
         var counts: [CountKey: Int64] = [:]
         var out: [AppendOutcome] = []
         out.reserveCapacity(batch.count)
@@ -223,6 +232,16 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
             }
             let pos = db.lastInsertedRowID
             nextSeq[e.accountId] = seq + 1
+            if merkleLog {
+                var tree = try trees[e.accountId] ?? fetchMerkleRange(db, account: e.accountId)
+                guard tree.size == UInt64(seq - 1) else {
+                    throw StoreError("MerkleLogMismatch", "the Merkle log of account \(e.accountId) has \(tree.size) leaves but the next sequence is \(seq)")
+                }
+                var nodes: [(MerkleNode, MerkleHash)] = []
+                tree.append(p.leaf) { node, hash in nodes.append((node, hash)) }
+                try insertNodes(nodes, account: e.accountId, db)
+                trees[e.accountId] = tree
+            }
             let hour = e.eventTime - ((e.eventTime % 3600) + 3600) % 3600
             let day = Self.day(e.eventTime)
             for posting in p.postings {
@@ -235,6 +254,9 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
         }
         for (account, next) in nextSeq {
             try db.execute(sql: "UPDATE accounts SET next_seq = ? WHERE id = ?", arguments: [next, account])
+        }
+        for (account, tree) in trees {
+            try db.execute(sql: "UPDATE accounts SET merkle_range = ? WHERE id = ?", arguments: [Data(tree.serialized), account])
         }
         try applyCounts(counts, db)
         return out

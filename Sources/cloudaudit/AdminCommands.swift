@@ -17,6 +17,7 @@ struct DataDirOptions: ParsableArguments {
     func open() throws -> (store: any EventStore, admin: Administration) {
         let dir = directory
         let logger = Logger(label: "cloudaudit")
+        try dir.ensureExists()
         let sealer = try SecretSealer(masterKey: try dir.masterKey(logger: logger))
         let retention = ProcessInfo.processInfo.environment["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
         let store = try dir.openStore(defaultRetentionDays: retention)
@@ -26,7 +27,7 @@ struct DataDirOptions: ParsableArguments {
 
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
@@ -87,8 +88,8 @@ struct AccountsCommand: AsyncParsableCommand {
 extension KeyRole: ExpressibleByArgument {}
 
 struct KeysCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Create, list and disable access keys.",
-                                                    subcommands: [Create.self, List.self, Disable.self])
+    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Access keys, and the deployment's signing key.",
+                                                    subcommands: [Create.self, List.self, Disable.self, SigningPublic.self, RotateSigning.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -134,6 +135,42 @@ struct KeysCommand: AsyncParsableCommand {
             try await store.close()
             guard found else { throw ValidationError("no access key \(secretId)") }
             print(#"{"SecretId": "\#(secretId)", "Status": "disabled"}"#)
+        }
+    }
+
+    struct SigningPublic: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "signing-public",
+            abstract: "Print the public key that signs checkpoints and digests, for auditors to pin.",
+            discussion: "Text: the key (<name>+<hash>+<base64>) then its fingerprint. --all lists every key the deployment has used, with its validity period (the same list as <data-dir>/signing-keys.json).")
+        @OptionGroup var options: DataDirOptions
+        @Flag(help: "Every key the deployment has used, as JSON.") var all = false
+
+        func run() async throws {
+            let dir = options.directory
+            try dir.ensureExists()
+            let keys = SigningKeys(directory: dir)
+            let current = try keys.load(logger: Logger(label: "cloudaudit"))
+            if all {
+                try printJSON(try keys.keyring())
+            } else {
+                print(current.publicKey.verifierKey)
+                print(current.publicKey.fingerprint)
+            }
+        }
+    }
+
+    struct RotateSigning: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-signing",
+            abstract: "Replace the deployment's signing key; the old public key stays listed with the end of its period.",
+            discussion: "Restart the server to sign with the new key. Auditors pin the new key beside the old one (keys signing-public --all).")
+        @OptionGroup var options: DataDirOptions
+
+        func run() async throws {
+            let key = try SigningKeys(directory: options.directory).rotate(logger: Logger(label: "cloudaudit"))
+            print(key.publicKey.verifierKey)
+            print(key.publicKey.fingerprint)
         }
     }
 }

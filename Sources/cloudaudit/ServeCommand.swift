@@ -10,7 +10,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             The root admin key comes from CLOUDAUDIT_ROOT_SECRET_ID and CLOUDAUDIT_ROOT_SECRET_KEY; without them the
             first start writes one to <data-dir>/root-credentials.json (owner-only). Stored secrets are sealed with
-            CLOUDAUDIT_MASTER_KEY (64 hex characters) or <data-dir>/master.key, created on first start.
+            CLOUDAUDIT_MASTER_KEY (64 hex characters) or <data-dir>/master.key, created on first start. Checkpoints and
+            digests are signed with CLOUDAUDIT_SIGNING_KEY_FILE or <data-dir>/signing.key (Ed25519, created on first start).
             SIGTERM stops accepting, finishes in-flight requests and closes the store.
             """)
 
@@ -25,6 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between a tracking set's files (a full file goes at once).") var deliveryInterval: Int?
     @Option(help: "Events per delivered file at most.") var deliveryMaxEvents: Int?
     @Option(help: "Tracking sets allowed per account (env CLOUDAUDIT_TRACK_QUOTA).") var trackQuota: Int?
+    @Option(help: "Seconds between signed checkpoints of the logs that grew.") var checkpointInterval: Int?
+    @Option(help: "Seconds between a tracking set's signed digests (also written when a set is stopped).") var digestInterval: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
 
     func validate() throws {
@@ -36,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let i = deliveryInterval, i < 1 || i > 86400 { throw ValidationError("--delivery-interval must be between 1 and 86400 seconds") }
         if let m = deliveryMaxEvents, m < 1 || m > 1_000_000 { throw ValidationError("--delivery-max-events must be between 1 and 1000000") }
         if let q = trackQuota, q < 0 { throw ValidationError("--track-quota cannot be negative") }
+        if let i = checkpointInterval, i < 1 || i > 86400 { throw ValidationError("--checkpoint-interval must be between 1 and 86400 seconds") }
+        if let i = digestInterval, i < 1 || i > 86400 { throw ValidationError("--digest-interval must be between 1 and 86400 seconds") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
     }
 
@@ -52,6 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let deliveryInterval { c.deliveryInterval = .seconds(deliveryInterval) }
         if let deliveryMaxEvents { c.deliveryMaxEvents = deliveryMaxEvents }
         if let trackQuota { c.trackQuota = trackQuota }
+        if let checkpointInterval { c.checkpointInterval = .seconds(checkpointInterval) }
+        if let digestInterval { c.digestInterval = .seconds(digestInterval) }
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

@@ -1,6 +1,7 @@
 import AuditAPI
 import AuditAuth
 import AuditDelivery
+import AuditIntegrity
 import AuditModel
 import AuditServer
 import AuditStore
@@ -146,6 +147,10 @@ struct FailingLookupStore: EventStore {
     func deleteExpiredCursors(now: Int64) async throws { try await inner.deleteExpiredCursors(now: now) }
     func deploymentSecret() async throws -> [UInt8] { try await inner.deploymentSecret() }
     func close() async throws { try await inner.close() }
+    func createKmsKey(_ key: KmsKey) async throws { try await inner.createKmsKey(key) }
+    func kmsKey(id: String) async throws -> KmsKey? { try await inner.kmsKey(id: id) }
+    func kmsKeys(accountId: Int64?, region: String?) async throws -> [KmsKey] { try await inner.kmsKeys(accountId: accountId, region: region) }
+    func setKmsKeyStatus(id: String, status: KeyStatus) async throws -> Bool { try await inner.setKmsKeyStatus(id: id, status: status) }
     func events(accountId: Int64, afterSequence: Int64, limit: Int) async throws -> [StoredEvent] {
         try await inner.events(accountId: accountId, afterSequence: afterSequence, limit: limit)
     }
@@ -166,6 +171,13 @@ struct FailingLookupStore: EventStore {
     func acknowledgeNotification(id: Int64) async throws { try await inner.acknowledgeNotification(id: id) }
     func postponeNotification(id: Int64, until: Int64, error: String) async throws { try await inner.postponeNotification(id: id, until: until, error: error) }
     func pendingNotificationCounts() async throws -> [Int64: Int] { try await inner.pendingNotificationCounts() }
+    func merkleRange(accountId: Int64) async throws -> CompactRange { try await inner.merkleRange(accountId: accountId) }
+    func merkleSubtrees(accountId: Int64, _ nodes: [MerkleNode]) async throws -> [MerkleNode: MerkleHash] {
+        try await inner.merkleSubtrees(accountId: accountId, nodes)
+    }
+    func sequence(accountId: Int64, eventId: String) async throws -> Int64? { try await inner.sequence(accountId: accountId, eventId: eventId) }
+    func saveCheckpoint(_ checkpoint: StoredCheckpoint) async throws { try await inner.saveCheckpoint(checkpoint) }
+    func checkpoint(accountId: Int64, size: Int64?) async throws -> StoredCheckpoint? { try await inner.checkpoint(accountId: accountId, size: size) }
 }
 
 /// The API over a memory store, with two accounts and keys of every role.

@@ -23,6 +23,8 @@ public struct EventStoreConformance {
         try await retentionDeletesOnlyOldEvents()
         try await cursorsAreBoundToTheirAccount()
         try await runTrackSuite()
+        try await runKmsSuite()
+        try await runMerkleSuite()
     }
 
     func event(_ account: Int64, id: String, time: Int64, name: String = "RunInstances", user: String = "alice",
