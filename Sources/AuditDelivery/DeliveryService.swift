@@ -1,3 +1,4 @@
+import AuditIntegrity
 import AuditModel
 import AuditStore
 import Foundation
@@ -21,6 +22,8 @@ public final class DeliveryService: Service, Sendable {
         public var scanBatch = 5_000
         public var gzipLevel = 6
         public var maxBackoff: Int64 = 60
+        /// Each (set, account) writes a signed digest at most this often (docs/integrity.md, "Digest files").
+        public var digestInterval: Duration = .seconds(3600)
 
         public init() {}
     }
@@ -32,10 +35,16 @@ public final class DeliveryService: Service, Sendable {
     let logger: Logger
     let clock: @Sendable () -> Int64
     let metrics: DeliveryMetrics
+    /// Signs digests (nil: no digests, for tools that only move files).
+    let checkpointer: Checkpointer?
+    /// Seals the files of sets that ask for encryption.
+    let vault: KeyVault?
 
     public init(store: any EventStore, regions: RegionRegistry, configuration: Configuration, webhooks: WebhookSender = WebhookSender(),
-                logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) {
+                checkpointer: Checkpointer? = nil, vault: KeyVault? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) {
         self.store = store
+        self.checkpointer = checkpointer
+        self.vault = vault
         self.regions = regions
         self.configuration = configuration
         self.webhooks = webhooks
@@ -109,7 +118,7 @@ public final class DeliveryService: Service, Sendable {
     func pass(_ schedule: inout Schedule, finalPass: Bool = false) async throws {
         let tracks = try await store.tracks(accountId: nil)
         let states = Dictionary(grouping: try await store.deliveryStates(trackId: nil), by: \.trackId)
-        for track in tracks where track.enabled {
+        for track in tracks {
             // The store keeps a cursor for every account a set covers (members too, from when they join).
             var own = states[track.id] ?? []
             if !track.trackForAllMembers { own.removeAll { $0.accountId != track.accountId } }
@@ -119,7 +128,13 @@ public final class DeliveryService: Service, Sendable {
                 let now = clock()
                 if let at = schedule.retryAt[key], at > now { continue }
                 do {
-                    try await deliver(track, state, key: key, schedule: &schedule, force: finalPass)
+                    if track.enabled {
+                        let delivered = try await deliver(track, state, key: key, schedule: &schedule, force: finalPass)
+                        try await digestIfDue(track, delivered, force: finalPass)
+                    } else {
+                        // A stopped set closes its period at once, so its last files are covered.
+                        try await digestIfDue(track, state, force: true)
+                    }
                     schedule.failures[key] = nil
                     schedule.retryAt[key] = nil
                 } catch {
@@ -129,24 +144,30 @@ public final class DeliveryService: Service, Sendable {
         }
     }
 
-    /// Writes the files of one (set, account) that are due.
-    func deliver(_ initialTrack: Track, _ initial: DeliveryState, key: Key, schedule: inout Schedule, force: Bool) async throws {
+    /// Writes the files of one (set, account) that are due; returns where the set then stands.
+    @discardableResult
+    func deliver(_ initialTrack: Track, _ initial: DeliveryState, key: Key, schedule: inout Schedule, force: Bool) async throws -> DeliveryState {
         var state = initial
         var track = initialTrack
         let interval = Int64(configuration.interval.components.seconds)
+        // The first digest period starts where the cursor is; it is saved with the next cursor move.
+        if state.digest == nil, checkpointer != nil {
+            state.digest = DigestPeriod(startSize: state.deliveredSequence, startTime: clock())
+            try await store.saveDeliveryState(state, expectedSequence: state.deliveredSequence, notifications: [])
+        }
         while true {
             let now = clock()
             let due = force || now - schedule.lastFlush[key, default: 0] >= interval
             let last = try await store.lastSequence(accountId: state.accountId)
-            if last <= state.deliveredSequence { return }
+            if last <= state.deliveredSequence { return state }
             // Not due: only a full file may go now, which needs at least that many new events.
             let scannedFrom = max(state.deliveredSequence, schedule.partialScanAt[key] ?? 0)
-            if !due, last - scannedFrom < Int64(configuration.maxEventsPerFile) { return }
+            if !due, last - scannedFrom < Int64(configuration.maxEventsPerFile) { return state }
             let batch = try await collect(track, accountId: state.accountId, after: state.deliveredSequence)
             // The definition read after the events: a change acknowledged before they were appended is
             // in it, so they are filtered, stored and announced as the set was when they arrived.
             guard let current = try await store.track(id: track.id), current.enabled,
-                  current.trackForAllMembers || state.accountId == current.accountId else { return }
+                  current.trackForAllMembers || state.accountId == current.accountId else { return state }
             if current != track {
                 track = current
                 continue
@@ -163,12 +184,12 @@ public final class DeliveryService: Service, Sendable {
             let full = batch.events.count >= configuration.maxEventsPerFile
             guard full || due else {
                 schedule.partialScanAt[key] = last
-                return
+                return state
             }
             schedule.partialScanAt[key] = nil
             state = try await write(track, state, batch)
             schedule.lastFlush[key] = clock()
-            if !full { return }
+            if !full { return state }
         }
     }
 
@@ -219,8 +240,13 @@ public final class DeliveryService: Service, Sendable {
             state.pendingKeyTime = clock()
             try await store.saveDeliveryState(state, expectedSequence: initial.deliveredSequence, notifications: [])
         }
-        let file = DeliveryFile.build(track: track, accountId: state.accountId, keyTime: state.pendingKeyTime!, events: batch.events,
+        var file = DeliveryFile.build(track: track, accountId: state.accountId, keyTime: state.pendingKeyTime!, events: batch.events,
                                       gzipLevel: configuration.gzipLevel)
+        if track.legacy.kmsEncrypt {
+            // Never plaintext for a set that asked for encryption: without its key the cursor waits.
+            guard let vault else { throw DeliveryError("the set asks for KMS encryption but this server has no key store") }
+            try await file.encrypt(with: vault, keyId: track.legacy.keyId, accountId: state.accountId)
+        }
         let started = ContinuousClock.now
         try await region.store.put(bucket: track.storage.bucket, key: file.key, body: file.body, contentType: file.contentType)
         let now = clock()
@@ -233,6 +259,7 @@ public final class DeliveryService: Service, Sendable {
         state.lastErrorAt = nil
         state.files += 1
         state.events += Int64(file.eventCount)
+        state.digest?.files.append(DeliveredFile(file.entry))
         try await store.saveDeliveryState(state, expectedSequence: expected, notifications: notifications(for: file, track: track, accountId: state.accountId))
         metrics.delivered(track: track.id, account: state.accountId, events: file.eventCount, bytes: file.body.count)
         logger.debug("delivered", metadata: ["track": "\(track.id)", "account": "\(state.accountId)", "key": "\(file.key)",
@@ -254,6 +281,63 @@ public final class DeliveryService: Service, Sendable {
             ("accountId", .int(accountId)), ("messageId", .string(messageId)),
         ]))
         return channels.map { OutgoingNotification(channel: $0, body: body, messageId: messageId) }
+    }
+
+    // MARK: Digests
+
+    /// Writes the (set, account)'s digest when its period is due: after `digestInterval`, or at once
+    /// when `force`d (stopped set, shutdown) and the period covers anything.
+    func digestIfDue(_ track: Track, _ state: DeliveryState, force: Bool) async throws {
+        guard checkpointer != nil, let period = state.digest else { return }
+        let covers = !period.files.isEmpty || period.startSize < state.deliveredSequence
+        let due = period.pendingEndTime != nil || clock() - period.startTime >= Int64(configuration.digestInterval.components.seconds)
+        if due && track.enabled || force && covers || period.pendingEndTime != nil { try await writeDigest(track, state) }
+    }
+
+    /// Signs and uploads the digest of the current period, then starts the next one, chained to it.
+    func writeDigest(_ track: Track, _ initial: DeliveryState) async throws {
+        guard let checkpointer, var period = initial.digest else { return }
+        var state = initial
+        guard let region = regions.region(track.storage.region) else {
+            throw DeliveryError("region \(track.storage.region) is no longer configured")
+        }
+        if period.pendingEndTime == nil {
+            // Recorded before the upload, so that a retry writes the same key.
+            period.pendingEndTime = clock()
+            state.digest = period
+            try await store.saveDeliveryState(state, expectedSequence: state.deliveredSequence, notifications: [])
+        }
+        let end = period.pendingEndTime!
+        let account = state.accountId
+        let endSize = state.deliveredSequence
+        let treeStart = try await store.merkleRange(accountId: account, size: period.startSize)
+        let checkpoint = try await checkpointer.checkpoint(accountId: account, size: endSize)
+        let digest = DigestFile(accountId: account, trackId: track.id, startTime: period.startTime, endTime: end, previousKey: period.previousKey,
+                                previousSignature: period.previousSignature, treeStart: treeStart, checkpoint: checkpoint.note,
+                                files: period.files.map(\.logFile),
+                                skipped: try await skipped(period, accountId: account, endSize: endSize), signingKey: checkpointer.key.publicKey.verifierKey)
+        let (bytes, signature) = try digest.signed(with: checkpointer.key)
+        let key = DigestFile.key(prefix: track.storage.prefix, accountId: account, trackId: track.id, endTime: end)
+        try await region.store.put(bucket: track.storage.bucket, key: key, body: bytes, contentType: "application/json")
+        state.digest = DigestPeriod(startSize: endSize, startTime: end, previousKey: key, previousSignature: signature)
+        try await store.saveDeliveryState(state, expectedSequence: state.deliveredSequence, notifications: [])
+        logger.debug("digest", metadata: ["track": "\(track.id)", "account": "\(account)", "key": "\(key)", "files": "\(digest.files.count)"])
+    }
+
+    /// The period's sequences that no file holds, with their leaves as subtree hashes.
+    func skipped(_ period: DigestPeriod, accountId: Int64, endSize: Int64) async throws -> [DigestFile.Skipped] {
+        var gaps: [ClosedRange<Int64>] = []
+        var next = period.startSize + 1
+        for run in period.files.flatMap(\.sequences).sorted(by: { $0[0] < $1[0] }) {
+            if run[0] > next { gaps.append(next...run[0] - 1) }
+            next = max(next, run[1] + 1)
+        }
+        if next <= endSize { gaps.append(next...endSize) }
+        let ranges = gaps.map { UInt64($0.lowerBound - 1)..<UInt64($0.upperBound) }
+        let hashes = try await store.merkleSubtrees(accountId: accountId, ranges.flatMap { MerkleNode.decompose($0) })
+        return zip(gaps, ranges).map { gap, range in
+            DigestFile.Skipped(from: gap.lowerBound, to: gap.upperBound, subtrees: MerkleNode.decompose(range).map { hashes[$0] ?? [] })
+        }
     }
 
     func recordFailure(_ track: Track, key: Key, error: Error, schedule: inout Schedule) async {
@@ -284,6 +368,8 @@ public final class DeliveryService: Service, Sendable {
             }
         }
         if let e = error as? DeliveryError { return e.message }
+        if let e = error as? KmsError { return e.description }
+        if let e = error as? EnvelopeError { return e.description }
         return "internal error: \(error)"
     }
 

@@ -10,6 +10,7 @@ struct CloudAudit: AsyncParsableCommand {
             Run the service with `cloudaudit serve`; manage tenants with `accounts` and `keys` (on the same
             data directory, also while the server runs); record and search events with `events`.
             """,
-        subcommands: [ServeCommand.self, AccountsCommand.self, KeysCommand.self, TracksCommand.self, EventsCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, AccountsCommand.self, KeysCommand.self, TracksCommand.self, EventsCommand.self, BenchCommand.self,
+                      KmsCommand.self, DecryptCommand.self, VerifyCommand.self, VerifyEventCommand.self]
     )
 }

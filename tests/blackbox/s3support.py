@@ -720,11 +720,14 @@ def decode_file(key, raw):
 
 
 def read_s3_files(s3, bucket, prefix=""):
-    """Every object under prefix, decoded and checked as a JSON-lines (gzip or plain) file."""
+    """Every log file under prefix (digests are not log files), decoded and checked as a JSON-lines
+    (gzip or plain) file."""
     out = []
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for o in page.get("Contents") or []:
+            if "/CloudAudit-Digest/" in "/" + o["Key"]:
+                continue
             raw = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
             out.append(decode_file(o["Key"], raw))
     return out
@@ -749,6 +752,8 @@ def read_local_files(data_dir, bucket, prefix=""):
             if key.startswith(prefix):
                 if p.name.startswith(".") or key.endswith((".tmp", ".part")):
                     continue  # a writer's temporary file, not an object
+                if "/CloudAudit-Digest/" in "/" + key:
+                    continue  # a digest, not a log file
                 out.append(decode_file(key, p.read_bytes()))
     return out
 
