@@ -169,12 +169,11 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     public static func parse(body: String) throws -> Checkpoint {
-        // Canonical only: one text per checkpoint (no "+5" or "05" sizes, no empty origin, no partial line).
-        func decimal<S: StringProtocol>(_ s: S) -> Bool { !s.isEmpty && s.allSatisfy { $0.isASCII && $0.isNumber } && (s == "0" || s.first != "0") }
+        // Canonical only: one text per checkpoint (no "+5" or "05" numbers, no empty origin, no partial line).
         let lines = body.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        guard body.hasSuffix("\n"), lines.count == 4, !lines[0].isEmpty, decimal(lines[1]), decimal(lines[3].dropFirst("timestamp ".count)),
-              let size = UInt64(lines[1]), let root = Data(base64Encoded: String(lines[2])), root.count == 32,
-              lines[3].hasPrefix("timestamp "), let time = Int64(lines[3].dropFirst("timestamp ".count)) else {
+        guard body.hasSuffix("\n"), lines.count == 4, !lines[0].isEmpty, let size = UInt64(lines[1]), String(size) == lines[1],
+              let root = Data(base64Encoded: String(lines[2])), root.count == 32, lines[3].hasPrefix("timestamp "),
+              let time = Int64(lines[3].dropFirst("timestamp ".count)), "timestamp \(time)" == lines[3] else {
             throw NoteError.malformed("a checkpoint is four lines: origin, tree size, base64 root, timestamp")
         }
         return Checkpoint(origin: String(lines[0]), size: size, root: Array(root), time: time)

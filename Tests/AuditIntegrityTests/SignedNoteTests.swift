@@ -361,4 +361,13 @@ final class SignedNoteTests: XCTestCase {
             guard case .malformed? = error as? NoteError else { return XCTFail("\(error)") }
         }
     }
+
+    func testCheckpointTextIsCanonical() throws {
+        let root = Data(repeating: 7, count: 32).base64EncodedString()
+        XCTAssertNoThrow(try Checkpoint.parse(body: "o\n5\n\(root)\ntimestamp 9\n"))
+        for bad in ["o\n+5\n\(root)\ntimestamp 9\n", "o\n05\n\(root)\ntimestamp 9\n", "\n5\n\(root)\ntimestamp 9\n",
+                    "o\n5\n\(root)\ntimestamp +9\n", "o\n5\n\(root)\ntimestamp 09\n", "o\n5\n\(root)\ntimestamp 9"] {
+            XCTAssertThrowsError(try Checkpoint.parse(body: bad), bad.debugDescription)
+        }
+    }
 }
