@@ -22,6 +22,13 @@ public struct Checkpointer: Sendable {
         return try await checkpoint(accountId: accountId, size: size)
     }
 
+    /// The newest kept checkpoint when it covers the first `size` leaves, else one of the log now: a
+    /// proof need not wait for the timer, nor make a checkpoint per request.
+    public func covering(accountId: Int64, size: Int64) async throws -> StoredCheckpoint {
+        if let kept = try await store.checkpoint(accountId: accountId, size: nil), kept.size >= size { return kept }
+        return try await latest(accountId: accountId)
+    }
+
     /// The kept checkpoint of exactly `size`, else one made now (the log must have reached `size`).
     public func checkpoint(accountId: Int64, size: Int64) async throws -> StoredCheckpoint {
         if let kept = try await store.checkpoint(accountId: accountId, size: size) { return kept }

@@ -30,7 +30,7 @@ enum IntegrityActions {
                 }
                 checkpoint = try await call.environment.checkpointer.checkpoint(accountId: account, size: size)
             } else {
-                checkpoint = try await call.environment.checkpointer.latest(accountId: account)
+                checkpoint = try await call.environment.checkpointer.covering(accountId: account, size: sequence)
             }
             let proof = try await call.environment.store.inclusionProof(accountId: account, index: sequence - 1, size: checkpoint.size)
             let leaf = try await call.environment.store.merkleSubtrees(accountId: account, [MerkleNode(level: 0, index: UInt64(sequence - 1))])
