@@ -289,9 +289,12 @@ public final class DeliveryService: Service, Sendable {
     /// when `force`d (stopped set, shutdown) and the period covers anything.
     func digestIfDue(_ track: Track, _ state: DeliveryState, force: Bool) async throws {
         guard checkpointer != nil, let period = state.digest else { return }
+        // A digest whose upload failed is retried first; an enabled set writes one per interval, even for
+        // an empty period (so that a missing digest shows as a gap); a forced one only if it covers events.
+        let retry = period.pendingEndTime != nil
+        let intervalOver = clock() - period.startTime >= Int64(configuration.digestInterval.components.seconds)
         let covers = !period.files.isEmpty || period.startSize < state.deliveredSequence
-        let due = period.pendingEndTime != nil || clock() - period.startTime >= Int64(configuration.digestInterval.components.seconds)
-        if due && track.enabled || force && covers || period.pendingEndTime != nil { try await writeDigest(track, state) }
+        if retry || (track.enabled && intervalOver) || (force && covers) { try await writeDigest(track, state) }
     }
 
     /// Signs and uploads the digest of the current period, then starts the next one, chained to it.
