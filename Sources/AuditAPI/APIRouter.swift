@@ -98,12 +98,10 @@ public struct AuditAPI: Sendable {
         var logMeta: Logger.Metadata = ["audit.account": "\(caller.accountId)", "audit.action": "\(APIError.clip(action))"]
 
         let outcome: Result<[(String, JSONValue)], APIError>
-        var definition: ActionDefinition?
         do {
             guard limiter.allow(caller.secretId) else { throw APIError.requestLimitExceeded }
             guard version == Self.version else { throw APIError.noSuchVersion(version) }
             guard let def = ActionTable.implemented[action] else { throw APIError.invalidAction(action) }
-            definition = def
             guard def.kind.allows(role: caller.role) else { throw APIError.unauthorizedOperation(role: caller.role, action: action) }
             let params = try getParams ?? RequestParameters.fromBody(body)
             if selfAudited { audit.parameters = String(decoding: JSONWriter.encode(.object(params.root)), as: UTF8.self) }
