@@ -31,12 +31,15 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Port for the server under test.") var port: Int = 9799
     @Option(help: "Work directory (default: a new temporary one, removed at the end).") var workDir: String?
     @Option(help: "Write the figures as JSON to this file too.") var json: String?
-    @Option(help: "What to measure: all, core (ingest and lookups) or delivery (tracking sets).") var suite: Suite = .all
+    @Option(help: "What to measure: all, core (ingest and lookups), delivery (tracking sets) or integrity (Merkle log, proofs, verify).")
+    var suite: Suite = .all
     @Option(help: "Events for the delivery throughput run (default: min(--events, 500000)).") var deliveryEvents: Int?
     @Option(help: "End-to-end latency samples at a 1 s delivery interval.") var latencySamples: Int = 10
     @Option(help: "End-to-end latency samples at the default 60 s interval (each waits up to a minute).") var defaultIntervalSamples: Int = 3
 
-    enum Suite: String, ExpressibleByArgument { case all, core, delivery }
+    @Option(help: "Events for the integrity run (default: min(--events, 300000)).") var integrityEvents: Int?
+
+    enum Suite: String, ExpressibleByArgument { case all, core, delivery, integrity }
 
     func validate() throws {
         if events < 1000 { throw ValidationError("--events must be at least 1000") }
@@ -49,8 +52,9 @@ struct BenchCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if workDir == nil { try? FileManager.default.removeItem(atPath: dir) } }
         var report: [String: Any] = [:]
-        if suite != .delivery { try await runCore(dir: dir, report: &report) }
-        if suite != .core { try await runDelivery(dir: dir + "/delivery", report: &report) }
+        if suite == .all || suite == .core { try await runCore(dir: dir, report: &report) }
+        if suite == .all || suite == .delivery { try await runDelivery(dir: dir + "/delivery", report: &report) }
+        if suite == .all || suite == .integrity { try await runIntegrity(dir: dir + "/integrity", report: &report) }
         if let json {
             try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: json))
         }
@@ -160,8 +164,16 @@ struct BenchCommand: AsyncParsableCommand {
             guard let v = try? JSONParser.parse(r), case .success(let e) = EventRecordValidator.validate(v, source: r, now: now, resolveAccount: { _ in .success(scope) }) else { return nil }
             return e
         }
-        let batches = stride(from: 0, to: events.count, by: batchSize).map { Array(events[$0..<min($0 + batchSize, events.count)]) }
         say("ceiling: appending \(events.count) events straight to SQLite, \(clients) writers...")
+        let rate = try await appendConcurrently(events, to: store)
+        try await store.close()
+        try? FileManager.default.removeItem(atPath: dir)
+        return rate
+    }
+
+    /// Appends `events` in batches of `batchSize` by `clients` concurrent writers; events per second.
+    func appendConcurrently(_ events: [AuditEvent], to store: any EventStore) async throws -> Double {
+        let batches = stride(from: 0, to: events.count, by: batchSize).map { Array(events[$0..<min($0 + batchSize, events.count)]) }
         let start = Date()
         try await withThrowingTaskGroup(of: Void.self) { group in
             let next = Counter()
@@ -170,10 +182,20 @@ struct BenchCommand: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
-        let rate = Double(events.count) / Date().timeIntervalSince(start)
-        try await store.close()
-        try? FileManager.default.removeItem(atPath: dir)
-        return rate
+        return Double(events.count) / Date().timeIntervalSince(start)
+    }
+
+    /// `n` synthetic events of the default account over the last `span` seconds, validated as PutEvents does.
+    func syntheticEvents(_ n: Int, seed: UInt64, span: Int64) -> [AuditEvent] {
+        let now = unixNow()
+        var gen = SyntheticEventGenerator(seed: seed, accountId: 0, now: now - 60, spanSeconds: span)
+        let scope = AccountScope(accountId: AccountIds.first, retentionDays: 30)
+        return (0..<n).compactMap { _ in
+            let r = gen.next()
+            guard let v = try? JSONParser.parse(r),
+                  case .success(let e) = EventRecordValidator.validate(v, source: r, now: now, resolveAccount: { _ in .success(scope) }) else { return nil }
+            return e
+        }
     }
 
     func lookupCases(_ samples: [JSONObject]) -> [(String, String)] {
