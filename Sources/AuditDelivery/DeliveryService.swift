@@ -305,8 +305,9 @@ public final class DeliveryService: Service, Sendable {
             throw DeliveryError("region \(track.storage.region) is no longer configured")
         }
         if period.pendingEndTime == nil {
-            // Recorded before the upload, so that a retry writes the same key.
-            period.pendingEndTime = clock()
+            // Recorded before the upload, so that a retry writes the same key. Keys have one-second
+            // resolution: a digest never ends in the second its predecessor ended, or it would take its key.
+            period.pendingEndTime = max(clock(), period.startTime + 1)
             state.digest = period
             try await store.saveDeliveryState(state, expectedSequence: state.deliveredSequence, notifications: [])
         }
