@@ -22,8 +22,8 @@ import Foundation
 ///   line count of its JSON lines), *missing*, *moved* (absent, but an unlisted object has its
 ///   SHA-256), *modified*, or *unreadable* (cannot be decrypted or decompressed);
 /// - files of the track that no valid digest lists: *unexpected* when a valid digest of the account
-///   already ends after the file's key time, or the file is older than twice the digest interval;
-///   else *pending* (its digest is not written yet: not a problem);
+///   already ends after the file's key time, the file is older than twice the digest interval, or its
+///   key time is in the future (beyond `clockSkew`); else *pending* (its digest is not written yet: not a problem);
 /// - the log check: the events of each valid digest's files (and its `Skipped` subtrees) appended to
 ///   `TreeStart` must give its checkpoint's root.
 ///
@@ -48,6 +48,8 @@ public struct BucketVerifier: Sendable {
     public let decrypt: Decryptor?
     /// Objects fetched at once.
     public var concurrency = 8
+    /// How far ahead of this machine's clock the server's may be (seconds).
+    public static let clockSkew: Int64 = 300
 
     public init(store: any ObjectStore, bucket: String, prefix: String, trackId: Int64, accountId: Int64? = nil, keys: [PublicSigningKey],
                 start: Int64? = nil, end: Int64? = nil, digestInterval: Int64 = 3600, now: Int64 = Int64(Date().timeIntervalSince1970),
@@ -221,6 +223,10 @@ public struct BucketVerifier: Sendable {
             } else if f.time < now - 2 * digestInterval {
                 result.status = .unexpected
                 result.reason = "not listed by any valid digest, and older than twice the digest interval (\(2 * digestInterval) s)"
+            } else if f.time > now + Self.clockSkew {
+                // The server names a file by the time it writes it: a key from the future was not written by it.
+                result.status = .unexpected
+                result.reason = "not listed by any valid digest, and its key time is in the future"
             } else {
                 result.reason = "not yet listed by a digest (recent)"
             }
