@@ -14,7 +14,17 @@ public struct SigningKeys: Sendable {
         public var VerifierKey: String
         public var Fingerprint: String
         public var ValidFrom: Int64
+        /// null for the current key (written out, not omitted).
         public var ValidUntil: Int64?
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(Name, forKey: .Name)
+            try c.encode(VerifierKey, forKey: .VerifierKey)
+            try c.encode(Fingerprint, forKey: .Fingerprint)
+            try c.encode(ValidFrom, forKey: .ValidFrom)
+            try c.encode(ValidUntil, forKey: .ValidUntil)
+        }
     }
 
     public static let defaultName = "cloudaudit"
