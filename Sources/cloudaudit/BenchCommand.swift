@@ -185,17 +185,18 @@ struct BenchCommand: AsyncParsableCommand {
         return Double(events.count) / Date().timeIntervalSince(start)
     }
 
-    /// `n` synthetic events of the default account over the last `span` seconds, validated as PutEvents does.
+    /// `n` synthetic events of the default account over the last `span` seconds, validated as PutEvents
+    /// does, in time order (as a live trail receives them; the generator draws times at random).
     func syntheticEvents(_ n: Int, seed: UInt64, span: Int64) -> [AuditEvent] {
         let now = unixNow()
         var gen = SyntheticEventGenerator(seed: seed, accountId: 0, now: now - 60, spanSeconds: span)
         let scope = AccountScope(accountId: AccountIds.first, retentionDays: 30)
-        return (0..<n).compactMap { _ in
+        return (0..<n).compactMap { _ -> AuditEvent? in
             let r = gen.next()
             guard let v = try? JSONParser.parse(r),
                   case .success(let e) = EventRecordValidator.validate(v, source: r, now: now, resolveAccount: { _ in .success(scope) }) else { return nil }
             return e
-        }
+        }.sorted { $0.eventTime < $1.eventTime }
     }
 
     func lookupCases(_ samples: [JSONObject]) -> [(String, String)] {

@@ -40,7 +40,8 @@ extension BenchCommand {
         let core = rates[false]!.reduce(0, +) / Double(rates[false]!.count)
         let merkle = rates[true]!.reduce(0, +) / Double(rates[true]!.count)
         let slower = 100 * (core - merkle) / core
-        say(String(format: "  mean: %.0f events/s with the log vs %.0f without (core): %.1f%% slower (target: at most 10%%)", merkle, core, slower))
+        say(String(format: "  mean: %.0f events/s with the log vs %.0f without (core): %.1f%% %@ (target: at most 10%% slower)", merkle, core,
+                   abs(slower), slower >= 0 ? "slower" : "faster, within noise"))
         report["integrityAppendCoreEventsPerSecond"] = core
         report["integrityAppendMerkleEventsPerSecond"] = merkle
         report["integrityAppendSlowerPercent"] = slower
