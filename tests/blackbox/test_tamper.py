@@ -152,15 +152,20 @@ def _wait_for_a_quiet_second(dep, timeout=40):
         time.sleep(0.03)
 
 
+def _new_deployment(srv, regions, s3, base):
+    """An account with admin, ingest and auditor keys on a started server."""
+    pub = signing_public(srv)[0]
+    acct = srv.create_account(uid("acct"))["AccountId"]
+    return Deployment(srv, pub, acct, srv.create_key(acct, "admin"), srv.create_key(acct, "ingest"),
+                      srv.create_key(acct, "auditor"), regions, {}, {}, s3, base)
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory, moto, s3):
     base = tmp_path_factory.mktemp("tamper")
     srv, regions = _start_deployment(base, moto)
     try:
-        pub = signing_public(srv)[0]
-        acct = srv.create_account(uid("acct"))["AccountId"]
-        dep = Deployment(srv, pub, acct, srv.create_key(acct, "admin"), srv.create_key(acct, "ingest"),
-                         srv.create_key(acct, "auditor"), regions, {}, {}, s3, base)
+        dep = _new_deployment(srv, regions, s3, base)
         _make_tracks(dep)
         src = uid("tp")
         for i in range(3):
@@ -630,16 +635,13 @@ def altered_deployment(tmp_path_factory, moto, s3):
     base = tmp_path_factory.mktemp("tamper-db")
     srv, regions = _start_deployment(base, moto)
     try:
-        pub = signing_public(srv)[0]
-        acct = srv.create_account(uid("acct"))["AccountId"]
-        dep = Deployment(srv, pub, acct, srv.create_key(acct, "admin"), srv.create_key(acct, "ingest"),
-                         srv.create_key(acct, "auditor"), regions, {}, {}, s3, base)
+        dep = _new_deployment(srv, regions, s3, base)
         _make_tracks(dep, status=0)
         evs = [make_event(uid("tp"), "Alt%d" % i) for i in range(6)]
         dep.ingest.put_ok(evs)
         dep.ids = [e["eventId"] for e in evs]
         srv.stop()
-        _alter_record(srv, acct, dep.ids[3])
+        _alter_record(srv, dep.account, dep.ids[3])
         srv.start(port=srv.port)
         for backend in BACKENDS:
             S.call(dep.admin, "ModifyAuditTrack", {"TrackId": dep.tracks[backend], "Status": 1})
