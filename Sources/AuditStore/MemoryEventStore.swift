@@ -103,7 +103,12 @@ public actor MemoryEventStore: EventStore {
 
     public func deleteEvents(accountId: Int64, olderThan cutoff: Int64) async throws -> Int {
         let before = rows.count
-        rows.removeAll { $0.event.accountId == accountId && $0.event.eventTime < cutoff }
+        rows.removeAll { row in
+            let drop = row.event.accountId == accountId && row.event.eventTime < cutoff
+            // As in SQLite: a dropped event's id is free again, and no longer found (its leaf stays).
+            if drop { byEventId[accountId]?[row.event.eventId] = nil }
+            return drop
+        }
         return before - rows.count
     }
 

@@ -87,6 +87,8 @@ extension EventStoreConformance {
         XCTAssertEqual(dropped, 70)
         let after = try await s.merkleRange(accountId: a)
         XCTAssertEqual(after, before, "retention removes records, never leaves")
+        let gone = try await s.sequence(accountId: a, eventId: "old3")
+        XCTAssertNil(gone, "a dropped event is not found by its id")
         let proof = try await s.inclusionProof(accountId: a, index: 3, size: 71)
         let leaf = RFC6962.leafHash(event(a, id: "old3", time: now - 5 * 86400).record)
         XCTAssertNoThrow(try MerkleVerifier.verifyInclusion(leafHash: leaf, index: 3, size: 71, proof: proof, root: before.root()))
