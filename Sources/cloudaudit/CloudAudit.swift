@@ -7,8 +7,11 @@ struct CloudAudit: AsyncParsableCommand {
         commandName: "cloudaudit",
         abstract: "A self-hosted audit trail that speaks the Tencent Cloud CloudAudit API (2019-03-19).",
         discussion: """
-            Run the service with `cloudaudit serve`; manage tenants with `accounts` and `keys` (on the same
-            data directory, also while the server runs); record and search events with `events`.
+            Run the service with `cloudaudit serve`; manage tenants with `accounts` and `keys` (on the same \
+            data directory, also while the server runs); record and search events with `events`; see what \
+            tracking sets deliver with `tracks status`; manage their encryption keys with `kms` and read \
+            encrypted files with `decrypt`. Auditors check a bucket offline with `verify` (and one event \
+            through the API with `verify-event`) against the key `keys signing-public` prints.
             """,
         subcommands: [ServeCommand.self, AccountsCommand.self, KeysCommand.self, TracksCommand.self, EventsCommand.self, BenchCommand.self,
                       KmsCommand.self, DecryptCommand.self, VerifyCommand.self, VerifyEventCommand.self]
