@@ -215,8 +215,14 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public static func accountNotFound(_ id: Int64) -> StoreError { .init("AccountNotFound", "account \(id) does not exist") }
     public static func keyExists(_ id: String) -> StoreError { .init("KeyExists", "access key \(id) already exists") }
-    public static func trackQuota(_ quota: Int) -> StoreError { .init("TrackQuota", "the account already has \(quota) tracking sets, its quota") }
-    public static func trackNameExists(_ name: String) -> StoreError { .init("TrackNameExists", "a tracking set named \(name) already exists") }
+    /// The codes callers tell apart.
+    public enum Codes {
+        public static let trackQuota = "TrackQuota"
+        public static let trackNameExists = "TrackNameExists"
+    }
+
+    public static func trackQuota(_ quota: Int) -> StoreError { .init(Codes.trackQuota, "the account already has \(quota) tracking sets, its quota") }
+    public static func trackNameExists(_ name: String) -> StoreError { .init(Codes.trackNameExists, "a tracking set named \(name) already exists") }
     public static let cursorMoved = StoreError("CursorMoved", "the delivery cursor was moved by another writer")
     public static func schemaTooNew(_ v: Int, _ known: Int) -> StoreError {
         .init("SchemaTooNew", "the database schema is version \(v) but this program knows only up to \(known); use a newer cloudaudit")

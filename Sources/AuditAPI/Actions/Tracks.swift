@@ -205,9 +205,9 @@ enum TrackParameters {
         try await prepareBucket(track.storage, replacing: nil, create: createBucket, call: call)
         do {
             return try await env.store.createTrack(track, quota: env.trackQuota)
-        } catch let e as StoreError where e.code == StoreError.trackQuota(0).code {
+        } catch let e as StoreError where e.code == StoreError.Codes.trackQuota {
             throw APIError.trackQuota(env.trackQuota)
-        } catch let e as StoreError where e.code == StoreError.trackNameExists("").code {
+        } catch let e as StoreError where e.code == StoreError.Codes.trackNameExists {
             throw APIError.trackNameExists(track.name)
         }
     }
