@@ -679,7 +679,7 @@ public enum BucketKeys {
         name = name.dropLast(5)
         let parts = name.split(separator: "_", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[1] == "CloudAudit-Digest", let account = Int64(parts[0]), let track = Int64(parts[2]),
-              let time = basicTimestamp(parts[3]) else { return nil }
+              let time = UTCTime.parseBasicTimestamp(parts[3]) else { return nil }
         return DigestKey(key: key, accountId: account, trackId: track, time: time)
     }
 
@@ -701,35 +701,10 @@ public enum BucketKeys {
         }
         let parts = name.split(separator: "_", omittingEmptySubsequences: false)
         guard parts.count >= 6, parts[1] == "CloudAudit", let account = Int64(parts[0]), let first = Int64(parts[parts.count - 1]),
-              let track = Int64(parts[parts.count - 2]), let time = basicTimestamp(parts[parts.count - 3]) else { return nil }
+              let track = Int64(parts[parts.count - 2]), let time = UTCTime.parseBasicTimestamp(parts[parts.count - 3]) else { return nil }
         let region = parts[2..<(parts.count - 3)].joined(separator: "_")
         return LogFileKey(key: key, accountId: account, region: region, time: time, trackId: track, firstSequence: first,
                           compressed: compressed, encrypted: encrypted)
-    }
-
-    /// `YYYYMMDDTHHmmssZ` as Unix seconds.
-    public static func basicTimestamp<S: StringProtocol>(_ text: S) -> Int64? {
-        let b = Array(text.utf8)
-        guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
-        func num(_ r: Range<Int>) -> Int64? {
-            var v: Int64 = 0
-            for i in r {
-                guard (0x30...0x39).contains(b[i]) else { return nil }
-                v = v * 10 + Int64(b[i] - 0x30)
-            }
-            return v
-        }
-        guard let y = num(0..<4), let m = num(4..<6), let d = num(6..<8), let hh = num(9..<11), let mm = num(11..<13), let ss = num(13..<15),
-              (1...12).contains(m), (1...31).contains(d), hh < 24, mm < 60, ss < 60 else { return nil }
-        // Howard Hinnant's days_from_civil.
-        let yy = m <= 2 ? y - 1 : y
-        let era = (yy >= 0 ? yy : yy - 399) / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let t = (era * 146_097 + doe - 719_468) * 86400 + hh * 3600 + mm * 60 + ss
-        guard UTCTime(t).basicTimestamp == String(decoding: b, as: UTF8.self) else { return nil }  // e.g. February 30
-        return t
     }
 }
 

@@ -21,6 +21,31 @@ public struct UTCTime: Sendable, Equatable {
         second = secs % 60
     }
 
+    /// The Unix time of `YYYYMMDDTHHmmssZ` (the inverse of `basicTimestamp`); nil unless it is a real,
+    /// canonical time (no February 30, no missing digit).
+    public static func parseBasicTimestamp<S: StringProtocol>(_ text: S) -> Int64? {
+        let b = Array(text.utf8)
+        guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
+        func num(_ r: Range<Int>) -> Int64? {
+            var v: Int64 = 0
+            for i in r {
+                guard (0x30...0x39).contains(b[i]) else { return nil }
+                v = v * 10 + Int64(b[i] - 0x30)
+            }
+            return v
+        }
+        guard let y = num(0..<4), let m = num(4..<6), let d = num(6..<8), let hh = num(9..<11), let mm = num(11..<13), let ss = num(13..<15),
+              (1...12).contains(m), (1...31).contains(d), hh < 24, mm < 60, ss < 60 else { return nil }
+        // Howard Hinnant's days_from_civil, the inverse of `init`.
+        let yy = m <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let t = (era * 146_097 + doe - 719_468) * 86400 + hh * 3600 + mm * 60 + ss
+        return UTCTime(t).basicTimestamp == String(decoding: b, as: UTF8.self) ? t : nil
+    }
+
     static func pad(_ v: Int, _ n: Int) -> String {
         let s = String(v)
         return String(repeating: "0", count: max(0, n - s.count)) + s

@@ -64,6 +64,16 @@ final class TrackRulesTests: XCTestCase {
         XCTAssertEqual(t.basicTimestamp, "20240229T235958Z")
         XCTAssertEqual(UTCTime(-1).dateTime, "1969-12-31 23:59:59")
     }
+
+    func testBasicTimestampParsesBack() {
+        var rng = SystemRandomNumberGenerator()
+        for t in [0, 1_709_251_198, 951_782_400, 4_102_444_799] + (0..<500).map({ _ in Int64.random(in: 0...4_102_444_799, using: &rng) }) as [Int64] {
+            XCTAssertEqual(UTCTime.parseBasicTimestamp(UTCTime(t).basicTimestamp), t)
+        }
+        for bad in ["20240230T000000Z", "20241301T000000Z", "20240101T240000Z", "20240101T000000", "2024010lT000000Z", "20240101 000000Z", ""] {
+            XCTAssertNil(UTCTime.parseBasicTimestamp(bad), bad)
+        }
+    }
 }
 
 final class JSONFieldScannerTests: XCTestCase {
