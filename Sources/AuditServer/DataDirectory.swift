@@ -41,12 +41,35 @@ public struct DataDirectory: Sendable {
 
     /// Writes a file that only the owner can read, refusing to follow or replace an existing file.
     public func writeSecretFile(_ file: String, contents: String) throws {
+        try Self.writeOwnerOnly(file, Array(contents.utf8))
+    }
+
+    /// Creates `file` owner-only (0600) with `bytes`, refusing to follow or replace an existing file.
+    public static func writeOwnerOnly(_ file: String, _ bytes: [UInt8]) throws {
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else { throw ServerError("could not create \(file): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let bytes = Array(contents.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count else { throw ServerError("could not write \(file)") }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw ServerError("could not write \(file): \(String(cString: strerror(errno)))") }
+            written += n
+        }
         fsync(fd)
+    }
+
+    /// The store and master key of a deployment that exists, for tools that read its data (decrypt,
+    /// verify): unlike `masterKey(logger:)` and `openStore`, nothing is created when they are missing.
+    public func openExisting(defaultRetentionDays: Int, environment: [String: String] = ProcessInfo.processInfo.environment,
+                             logger: Logger) throws -> (store: SQLiteEventStore, masterKey: [UInt8]) {
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw ServerError("\(path) is not a deployment's data directory (no \(databasePath))")
+        }
+        guard !(environment["CLOUDAUDIT_MASTER_KEY"] ?? "").isEmpty || FileManager.default.fileExists(atPath: masterKeyPath) else {
+            throw ServerError("\(path) has no master key (\(masterKeyPath)) and CLOUDAUDIT_MASTER_KEY is not set")
+        }
+        let key = try masterKey(environment: environment, logger: logger)
+        return (try SQLiteEventStore(path: databasePath, defaultRetentionDays: defaultRetentionDays), key)
     }
 
     public func openStore(defaultRetentionDays: Int) throws -> SQLiteEventStore {

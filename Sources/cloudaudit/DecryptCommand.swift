@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditDelivery
 import AuditIntegrity
+import AuditServer
 import AuditStore
 import Foundation
 import Logging
@@ -33,48 +34,22 @@ struct DecryptCommand: AsyncParsableCommand {
             if let output, !force, FileManager.default.fileExists(atPath: output) {
                 throw CommandFailure("\(output) exists; choose another -o file, or add --force to replace it")
             }
-            let dir = options.directory
-            let env = ProcessInfo.processInfo.environment
-            if (env["CLOUDAUDIT_MASTER_KEY"] ?? "").isEmpty, !FileManager.default.fileExists(atPath: dir.masterKeyPath) {
-                throw CommandFailure("no master key: \(dir.masterKeyPath) does not exist and CLOUDAUDIT_MASTER_KEY is not set; use the --data-dir of the deployment that encrypted the file")
-            }
-            guard FileManager.default.fileExists(atPath: dir.databasePath) else {
-                throw CommandFailure("no deployment database at \(dir.databasePath); use the --data-dir of the deployment that encrypted the file")
-            }
-
-            let (store, _) = try options.open()
+            let (store, masterKey) = try options.directory.openExisting(defaultRetentionDays: 30, logger: Logger(label: "cloudaudit"))
             let result: Result<[UInt8], Error>
-            do {
-                let vault = KeyVault(store: store, masterKey: try dir.masterKey(logger: .init(label: "cloudaudit")))
-                result = .success(try await vault.decrypt(bytes))
-            } catch {
-                result = .failure(error)
-            }
+            do { result = .success(try await KeyVault(store: store, masterKey: masterKey).decrypt(bytes)) } catch { result = .failure(error) }
             try await store.close()
             var plain = try result.get()
             if gunzip, plain.starts(with: Gzip.magic) { plain = try Gzip.decompress(plain) }
 
             if let output {
-                try writeOwnerOnly(output, plain)
+                if force { unlink(output) }
+                try DataDirectory.writeOwnerOnly(output, plain)
             } else {
                 if isatty(1) != 0, plain.starts(with: Gzip.magic) {
                     throw CommandFailure("the plaintext is gzip; add --gunzip, or write it to a file with -o")
                 }
                 FileHandle.standardOutput.write(Data(plain))
             }
-        }
-    }
-
-    /// The plaintext is audit data: the file is created owner-only (0600).
-    func writeOwnerOnly(_ path: String, _ bytes: [UInt8]) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw CommandFailure("cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw CommandFailure("cannot write \(path): \(String(cString: strerror(errno)))") }
-            written += n
         }
     }
 }

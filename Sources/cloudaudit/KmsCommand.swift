@@ -45,7 +45,7 @@ struct KmsCommand: AsyncParsableCommand {
                     throw CommandFailure("region \(region) is not configured; configured regions: \(known.joined(separator: ", "))"
                                              + (file == nil ? " (give the server's regions file with --regions or CLOUDAUDIT_REGIONS_FILE)" : ""))
                 }
-                let (store, admin) = try openDeployment(options)
+                let (store, admin) = try options.open()
                 let masterKey: [UInt8]
                 do { masterKey = try dir.masterKey(logger: Logger(label: "cloudaudit")) } catch {
                     try? await store.close()
@@ -77,7 +77,7 @@ struct KmsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let (store, _) = try openDeployment(options)
+                let (store, _) = try options.open()
                 let keys: [KmsKey]
                 do { keys = try await store.kmsKeys(accountId: account, region: region) } catch {
                     try? await store.close()
@@ -119,7 +119,7 @@ struct KmsCommand: AsyncParsableCommand {
 
     static func setStatus(_ options: DataDirOptions, _ keyId: String, _ status: KeyStatus) async throws {
         try await reportingFailures {
-            let (store, _) = try openDeployment(options)
+            let (store, _) = try options.open()
             let found: Result<Bool, Error>
             do { found = .success(try await store.setKmsKeyStatus(id: keyId, status: status)) } catch { found = .failure(error) }
             try await store.close()
@@ -128,13 +128,6 @@ struct KmsCommand: AsyncParsableCommand {
             try printJSON(Out(KeyId: keyId, Status: status.rawValue))
         }
     }
-}
-
-/// Opens the data directory's store, creating the directory first (as `serve` does) so that keys can
-/// be set up before the first start.
-func openDeployment(_ options: DataDirOptions) throws -> (store: any EventStore, admin: Administration) {
-    try options.directory.ensureExists()
-    return try options.open()
 }
 
 /// An error already explained to the user.

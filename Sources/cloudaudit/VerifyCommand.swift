@@ -4,6 +4,7 @@ import AuditDelivery
 import AuditIntegrity
 import AuditModel
 import AuditServer
+import AuditStoreSQLite
 import Foundation
 import Logging
 
@@ -199,18 +200,12 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     static func openKeyVault(_ path: String) throws -> (KeyVault, () async throws -> Void) {
-        let directory = DataDirectory(path: path)
-        guard FileManager.default.fileExists(atPath: directory.databasePath) else {
-            throw EventsCommand.Failure("\(path) is not a data directory (no \(directory.databasePath))", exitCode: 2)
+        let retention = ProcessInfo.processInfo.environment["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
+        let opened: (store: SQLiteEventStore, masterKey: [UInt8])
+        do { opened = try DataDirectory(path: path).openExisting(defaultRetentionDays: retention, logger: Logger(label: "cloudaudit")) } catch let e as ServerError {
+            throw EventsCommand.Failure(e.description, exitCode: 2)
         }
-        let env = ProcessInfo.processInfo.environment
-        guard !(env["CLOUDAUDIT_MASTER_KEY"] ?? "").isEmpty || FileManager.default.fileExists(atPath: directory.masterKeyPath) else {
-            throw EventsCommand.Failure("\(path) has no master key (\(directory.masterKeyPath)) and CLOUDAUDIT_MASTER_KEY is not set", exitCode: 2)
-        }
-        let masterKey = try directory.masterKey(logger: Logger(label: "cloudaudit"))
-        let retention = env["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
-        let store = try directory.openStore(defaultRetentionDays: retention)
-        return (KeyVault(store: store, masterKey: masterKey), { try await store.close() })
+        return (KeyVault(store: opened.store, masterKey: opened.masterKey), { try await opened.store.close() })
     }
 
     // MARK: Output
