@@ -25,6 +25,28 @@ public enum LookupKey: Int, Sendable, CaseIterable, Hashable {
     /// Whether one event can carry several values of this key (several tags, resource names...).
     public var isMultiValued: Bool { self == .tags || self == .resourceId || self == .resourceName }
 
+    /// Where a key with exactly one value per event finds it in the record (nil for the others).
+    public var recordPath: [String]? {
+        switch self {
+        case .eventName: return ["eventName"]
+        case .eventSource: return ["eventSource"]
+        case .sourceIPAddress: return ["sourceIPAddress"]
+        case .resourceType: return ["resourceType"]
+        case .username: return ["userIdentity", "userName"]
+        case .principalId: return ["userIdentity", "principalId"]
+        case .accessKeyId: return ["userIdentity", "secretId"]
+        default: return nil
+        }
+    }
+
+    /// The key's value in a parsed record, for keys with a `recordPath`.
+    public func value(in record: JSONValue) -> String? {
+        guard let path = recordPath else { return nil }
+        var v: JSONValue? = record
+        for name in path { v = v?[name] }
+        return v.flatMap(EventRecordValidator.scalarString).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// Whether per-hour counts are kept for this key. Keys whose values are nearly unique per event
     /// (request ids, event ids, resources) are counted from their posting lists instead.
     public var keepsHourlyCounts: Bool {

@@ -138,7 +138,7 @@ public enum AppendOutcome: Sendable, Equatable {
 ///   are stored atomically (all or none); an (account, eventId) already present is not written again.
 /// - Each account's sequence numbers are 1, 2, 3... without gaps, in append order.
 /// - `lookup` never returns another account's events.
-public protocol EventStore: MerkleLogStore, KmsKeyStore, Sendable {
+public protocol EventStore: MerkleLogStore, KmsKeyStore, ConsoleStore, Sendable {
     // Accounts
     /// Creates an account (or returns the existing one with `id`). `memberOf` must name an existing
     /// account that is not itself a member; the new member gets a cursor at 0 in each of that

@@ -16,6 +16,8 @@ public actor MemoryEventStore: EventStore {
     private var accounts: [Int64: Account] = [:]
     private var keys: [String: StoredAccessKey] = [:]
     private var managedKeys: [String: KmsKey] = [:]
+    private var passwords: [String: ConsolePassword] = [:]
+    private var sessions: [[UInt8]: ConsoleSession] = [:]
     private var rows: [Row] = []
     private var byEventId: [Int64: [String: Int64]] = [:]
     private var nextSequence: [Int64: Int64] = [:]
@@ -274,5 +276,44 @@ public actor MemoryEventStore: EventStore {
         guard managedKeys[id] != nil else { return false }
         managedKeys[id]!.status = status
         return true
+    }
+
+    // MARK: Console
+
+    public func setConsolePassword(_ p: ConsolePassword) async throws {
+        guard accounts[p.accountId] != nil else { throw StoreError.accountNotFound(p.accountId) }
+        passwords["\(p.accountId)/\(p.role.rawValue)"] = p
+        sessions = sessions.filter { !($0.value.accountId == p.accountId && $0.value.role == p.role && $0.value.secretId == nil) }
+    }
+
+    public func consolePassword(accountId: Int64, role: KeyRole) async throws -> ConsolePassword? { passwords["\(accountId)/\(role.rawValue)"] }
+
+    public func createConsoleSession(_ session: ConsoleSession) async throws {
+        guard accounts[session.accountId] != nil else { throw StoreError.accountNotFound(session.accountId) }
+        sessions[session.tokenHash] = session
+    }
+
+    public func consoleSession(tokenHash: [UInt8]) async throws -> ConsoleSession? { sessions[tokenHash] }
+
+    public func touchConsoleSession(tokenHash: [UInt8], lastSeenAt: Int64) async throws {
+        guard let seen = sessions[tokenHash]?.lastSeenAt else { return }
+        sessions[tokenHash]?.lastSeenAt = max(seen, lastSeenAt)
+    }
+
+    public func deleteConsoleSession(tokenHash: [UInt8]) async throws -> Bool { sessions.removeValue(forKey: tokenHash) != nil }
+
+    public func deleteConsoleSessions(idleBefore: Int64, createdBefore: Int64) async throws -> Int {
+        let before = sessions.count
+        sessions = sessions.filter { $0.value.lastSeenAt >= idleBefore && $0.value.createdAt >= createdBefore }
+        return before - sessions.count
+    }
+
+    public func topValues(accountId: Int64, key: LookupKey, startTime: Int64, endTime: Int64, limit: Int) async throws -> [ValueCount] {
+        guard key.recordPath != nil else { return [] }
+        var counts: [String: Int] = [:]
+        for r in rows where r.event.accountId == accountId && r.event.eventTime >= startTime && r.event.eventTime <= endTime {
+            for p in r.postings where p.key == key { counts[p.value, default: 0] += 1 }
+        }
+        return ValueCount.ranked(counts, limit: limit)
     }
 }

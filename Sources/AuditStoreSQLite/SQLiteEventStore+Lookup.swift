@@ -64,12 +64,10 @@ extension SQLiteEventStore {
             }
             return n
         }
-        let firstHour = start % 3600 == 0 ? start : start - ((start % 3600) + 3600) % 3600 + 3600
-        let endExclusive = end + 1
-        let lastHourEnd = endExclusive - ((endExclusive % 3600) + 3600) % 3600
-        guard LookupKey(rawValue: key)?.keepsHourlyCounts == true, firstHour < lastHourEnd else {
+        guard LookupKey(rawValue: key)?.keepsHourlyCounts == true, let whole = wholeHours(start, end) else {
             return try postings(start, end)!
         }
+        let (firstHour, lastHourEnd) = (whole.lowerBound, whole.upperBound)
         func hours(_ from: Int64, _ to: Int64) throws -> Int {
             try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT COALESCE(SUM(count), 0) FROM hourly_counts WHERE account_id = ? AND key = ? AND value_hash = ? AND hour >= ? AND hour < ?
@@ -90,6 +88,14 @@ extension SQLiteEventStore {
         let head = firstHour > start ? try partial(hour: firstHour - 3600, inside: start...(firstHour - 1)) : 0
         let tail = lastHourEnd <= end ? try partial(hour: lastHourEnd, inside: lastHourEnd...end) : 0
         return middle + head + tail
+    }
+
+    /// The whole clock hours inside [start, end] as [first hour's start, last hour's end), or nil if none.
+    static func wholeHours(_ start: Int64, _ end: Int64) -> Range<Int64>? {
+        let firstHour = start % 3600 == 0 ? start : start - ((start % 3600) + 3600) % 3600 + 3600
+        let endExclusive = end + 1
+        let lastHourEnd = endExclusive - ((endExclusive % 3600) + 3600) % 3600
+        return firstHour < lastHourEnd ? firstHour..<lastHourEnd : nil
     }
 
     /// SQL that keeps a driver row only if every filter condition also lists the event.

@@ -87,6 +87,7 @@ extension SQLiteEventStore {
         registerTrackMigration(&m)
         registerIntegrityMigration(&m)
         registerKmsMigration(&m)
+        registerConsoleMigration(&m)
         return m
     }
 }

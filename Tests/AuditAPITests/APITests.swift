@@ -178,6 +178,18 @@ struct FailingLookupStore: EventStore {
     func sequence(accountId: Int64, eventId: String) async throws -> Int64? { try await inner.sequence(accountId: accountId, eventId: eventId) }
     func saveCheckpoint(_ checkpoint: StoredCheckpoint) async throws { try await inner.saveCheckpoint(checkpoint) }
     func checkpoint(accountId: Int64, size: Int64?) async throws -> StoredCheckpoint? { try await inner.checkpoint(accountId: accountId, size: size) }
+    func setConsolePassword(_ password: ConsolePassword) async throws { try await inner.setConsolePassword(password) }
+    func consolePassword(accountId: Int64, role: KeyRole) async throws -> ConsolePassword? { try await inner.consolePassword(accountId: accountId, role: role) }
+    func createConsoleSession(_ session: ConsoleSession) async throws { try await inner.createConsoleSession(session) }
+    func consoleSession(tokenHash: [UInt8]) async throws -> ConsoleSession? { try await inner.consoleSession(tokenHash: tokenHash) }
+    func touchConsoleSession(tokenHash: [UInt8], lastSeenAt: Int64) async throws { try await inner.touchConsoleSession(tokenHash: tokenHash, lastSeenAt: lastSeenAt) }
+    func deleteConsoleSession(tokenHash: [UInt8]) async throws -> Bool { try await inner.deleteConsoleSession(tokenHash: tokenHash) }
+    func deleteConsoleSessions(idleBefore: Int64, createdBefore: Int64) async throws -> Int {
+        try await inner.deleteConsoleSessions(idleBefore: idleBefore, createdBefore: createdBefore)
+    }
+    func topValues(accountId: Int64, key: LookupKey, startTime: Int64, endTime: Int64, limit: Int) async throws -> [ValueCount] {
+        try await inner.topValues(accountId: accountId, key: key, startTime: startTime, endTime: endTime, limit: limit)
+    }
 }
 
 /// The API over a memory store, with two accounts and keys of every role.

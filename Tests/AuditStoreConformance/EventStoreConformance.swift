@@ -25,6 +25,7 @@ public struct EventStoreConformance {
         try await runTrackSuite()
         try await runKmsSuite()
         try await runMerkleSuite()
+        try await runConsoleSuite()
     }
 
     func event(_ account: Int64, id: String, time: Int64, name: String = "RunInstances", user: String = "alice",
