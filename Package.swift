@@ -25,7 +25,9 @@ let package = Package(
         // Event record, lookup attributes, validation, JSON parsing. Foundation only.
         .target(name: "AuditModel"),
         // TC3-HMAC-SHA256 (one signer for server and clients), credentials, secrets sealed at rest.
-        .target(name: "AuditAuth", dependencies: ["AuditModel", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "AuditAuth", dependencies: [
+            "AuditModel", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         // RFC 6962 Merkle log, proofs, signed checkpoints and digests, envelope encryption.
         .target(name: "AuditIntegrity", dependencies: ["AuditModel", .product(name: "Crypto", package: "swift-crypto")]),
         // The EventStore protocol, its errors and an in-memory store.
@@ -55,6 +57,14 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The web console: its pages (served by the binary, no build step), sign-in, sessions, CSRF,
+        // export, on the API's actions.
+        .target(name: "AuditConsole", dependencies: [
+            "AuditAPI", "AuditStore", "AuditModel", "AuditAuth", "AuditDelivery",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Signed API client used by the CLI (and by producers).
         .target(name: "AuditClient", dependencies: [
             "AuditModel", "AuditAuth",
@@ -62,7 +72,7 @@ let package = Package(
         ]),
         // Composition root: config -> store, services -> ServiceGroup.
         .target(name: "AuditServer", dependencies: [
-            "AuditAPI", "AuditStore", "AuditStoreSQLite", "AuditAuth", "AuditDelivery",
+            "AuditAPI", "AuditConsole", "AuditStore", "AuditStoreSQLite", "AuditAuth", "AuditDelivery",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -87,8 +97,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "AuditAPITests", dependencies: [
-            "AuditAPI", "AuditServer", "AuditStore", "AuditAuth", "AuditDelivery", "AuditIntegrity",
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "AuditAPI", "AuditConsole", "AuditServer", "AuditStore", "AuditAuth", "AuditDelivery", "AuditIntegrity",
+            .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
     ],
     swiftLanguageModes: [.v5]

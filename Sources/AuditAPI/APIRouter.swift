@@ -97,22 +97,11 @@ public struct AuditAPI: Sendable {
         audit.caller = caller
         var logMeta: Logger.Metadata = ["audit.account": "\(caller.accountId)", "audit.action": "\(APIError.clip(action))"]
 
-        let outcome: Result<[(String, JSONValue)], APIError>
-        do {
-            guard limiter.allow(caller.secretId) else { throw APIError.requestLimitExceeded }
-            guard version == Self.version else { throw APIError.noSuchVersion(version) }
-            guard let def = ActionTable.implemented[action] else { throw APIError.invalidAction(action) }
-            guard def.kind.allows(role: caller.role) else { throw APIError.unauthorizedOperation(role: caller.role, action: action) }
+        let outcome = await perform(action, definition: ActionTable.implemented[action], caller: caller, requestId: context.requestId, logger: logger,
+                                    check: { guard version == Self.version else { throw APIError.noSuchVersion(version) } }) {
             let params = try getParams ?? RequestParameters.fromBody(body)
             if selfAudited { audit.parameters = String(decoding: JSONWriter.encode(.object(params.root)), as: UTF8.self) }
-            let call = ActionCall(caller: caller, params: params, requestId: context.requestId, environment: environment, logger: logger)
-            outcome = .success(try await def.run(call))
-        } catch let e as APIError {
-            outcome = .failure(e)
-        } catch {
-            logMeta["error"] = "\(error)"
-            logger.error("action failed", metadata: logMeta)
-            outcome = .failure(.internalError)
+            return params
         }
         if selfAudited {
             if case .failure(let e) = outcome { audit.error = e }
@@ -129,15 +118,44 @@ public struct AuditAPI: Sendable {
         }
     }
 
+    /// Runs one action for an authenticated caller: the rate limit, `check`, the action's existence and
+    /// role, then `parameters` (which may refuse the call) and the action itself. Any error that is not an
+    /// `APIError` is logged and answered as `InternalError`, without its details.
+    public func perform(_ action: String, definition: ActionDefinition?, caller: Caller, requestId: String, logger: Logger,
+                        check: () throws -> Void = {}, parameters: () throws -> RequestParameters) async -> Result<[(String, JSONValue)], APIError> {
+        do {
+            guard limiter.allow(caller.rateLimitKey) else { throw APIError.requestLimitExceeded }
+            try check()
+            guard let def = definition else { throw APIError.invalidAction(action) }
+            guard def.kind.allows(role: caller.role) else { throw APIError.unauthorizedOperation(role: caller.role, action: action) }
+            let params = try parameters()
+            let call = ActionCall(caller: caller, params: params, requestId: requestId, environment: environment, logger: logger)
+            return .success(try await def.run(call))
+        } catch let e as APIError {
+            return .failure(e)
+        } catch {
+            logger.error("action failed", metadata: ["audit.account": "\(caller.accountId)", "audit.action": "\(APIError.clip(action))", "error": "\(error)"])
+            return .failure(.internalError)
+        }
+    }
+
+    /// The API's answer: `{"Response": {fields..., "RequestId"}}` or `{"Response": {"Error": {...}, "RequestId"}}`.
+    public static func envelope(_ outcome: Result<[(String, JSONValue)], APIError>, requestId: String) -> JSONValue {
+        switch outcome {
+        case .success(let fields):
+            return .obj([("Response", .obj(fields + [("RequestId", .string(requestId))]))])
+        case .failure(let error):
+            return .obj([("Response", .obj([("Error", .obj([("Code", .string(error.code)), ("Message", .string(error.message))])),
+                                            ("RequestId", .string(requestId))]))])
+        }
+    }
+
     func respond(_ context: AuditRequestContext, fields: [(String, JSONValue)]) -> Response {
-        var all = fields
-        all.append(("RequestId", .string(context.requestId)))
-        return json(.obj([("Response", .obj(all))]))
+        json(Self.envelope(.success(fields), requestId: context.requestId))
     }
 
     func respond(_ context: AuditRequestContext, error: APIError) -> Response {
-        json(.obj([("Response", .obj([("Error", .obj([("Code", .string(error.code)), ("Message", .string(error.message))])),
-                                      ("RequestId", .string(context.requestId))]))]))
+        json(Self.envelope(.failure(error), requestId: context.requestId))
     }
 
     func json(_ v: JSONValue) -> Response {

@@ -61,6 +61,14 @@ public struct ActionCall: Sendable {
     public var requestId: String
     public var environment: APIEnvironment
     public var logger: Logger
+
+    public init(caller: Caller, params: RequestParameters, requestId: String, environment: APIEnvironment, logger: Logger) {
+        self.caller = caller
+        self.params = params
+        self.requestId = requestId
+        self.environment = environment
+        self.logger = logger
+    }
 }
 
 /// An API action: its name, kind, and the function that answers it with the `Response` fields.

@@ -19,13 +19,20 @@ public struct AuditRequestContext: RequestContext {
 
 /// Who made a call: the verified key.
 public struct Caller: Sendable, Equatable {
+    /// The access key ("" for a console password session).
     public var secretId: String
     public var accountId: Int64
     public var role: String
+    /// The name recorded in self-audit events: the SecretId, or `console:<role>` for a password session.
+    public var userName: String
 
-    public init(secretId: String, accountId: Int64, role: String) {
+    public init(secretId: String, accountId: Int64, role: String, userName: String? = nil) {
         self.secretId = secretId
         self.accountId = accountId
         self.role = role
+        self.userName = userName ?? secretId
     }
+
+    /// What the request rate is limited by: the key, or the account and role of a password session.
+    public var rateLimitKey: String { secretId.isEmpty ? "\(accountId)/\(userName)" : secretId }
 }

@@ -43,6 +43,11 @@ public struct Authenticator: Sendable {
     public struct Failure: Error, Sendable {
         public var error: APIError
         public var knownCaller: Caller?
+
+        public init(error: APIError, knownCaller: Caller?) {
+            self.error = error
+            self.knownCaller = knownCaller
+        }
     }
 
     let store: any EventStore
@@ -68,21 +73,7 @@ public struct Authenticator: Sendable {
             throw Failure(error: .invalidAuthorization("X-TC-Timestamp must be the Unix time in seconds"), knownCaller: nil)
         }
         // Resolve the key first, so that failures can be recorded in the key's account.
-        let caller: Caller
-        let secretKey: String
-        if let root = rootKey, constantTimeEquals(root.secretId, auth.secretId) {
-            caller = Caller(secretId: root.secretId, accountId: root.accountId, role: "admin")
-            secretKey = root.secretKey
-        } else {
-            guard let key = try await store.key(secretId: auth.secretId), key.status == .enabled else {
-                throw Failure(error: .secretIdNotFound, knownCaller: nil)
-            }
-            caller = Caller(secretId: key.secretId, accountId: key.accountId, role: key.role.rawValue)
-            guard let s = try? sealer.open(key.sealedSecret, secretId: key.secretId) else {
-                throw Failure(error: .secretIdNotFound, knownCaller: nil)
-            }
-            secretKey = s
-        }
+        let (caller, secretKey) = try await resolve(secretId: auth.secretId)
         let skew = ts - clock()
         if abs(skew) > Self.maxSkew {
             throw Failure(error: .signatureExpire(skew: skew), knownCaller: caller)
@@ -107,5 +98,32 @@ public struct Authenticator: Sendable {
             throw Failure(error: .signatureFailure, knownCaller: caller)
         }
         return caller
+    }
+
+    /// The caller and SecretKey of a SecretId: the root key given by the environment, or an enabled
+    /// stored key. Throws `Failure` (`SecretIdNotFound`) for any other.
+    func resolve(secretId: String) async throws -> (Caller, String) {
+        if let root = rootKey, constantTimeEquals(root.secretId, secretId) {
+            return (Caller(secretId: root.secretId, accountId: root.accountId, role: "admin"), root.secretKey)
+        }
+        guard let key = try await store.key(secretId: secretId), key.status == .enabled,
+              let secret = try? sealer.open(key.sealedSecret, secretId: key.secretId) else {
+            throw Failure(error: .secretIdNotFound, knownCaller: nil)
+        }
+        return (Caller(secretId: key.secretId, accountId: key.accountId, role: key.role.rawValue), secret)
+    }
+
+    /// Checks a SecretId and SecretKey given in full (the console's sign-in). Throws `Failure`:
+    /// `SecretIdNotFound` for an unknown or disabled key, `SignatureFailure` (with the key's caller) for
+    /// a wrong secret.
+    public func verify(secretId: String, secretKey: String) async throws -> Caller {
+        let (caller, secret) = try await resolve(secretId: secretId)
+        guard constantTimeEquals(secret, secretKey) else { throw Failure(error: .signatureFailure, knownCaller: caller) }
+        return caller
+    }
+
+    /// The caller of a key that is still usable now (enabled, or the environment's root key), else nil.
+    public func currentCaller(secretId: String) async throws -> Caller? {
+        do { return try await resolve(secretId: secretId).0 } catch is Failure { return nil }
     }
 }

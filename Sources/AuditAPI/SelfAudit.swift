@@ -40,6 +40,20 @@ public final class SelfAuditRecorder: @unchecked Sendable {
         public var parameters: String
         public var error: APIError?
         public var eventType: String = "ApiCall"
+
+        public init(action: String, caller: Caller, requestId: String, sourceIP: String, userAgent: String, httpMethod: String, region: String,
+                    parameters: String, error: APIError?, eventType: String = "ApiCall") {
+            self.action = action
+            self.caller = caller
+            self.requestId = requestId
+            self.sourceIP = sourceIP
+            self.userAgent = userAgent
+            self.httpMethod = httpMethod
+            self.region = region
+            self.parameters = parameters
+            self.error = error
+            self.eventType = eventType
+        }
     }
 
     public func record(_ call: Call, now: Int64) {
@@ -51,8 +65,8 @@ public final class SelfAuditRecorder: @unchecked Sendable {
             ("eventName", .string(call.action)), ("eventSource", "cloudaudit.api"), ("eventType", .string(call.eventType)),
             ("eventRegion", .string(call.region)), ("actionType", .string(read ? "Read" : "Write")), ("sensitiveAction", false),
             ("resourceType", "cloudaudit"), ("resourceName", ""),
-            ("userIdentity", .obj([("type", "CAMUser"), ("principalId", .string(call.caller.secretId)), ("accountId", .string(String(call.caller.accountId))),
-                                   ("secretId", .string(call.caller.secretId)), ("userName", .string(call.caller.secretId))])),
+            ("userIdentity", .obj([("type", "CAMUser"), ("principalId", .string(call.caller.userName)), ("accountId", .string(String(call.caller.accountId))),
+                                   ("secretId", .string(call.caller.secretId)), ("userName", .string(call.caller.userName))])),
             ("sourceIPAddress", .string(call.sourceIP)), ("userAgent", .string(String(call.userAgent.prefix(512)))),
             ("httpMethod", .string(call.httpMethod)), ("apiVersion", "2019-03-19"), ("requestID", .string(call.requestId)),
             ("requestParameters", .string(String(call.parameters.prefix(2048)))), ("responseElements", ""),

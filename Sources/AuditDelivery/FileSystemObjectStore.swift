@@ -28,6 +28,10 @@ public struct FileSystemObjectStore: ObjectStore {
         self.root = root
     }
 
+    public func location(bucket: String, prefix: String) -> String {
+        URL(fileURLWithPath: root).appendingPathComponent(bucket).appendingPathComponent(prefix).absoluteString
+    }
+
     public func bucketExists(_ bucket: String) async throws -> Bool {
         let path = try bucketPath(bucket)
         return try await blocking { Self.isDirectory(path) }

@@ -13,6 +13,12 @@ public protocol ObjectStore: Sendable {
     func get(bucket: String, key: String) async throws -> [UInt8]?
     /// Every key under `prefix`, in lexicographic order.
     func list(bucket: String, prefix: String) async throws -> [String]
+    /// Where a person finds the objects under `prefix`: a URL (`file://` for a folder).
+    func location(bucket: String, prefix: String) -> String
+}
+
+extension ObjectStore {
+    public func location(bucket: String, prefix: String) -> String { bucket + "/" + prefix }
 }
 
 /// A failure of an object store, safe to show to a user: it never holds a credential or a signature.

@@ -360,6 +360,11 @@ public final class S3ObjectStore: ObjectStore {
         return S3Response(status: status, headers: response.headers, body: bytes)
     }
 
+    public func location(bucket: String, prefix: String) -> String {
+        let t = target(bucket: bucket, key: prefix.isEmpty ? nil : prefix)
+        return scheme + "://" + t.host + t.path
+    }
+
     /// The `Host` header and the decoded path of a request, per ``addressing``.
     func target(bucket: String, key: String?) -> (host: String, path: String) {
         let authority = host + (port.map { ":\($0)" } ?? "")

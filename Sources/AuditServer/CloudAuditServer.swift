@@ -1,5 +1,6 @@
 import AuditAPI
 import AuditAuth
+import AuditConsole
 import AuditDelivery
 import AuditIntegrity
 import AuditModel
@@ -62,6 +63,7 @@ public enum CloudAuditServer {
         let delivery = DeliveryService(store: store, regions: regions, configuration: deliveryConfig, checkpointer: api.environment.checkpointer,
                                        vault: KeyVault(store: store, masterKey: masterKey), logger: logger)
         let router = api.buildRouter()
+        WebConsole(api: api, configuration: c.console, regions: regions).addRoutes(to: router)
         let metrics = Self.metricsRegistry
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -1,3 +1,4 @@
+import AuditConsole
 import Foundation
 
 /// How `cloudaudit serve` runs. Flags override environment variables (`CLOUDAUDIT_*`), which override
@@ -21,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var checkpointInterval: Duration = .seconds(60)
     /// A tracking set writes a digest per account at most this often (and when it is stopped).
     public var digestInterval: Duration = .seconds(3600)
+    /// Console sessions: idle timeout, absolute lifetime, `Secure` cookies.
+    public var console = ConsoleConfiguration()
     public var rootSecretId: String?
     public var rootSecretKey: String?
 

@@ -33,7 +33,68 @@ func printJSON(_ value: some Encodable) throws {
 
 struct AccountsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "accounts", abstract: "Create and list accounts (tenants).",
-                                                    subcommands: [Create.self, List.self])
+                                                    subcommands: [Create.self, List.self, SetPassword.self])
+
+    struct SetPassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-password",
+            abstract: "Set the web console password of an account's admin or auditor sign-in.",
+            discussion: """
+                The password is read from the first line of standard input, or from --password-file (which must be
+                readable by its owner only); never from an argument. It is stored as a salted scrypt hash, and setting it
+                ends the console sessions signed in with the previous one. At least \(PasswordHash.minimumLength) characters.
+                """)
+        @OptionGroup var options: DataDirOptions
+        @Option(help: "The account.") var account: Int64
+        @Option(help: "admin or auditor: what the console lets this sign-in do.") var role: String = "admin"
+        @Option(help: "Read the password from this file (mode 0600) instead of standard input.") var passwordFile: String?
+
+        func validate() throws {
+            guard role == "admin" || role == "auditor" else { throw ValidationError("--role must be admin or auditor") }
+        }
+
+        func readPassword() throws -> String {
+            let text: String
+            if let passwordFile {
+                var st = stat()
+                guard stat(passwordFile, &st) == 0 else { throw ValidationError("--password-file \(passwordFile) cannot be read") }
+                guard st.st_mode & 0o077 == 0 else {
+                    throw ValidationError("--password-file \(passwordFile) is readable by others; chmod 600 it first")
+                }
+                guard let data = FileManager.default.contents(atPath: passwordFile) else { throw ValidationError("--password-file \(passwordFile) cannot be read") }
+                text = String(decoding: data, as: UTF8.self)
+            } else {
+                text = readLine(strippingNewline: false) ?? ""
+            }
+            let password = String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+                .trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+            guard password.count >= PasswordHash.minimumLength else {
+                throw ValidationError("the password must be at least \(PasswordHash.minimumLength) characters")
+            }
+            guard password.utf8.count <= PasswordHash.maximumLength else {
+                throw ValidationError("the password must be at most \(PasswordHash.maximumLength) bytes")
+            }
+            return password
+        }
+
+        func run() async throws {
+            let password = try readPassword()
+            let hash = try PasswordHash.make(password)
+            let (store, admin) = try options.open()
+            _ = try await admin.ensureDefaultAccount()
+            let saved: Result<Void, Error>
+            do { saved = .success(try await store.setConsolePassword(ConsolePassword(accountId: account, role: KeyRole(rawValue: role)!, hash: hash, updatedAt: unixNow()))) } catch {
+                saved = .failure(error)
+            }
+            try await store.close()
+            if case .failure(let e) = saved {
+                if let e = e as? StoreError { throw ValidationError("--account: \(e.message)") }
+                throw e
+            }
+            struct Out: Encodable { var AccountId: Int64; var Role: String; var PasswordSet: Bool }
+            try printJSON(Out(AccountId: account, Role: role, PasswordSet: true))
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account; prints {\"AccountId\", \"Name\"}.")

@@ -12,6 +12,8 @@ struct ServeCommand: AsyncParsableCommand {
             first start writes one to <data-dir>/root-credentials.json (owner-only). Stored secrets are sealed with
             CLOUDAUDIT_MASTER_KEY (64 hex characters) or <data-dir>/master.key, created on first start. Checkpoints and
             digests are signed with CLOUDAUDIT_SIGNING_KEY_FILE or <data-dir>/signing.key (Ed25519, created on first start).
+            The web console is at http://<host>:<port>/console/ (sign in with an admin or auditor key, or a password set
+            with `cloudaudit accounts set-password`).
             SIGTERM stops accepting, finishes in-flight requests and closes the store.
             """)
 
@@ -28,6 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Tracking sets allowed per account (env CLOUDAUDIT_TRACK_QUOTA).") var trackQuota: Int?
     @Option(help: "Seconds between signed checkpoints of the logs that grew.") var checkpointInterval: Int?
     @Option(help: "Seconds between a tracking set's signed digests (also written when a set is stopped).") var digestInterval: Int?
+    @Option(help: "Seconds without a request after which a console session ends.") var consoleIdleTimeout: Int?
+    @Option(help: "Seconds after sign-in after which a console session ends.") var consoleSessionLifetime: Int?
+    @Flag(help: "Mark the console's session cookie Secure (serve it over HTTPS, e.g. behind a proxy).") var consoleSecureCookies = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
 
     func validate() throws {
@@ -41,6 +46,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let q = trackQuota, q < 0 { throw ValidationError("--track-quota cannot be negative") }
         if let i = checkpointInterval, i < 1 || i > 86400 { throw ValidationError("--checkpoint-interval must be between 1 and 86400 seconds") }
         if let i = digestInterval, i < 1 || i > 86400 { throw ValidationError("--digest-interval must be between 1 and 86400 seconds") }
+        if let t = consoleIdleTimeout, t < 1 || t > 86400 { throw ValidationError("--console-idle-timeout must be between 1 and 86400 seconds") }
+        if let t = consoleSessionLifetime, t < 1 || t > 30 * 86400 {
+            throw ValidationError("--console-session-lifetime must be between 1 second and 30 days (2592000)")
+        }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
     }
 
@@ -59,6 +68,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let trackQuota { c.trackQuota = trackQuota }
         if let checkpointInterval { c.checkpointInterval = .seconds(checkpointInterval) }
         if let digestInterval { c.digestInterval = .seconds(digestInterval) }
+        if let consoleIdleTimeout { c.console.idleTimeout = Int64(consoleIdleTimeout) }
+        if let consoleSessionLifetime { c.console.lifetime = Int64(consoleSessionLifetime) }
+        if consoleSecureCookies { c.console.secureCookies = true }
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

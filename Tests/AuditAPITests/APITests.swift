@@ -199,6 +199,7 @@ struct Harness: Sendable {
 
     let memory: MemoryEventStore
     let api: AuditAPI
+    let regions: RegionRegistry
     let now: Int64
     let admin: TestKey
     let auditor: TestKey
@@ -208,9 +209,10 @@ struct Harness: Sendable {
     let adminB: TestKey
 
     static func make(rateLimit: Double? = nil, retentionA: Int? = nil,
-                     wrap: (@Sendable (MemoryEventStore) -> any EventStore)? = nil) async throws -> Harness {
-        let now = unixNow()
-        let memory = MemoryEventStore(clock: { now })
+                     wrap: (@Sendable (MemoryEventStore) -> any EventStore)? = nil, clock: (@Sendable () -> Int64)? = nil) async throws -> Harness {
+        let now = clock?() ?? unixNow()
+        let clock = clock ?? { now }
+        let memory = MemoryEventStore(clock: clock)
         let store: any EventStore = wrap?(memory) ?? memory
         _ = try await store.createAccount(name: "a", retentionDays: retentionA, id: accountA)
         _ = try await store.createAccount(name: "b", retentionDays: nil, id: accountB)
@@ -227,8 +229,8 @@ struct Harness: Sendable {
         let bucketsRoot = FileManager.default.temporaryDirectory.appendingPathComponent("cloudaudit-api-\(UUID().uuidString)").path
         let regions = try RegionRegistry.load(file: nil, dataDirectory: bucketsRoot, logger: logger)
         let api = try await CloudAuditServer.makeAPI(store: store, sealer: sealer, configuration: configuration, regions: regions, logger: logger,
-                                                     clock: { now })
-        return Harness(memory: memory, api: api, now: now,
+                                                     clock: clock)
+        return Harness(memory: memory, api: api, regions: regions, now: now,
                        admin: try await key(accountA, .admin), auditor: try await key(accountA, .auditor), ingest: try await key(accountA, .ingest),
                        service: try await key(accountA, .service), admin2: try await key(accountA, .admin), adminB: try await key(accountB, .admin))
     }

@@ -2,14 +2,14 @@ import AuditModel
 import AuditStore
 
 /// The parameters shared by LookUpEvents and DescribeEvents.
-struct QueryParameters {
-    var query: EventQuery
+public struct QueryParameters {
+    public var query: EventQuery
 
     static let maxResults: Int64 = 50
 
     /// - Throws: the documented codes: `InvalidParameter.Time`, `InvalidParameterValue.Time`,
     ///   `LimitExceeded.OverTime`, `InvalidParameterValue.MaxResult`, `InvalidParameterValue.attributeKey`.
-    static func parse(_ call: ActionCall, defaultMaxResults: Int64) async throws -> QueryParameters {
+    public static func parse(_ call: ActionCall, defaultMaxResults: Int64) async throws -> QueryParameters {
         let p = call.params
         let start = try p.time("StartTime")
         let end = try p.time("EndTime")
@@ -83,7 +83,7 @@ struct QueryParameters {
 }
 
 /// The API's `Event` shape for a stored event.
-enum EventView {
+public enum EventView {
     static let resourceTypeNames: [String: String] = [
         "cvm": "云服务器", "cos": "对象存储", "cam": "访问管理", "cdb": "云数据库 MySQL", "vpc": "私有网络", "clb": "负载均衡",
         "tke": "容器服务", "scf": "云函数", "redis": "云数据库 Redis", "cls": "日志服务", "kms": "密钥管理系统", "ssl": "SSL 证书",
@@ -91,7 +91,7 @@ enum EventView {
         "mongodb": "云数据库 MongoDB", "postgres": "云数据库 PostgreSQL", "ckafka": "消息队列 CKafka", "es": "Elasticsearch Service",
     ]
 
-    static func json(_ e: StoredEvent, location: String?) -> JSONValue {
+    public static func json(_ e: StoredEvent, location: String?) -> JSONValue {
         let s = EventSummary(record: e.record)
         var fields: [(String, JSONValue)] = [
             ("EventId", .string(e.eventId)),

@@ -1,0 +1,97 @@
+import AuditAPI
+import AuditModel
+import AuditStore
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// `GET /console/api/export`: every event of the query's range, streamed page by page (newest first)
+/// as CSV or JSON lines, so an export is not limited to one page nor held in memory.
+extension WebConsole {
+    static let exportPageSize = 500
+    static let csvColumns = ["EventTime", "EventId", "Username", "EventName", "EventSource", "ResourceType", "ResourceName", "SourceIPAddress",
+                             "AccessKeyId", "ActionType", "ErrorCode", "ApiErrorCode", "SensitiveAction", "RequestId", "EventRegion"]
+
+    public static var csvHeader: String { csvColumns.joined(separator: ",") }
+
+    enum ExportFormat: String {
+        case csv, jsonl
+    }
+
+    func export(_ request: Request, _ context: AuditRequestContext) async -> Response {
+        await withSession(request, context, csrf: false) { active in
+            let query = request.uri.queryParameters
+            var root: [(key: String, value: JSONValue)] = []
+            for name in ["StartTime", "EndTime"] {
+                if let v = query[Substring(name)] { root.append((name, Int64(v).map { .int($0) } ?? .string(String(v)))) }
+            }
+            var failure: APIError?
+            if let raw = query["LookupAttributes"], !raw.isEmpty {
+                if let parsed = try? JSONParser.parse(Array(raw.utf8)) { root.append(("LookupAttributes", parsed)) } else {
+                    failure = .invalidValue("LookupAttributes", "give a JSON array of {AttributeKey, AttributeValue} objects")
+                }
+            }
+            let format = ExportFormat(rawValue: query["format"].map(String.init) ?? "csv")
+            if format == nil { failure = failure ?? .invalidValue("format", "use csv or jsonl") }
+            let params = JSONObject(fields: root)
+            var eventQuery: EventQuery?
+            if failure == nil {
+                let call = ActionCall(caller: active.caller, params: RequestParameters(root: params, body: []), requestId: context.requestId,
+                                      environment: api.environment, logger: context.logger)
+                do { eventQuery = try await QueryParameters.parse(call, defaultMaxResults: 1).query } catch let e as APIError { failure = e }
+            }
+            audit("ExportEvents", caller: active.caller, request: request, context: context, parameters: params, error: failure)
+            guard let format, var q = eventQuery, failure == nil else {
+                let e = failure ?? .internalError
+                return error(.badRequest, e.code, e.message)
+            }
+            q.limit = Self.exportPageSize
+            q.includeTotalCount = false
+            let store = api.environment.store
+            let logger = context.logger
+            var headers = HTTPFields()
+            headers[.contentType] = format == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson"
+            headers[.contentDisposition] = "attachment; filename=\"cloudaudit-events-\(q.startTime)-\(q.endTime).\(format.rawValue)\""
+            headers[.cacheControl] = "no-store"
+            let body = ResponseBody { writer in
+                if format == .csv { try await writer.write(ByteBuffer(string: Self.csvHeader + "\r\n")) }
+                var page = q
+                while true {
+                    let result: EventPage
+                    do { result = try await store.lookup(page) } catch {
+                        // The status is sent already: end the body early; the client sees a truncated file.
+                        logger.error("export stopped", metadata: ["error": "\(error)"])
+                        throw error
+                    }
+                    var chunk = ""
+                    for e in result.events { chunk += format == .csv ? Self.csvLine(e) : Self.jsonLine(e) }
+                    if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
+                    guard !result.listOver, let last = result.events.last else { break }
+                    page.after = last.pagePosition
+                }
+                try await writer.finish(nil)
+            }
+            return secured(Response(status: .ok, headers: headers, body: body))
+        }
+    }
+
+    static func jsonLine(_ e: StoredEvent) -> String {
+        String(decoding: JSONWriter.encode(EventView.json(e, location: nil)), as: UTF8.self) + "\n"
+    }
+
+    static func csvLine(_ e: StoredEvent) -> String {
+        let s = EventSummary(record: e.record)
+        let fields = [String(e.eventTime), e.eventId, s.username, s.eventName, s.eventSource, s.resourceType, s.resourceName, s.sourceIPAddress,
+                      s.secretId, s.actionType, String(s.errorCode), s.apiErrorCode, s.sensitiveAction ? "true" : "false", s.requestId, s.eventRegion]
+        return fields.map(csvField).joined(separator: ",") + "\r\n"
+    }
+
+    /// RFC 4180 quoting; a value a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR
+    /// first) gets a leading `'`, so an exported event cannot run code on the auditor's machine.
+    static func csvField(_ v: String) -> String {
+        var v = v
+        if let first = v.first, "=+-@\t\r".contains(first) { v = "'" + v }
+        guard v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return v }
+        return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,267 @@
+import AuditAPI
+import AuditAuth
+import AuditDelivery
+import AuditModel
+import AuditStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The web console under `/console/`: the page and its assets, sign-in and sessions, one endpoint
+/// that runs the API's actions (and the console's own) as the signed-in caller, and the export.
+/// The contract with the page is in docs/console.md.
+public struct WebConsole: Sendable {
+    static let maxBodyBytes = 1 << 20
+    static let securityHeaders: [(HTTPField.Name, String)] = [
+        (.contentSecurityPolicy, "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+        (HTTPField.Name("X-Frame-Options")!, "DENY"),
+        (HTTPField.Name("X-Content-Type-Options")!, "nosniff"),
+        (HTTPField.Name("Referrer-Policy")!, "same-origin"),
+    ]
+
+    let api: AuditAPI
+    let sessions: SessionManager
+    let throttle: SignInThrottle
+    let configuration: ConsoleConfiguration
+    let actions: [String: ActionDefinition]
+
+    /// - Parameter regions: where tracking sets deliver (for the links to their files).
+    public init(api: AuditAPI, configuration: ConsoleConfiguration, regions: RegionRegistry) {
+        self.api = api
+        self.configuration = configuration
+        sessions = SessionManager(store: api.environment.store, authenticator: api.authenticator, configuration: configuration,
+                                  clock: api.environment.clock)
+        throttle = SignInThrottle(base: configuration.failedSignInDelay)
+        actions = ConsoleActions.definitions { region, bucket, prefix in
+            regions.region(region)?.store.location(bucket: bucket, prefix: prefix) ?? "\(region)/\(bucket)/\(prefix)"
+        }
+    }
+
+    public func addRoutes(to router: Router<AuditRequestContext>) {
+        // The router treats "/console" and "/console/" alike; the page's relative links need the slash.
+        router.get("/console/") { request, _ in
+            request.uri.path.hasSuffix("/") ? self.asset("") : Response(status: .found, headers: [.location: "/console/"])
+        }
+        router.get("/console/assets/:name") { _, context in self.asset("assets/" + (context.parameters.get("name") ?? "")) }
+        router.post("/console/api/session") { request, context in await self.signIn(request, context) }
+        router.get("/console/api/session") { request, context in await self.withSession(request, context, csrf: false) { active in
+            self.json(.ok, .obj([("Session", self.sessionJSON(active.session))]))
+        } }
+        router.delete("/console/api/session") { request, context in await self.signOut(request, context) }
+        router.post("/console/api/call") { request, context in await self.call(request, context) }
+        router.get("/console/api/export") { request, context in await self.export(request, context) }
+    }
+
+    // MARK: Responses
+
+    func asset(_ path: String) -> Response {
+        guard let file = ConsoleAssets.files[path] else { return error(.notFound, "NotFound", "There is no console page at this address.") }
+        var headers = HTTPFields()
+        headers[.contentType] = file.contentType
+        headers[.cacheControl] = "no-cache"
+        return secured(Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: file.body))))
+    }
+
+    func secured(_ response: Response) -> Response {
+        var r = response
+        for (name, value) in Self.securityHeaders { r.headers[name] = value }
+        return r
+    }
+
+    func json(_ status: HTTPResponse.Status, _ value: JSONValue, cookie: String? = nil) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-store"
+        if let cookie { headers[.setCookie] = cookie }
+        return secured(Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.encode(value)))))
+    }
+
+    func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, cookie: String? = nil) -> Response {
+        json(status, .obj([("Error", .obj([("Code", .string(code)), ("Message", .string(message))]))]), cookie: cookie)
+    }
+
+    func sessionJSON(_ s: ConsoleSession) -> JSONValue {
+        .obj([("AccountId", .int(s.accountId)), ("Role", .string(s.role.rawValue)), ("UserName", .string(SessionManager.caller(of: s).userName)),
+              ("CsrfToken", .string(s.csrfToken)), ("IdleTimeout", .int(configuration.idleTimeout)),
+              ("ExpiresAt", .int(s.createdAt + configuration.lifetime))])
+    }
+
+    func cookie(_ token: String, maxAge: Int64) -> String {
+        "\(SessionManager.cookieName)=\(token); Path=/console; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)" + (configuration.secureCookies ? "; Secure" : "")
+    }
+
+    // MARK: Request checks
+
+    static func sessionToken(_ request: Request) -> String? {
+        request.cookies[SessionManager.cookieName]?.value
+    }
+
+    /// A request from a page of another site: its `Origin` (when sent) names another host.
+    static func foreignOrigin(_ request: Request) -> Bool {
+        guard let origin = request.headers[.origin] else { return false }
+        guard let host = request.head.authority ?? request.headers[HTTPField.Name("Host")!], let url = URL(string: origin),
+              let originHost = url.host, url.scheme == "http" || url.scheme == "https" else { return true }
+        let originAuthority = originHost + (url.port.map { ":\($0)" } ?? "")
+        return originAuthority.lowercased() != host.lowercased()
+    }
+
+    /// Runs `body` for the request's session; 401 without one, 403 for a missing or wrong CSRF token
+    /// (when `csrf`) or a foreign origin.
+    func withSession(_ request: Request, _ context: AuditRequestContext, csrf: Bool,
+                     _ body: (SessionManager.Active) async throws -> Response) async -> Response {
+        do {
+            if Self.foreignOrigin(request) { return error(.forbidden, "OriginNotAllowed", "The request came from a page of another site.") }
+            let active = try await sessions.resolve(token: Self.sessionToken(request))
+            if csrf {
+                let sent = request.headers[HTTPField.Name("X-CSRF-Token")!] ?? ""
+                guard constantTimeEquals(sent, active.session.csrfToken) else {
+                    return error(.forbidden, "CsrfTokenInvalid", "The request did not carry this session's X-CSRF-Token header; reload the console.")
+                }
+            }
+            return try await body(active)
+        } catch SessionManager.Problem.notSignedIn {
+            return error(.unauthorized, "NotSignedIn", "Sign in to use the console.", cookie: cookie("", maxAge: 0))
+        } catch SessionManager.Problem.expired {
+            return error(.unauthorized, "SessionExpired", "The session has expired; sign in again.", cookie: cookie("", maxAge: 0))
+        } catch {
+            context.logger.error("console request failed", metadata: ["error": "\(error)"])
+            return self.error(.internalServerError, "InternalError", APIError.internalError.message)
+        }
+    }
+
+    func readJSONObject(_ request: Request) async -> JSONObject? {
+        var request = request
+        guard let buffer = try? await request.collectBody(upTo: Self.maxBodyBytes),
+              case .object(let o)? = try? JSONParser.parse(Array(buffer.readableBytesView)) else { return nil }
+        return o
+    }
+
+    func audit(_ action: String, caller: Caller, request: Request, context: AuditRequestContext, parameters: JSONObject?, error: APIError?) {
+        let call = SelfAuditRecorder.Call(
+            action: action, caller: caller, requestId: context.requestId, sourceIP: context.remoteAddress,
+            userAgent: request.headers[.userAgent] ?? "", httpMethod: request.method.rawValue, region: "",
+            parameters: parameters.map { String(decoding: JSONWriter.encode(.object($0)), as: UTF8.self) } ?? "", error: error, eventType: "ConsoleCall")
+        api.selfAudit.record(call, now: api.environment.clock())
+    }
+
+    // MARK: Sign-in
+
+    static let signInFailed = "The access key, account, role or password is not correct."
+
+    func signIn(_ request: Request, _ context: AuditRequestContext) async -> Response {
+        if Self.foreignOrigin(request) { return error(.forbidden, "OriginNotAllowed", "The request came from a page of another site.") }
+        guard let body = await readJSONObject(request) else {
+            return error(.badRequest, "InvalidParameter", "Send a JSON object with SecretId and SecretKey, or AccountId, Role and Password.")
+        }
+        let address = context.remoteAddress
+        let caller: Caller
+        do {
+            if let secretId = body["SecretId"]?.stringValue {
+                guard let secretKey = body["SecretKey"]?.stringValue, !secretId.isEmpty, secretId.utf8.count <= 128, secretKey.utf8.count <= 256 else {
+                    return error(.badRequest, "InvalidParameter", "Give both SecretId and SecretKey.")
+                }
+                caller = try await api.authenticator.verify(secretId: secretId, secretKey: secretKey)
+            } else {
+                caller = try await passwordSignIn(body)
+            }
+        } catch let problem as SignInProblem {
+            return error(.badRequest, "InvalidParameter", problem.message)
+        } catch let failure as Authenticator.Failure {
+            if let known = failure.knownCaller {
+                audit("ConsoleLogin", caller: known, request: request, context: context, parameters: nil, error: failure.error)
+            }
+            context.logger.notice("console sign-in failed", metadata: ["error.code": "\(failure.error.code)", "source": "\(address)"])
+            let delay = throttle.failed(address, now: api.environment.clock())
+            try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            return error(.unauthorized, "AuthFailure.SignInFailed", Self.signInFailed)
+        } catch {
+            context.logger.error("console sign-in error", metadata: ["error": "\(error)"])
+            return self.error(.internalServerError, "InternalError", APIError.internalError.message)
+        }
+        guard let role = KeyRole(rawValue: caller.role), role == .admin || role == .auditor else {
+            let refusal = APIError.unauthorizedOperation(role: caller.role, action: "ConsoleLogin")
+            audit("ConsoleLogin", caller: caller, request: request, context: context, parameters: nil, error: refusal)
+            return error(.forbidden, refusal.code, "The console is for admin and auditor keys; this key's role is \(caller.role).")
+        }
+        do {
+            let (token, active) = try await sessions.create(accountId: caller.accountId, role: role, secretId: caller.secretId.isEmpty ? nil : caller.secretId)
+            throttle.succeeded(address)
+            audit("ConsoleLogin", caller: active.caller, request: request, context: context, parameters: nil, error: nil)
+            return json(.ok, .obj([("Session", sessionJSON(active.session))]), cookie: cookie(token, maxAge: configuration.lifetime))
+        } catch {
+            context.logger.error("console session could not be stored", metadata: ["error": "\(error)"])
+            return self.error(.internalServerError, "InternalError", APIError.internalError.message)
+        }
+    }
+
+    struct SignInProblem: Error {
+        var message: String
+    }
+
+    /// `{AccountId, Role, Password}`: the account's console password of that role. A missing password
+    /// costs the same hashing as a wrong one.
+    func passwordSignIn(_ body: JSONObject) async throws -> Caller {
+        let accountId: Int64
+        switch body["AccountId"] {
+        case .int(let n)?: accountId = n
+        case .string(let s)?:
+            guard let n = Int64(s) else { throw SignInProblem(message: "AccountId must be the account's number.") }
+            accountId = n
+        default: throw SignInProblem(message: "Give SecretId and SecretKey, or AccountId, Role and Password.")
+        }
+        let roleName = body["Role"]?.stringValue ?? "admin"
+        guard let role = KeyRole(rawValue: roleName), role == .admin || role == .auditor else {
+            throw SignInProblem(message: "Role must be admin or auditor.")
+        }
+        guard let password = body["Password"]?.stringValue, !password.isEmpty else { throw SignInProblem(message: "Give the Password.") }
+        let store = api.environment.store
+        let account = try await store.account(id: accountId)
+        let stored = account == nil ? nil : try await store.consolePassword(accountId: accountId, role: role)
+        let matches = (try? PasswordHash.verify(password, against: stored?.hash ?? Self.decoyHash)) ?? false
+        let caller = Caller(secretId: "", accountId: accountId, role: role.rawValue, userName: "console:\(role.rawValue)")
+        guard stored != nil, matches else {
+            throw Authenticator.Failure(error: .signatureFailure, knownCaller: account == nil ? nil : caller)
+        }
+        return caller
+    }
+
+    /// Verified against when the account has no password, so that the answer takes as long.
+    static let decoyHash: String = (try? PasswordHash.make(SessionManager.randomToken())) ?? ""
+
+    func signOut(_ request: Request, _ context: AuditRequestContext) async -> Response {
+        await withSession(request, context, csrf: true) { active in
+            try await sessions.end(token: Self.sessionToken(request))
+            audit("ConsoleLogout", caller: active.caller, request: request, context: context, parameters: nil, error: nil)
+            return json(.ok, .obj([]), cookie: cookie("", maxAge: 0))
+        }
+    }
+
+    // MARK: Actions
+
+    func call(_ request: Request, _ context: AuditRequestContext) async -> Response {
+        await withSession(request, context, csrf: true) { active in
+            guard api.limiter.enter() else { return json(.ok, AuditAPI.envelope(.failure(.serverBusy), requestId: context.requestId)) }
+            defer { api.limiter.leave() }
+            guard let body = await readJSONObject(request), let action = body["Action"]?.stringValue else {
+                return json(.ok, AuditAPI.envelope(.failure(.invalidBody("send a JSON object {\"Action\": ..., \"Params\": {...}}")), requestId: context.requestId))
+            }
+            var definition = actions[action] ?? ActionTable.implemented[action]
+            // Ingestion is for producers' keys, not for the console.
+            if definition?.kind == .ingest { definition = nil }
+            var params: JSONObject?
+            let outcome = await api.perform(action, definition: definition, caller: active.caller, requestId: context.requestId, logger: context.logger) {
+                switch body["Params"] {
+                case nil, .null?: params = JSONObject(fields: [])
+                case .object(let o)?: params = o
+                case let v?: throw APIError.wrongType("Params", expected: "an object", got: v.typeName)
+                }
+                return RequestParameters(root: params!, body: [])
+            }
+            let failure: APIError? = if case .failure(let e) = outcome { e } else { nil }
+            audit(action.isEmpty ? "-" : String(action.prefix(64)), caller: active.caller, request: request, context: context, parameters: params, error: failure)
+            return json(.ok, AuditAPI.envelope(outcome, requestId: context.requestId))
+        }
+    }
+}
