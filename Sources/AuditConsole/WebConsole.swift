@@ -241,7 +241,8 @@ public struct WebConsole: Sendable {
     // MARK: Actions
 
     func call(_ request: Request, _ context: AuditRequestContext) async -> Response {
-        await withSession(request, context, csrf: true) { active in
+        let started = DispatchTime.now().uptimeNanoseconds
+        var response = await withSession(request, context, csrf: true) { active in
             guard api.limiter.enter() else { return json(.ok, AuditAPI.envelope(.failure(.serverBusy), requestId: context.requestId)) }
             defer { api.limiter.leave() }
             guard let body = await readJSONObject(request), let action = body["Action"]?.stringValue else {
@@ -263,5 +264,9 @@ public struct WebConsole: Sendable {
             audit(action.isEmpty ? "-" : String(action.prefix(64)), caller: active.caller, request: request, context: context, parameters: params, error: failure)
             return json(.ok, AuditAPI.envelope(outcome, requestId: context.requestId))
         }
+        // The server's own time for the call (what `bench --suite console` reports), for the browser's tools too.
+        let millis = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+        response.headers[HTTPField.Name("Server-Timing")!] = String(format: "app;dur=%.2f", millis)
+        return response
     }
 }

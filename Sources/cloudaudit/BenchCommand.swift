@@ -31,7 +31,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Port for the server under test.") var port: Int = 9799
     @Option(help: "Work directory (default: a new temporary one, removed at the end).") var workDir: String?
     @Option(help: "Write the figures as JSON to this file too.") var json: String?
-    @Option(help: "What to measure: all, core (ingest and lookups), delivery (tracking sets) or integrity (Merkle log, proofs, verify).")
+    @Option(help: "What to measure: all, core (ingest and lookups), delivery (tracking sets), integrity (Merkle log, proofs, verify) or console (the Operation Record page's calls).")
     var suite: Suite = .all
     @Option(help: "Events for the delivery throughput run (default: min(--events, 500000)).") var deliveryEvents: Int?
     @Option(help: "End-to-end latency samples at a 1 s delivery interval.") var latencySamples: Int = 10
@@ -39,7 +39,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Events for the integrity run (default: min(--events, 300000)).") var integrityEvents: Int?
 
-    enum Suite: String, ExpressibleByArgument { case all, core, delivery, integrity }
+    @Option(help: "Events for the console run (default: --events).") var consoleEvents: Int?
+
+    enum Suite: String, ExpressibleByArgument { case all, core, delivery, integrity, console }
 
     func validate() throws {
         if events < 1000 { throw ValidationError("--events must be at least 1000") }
@@ -55,6 +57,7 @@ struct BenchCommand: AsyncParsableCommand {
         if suite == .all || suite == .core { try await runCore(dir: dir, report: &report) }
         if suite == .all || suite == .delivery { try await runDelivery(dir: dir + "/delivery", report: &report) }
         if suite == .all || suite == .integrity { try await runIntegrity(dir: dir + "/integrity", report: &report) }
+        if suite == .all || suite == .console { try await runConsole(dir: dir + "/console", report: &report) }
         if let json {
             try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: json))
         }
