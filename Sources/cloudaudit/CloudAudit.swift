@@ -7,8 +7,9 @@ struct CloudAudit: AsyncParsableCommand {
         commandName: "cloudaudit",
         abstract: "A self-hosted audit trail that speaks the Tencent Cloud CloudAudit API (2019-03-19).",
         discussion: """
-            Run the service with `cloudaudit serve`; manage tenants with `accounts` and `keys` (on the same \
-            data directory, also while the server runs); record and search events with `events`; see what \
+            Run the service with `cloudaudit serve`, and open the web console at /console/ (sign in with an \
+            admin or auditor key, or a password from `accounts set-password`); manage tenants with `accounts` \
+            and `keys` (on the same data directory, also while the server runs); record and search events with `events`; see what \
             tracking sets deliver with `tracks status`; manage their encryption keys with `kms` and read \
             encrypted files with `decrypt`. Auditors check a bucket offline with `verify` (and one event \
             through the API with `verify-event`) against the key `keys signing-public` prints.
