@@ -128,3 +128,36 @@ final class SignInThrottle: @unchecked Sendable {
         _ = lock.withLock { failures.removeValue(forKey: address) }
     }
 }
+
+/// At most `limit` password hashes at once: each scrypt takes 32 MB and a core for a moment, so a
+/// burst of sign-ins waits in line instead of exhausting memory.
+actor HashingGate {
+    let limit: Int
+    private var running = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func acquire() async {
+        if running < limit {
+            running += 1
+        } else {
+            // The releaser hands its slot over, so `running` stays as it is.
+            await withCheckedContinuation { waiting.append($0) }
+        }
+    }
+
+    func release() {
+        if waiting.isEmpty { running -= 1 } else { waiting.removeFirst().resume() }
+    }
+
+    /// Runs `work` (off the actor) once a slot is free.
+    nonisolated func run<T: Sendable>(_ work: @Sendable () -> T) async -> T {
+        await acquire()
+        let result = work()
+        await release()
+        return result
+    }
+}

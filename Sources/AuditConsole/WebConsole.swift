@@ -24,6 +24,7 @@ public struct WebConsole: Sendable {
     let api: AuditAPI
     let sessions: SessionManager
     let throttle: SignInThrottle
+    let hashing = HashingGate(limit: 2)
     let configuration: ConsoleConfiguration
     let actions: [String: ActionDefinition]
 
@@ -219,7 +220,8 @@ public struct WebConsole: Sendable {
         let store = api.environment.store
         let account = try await store.account(id: accountId)
         let stored = account == nil ? nil : try await store.consolePassword(accountId: accountId, role: role)
-        let matches = (try? PasswordHash.verify(password, against: stored?.hash ?? Self.decoyHash)) ?? false
+        let hash = stored?.hash ?? Self.decoyHash
+        let matches = await hashing.run { (try? PasswordHash.verify(password, against: hash)) ?? false }
         let caller = Caller(secretId: "", accountId: accountId, role: role.rawValue, userName: "console:\(role.rawValue)")
         guard stored != nil, matches else {
             throw Authenticator.Failure(error: .signatureFailure, knownCaller: account == nil ? nil : caller)
