@@ -1103,6 +1103,27 @@ final class APITests: XCTestCase {
         }
     }
 
+    func testAContinuedQueryKeepsItsPagesAsTheRetentionBoundaryMoves() async throws {
+        let clock = ManualClock(unixNow())
+        let h = try await Harness.make(retentionA: 7, clock: { clock.now() })
+        try await h.run { s in
+            _ = try await s.put((0..<3).map { event("Boundary", time: h.now - 100 + Int64($0)) }, key: h.admin)
+            let start = h.now - 7 * 86400 + 5
+            let first = try await s.lookup(h.admin, start: start, end: h.now, max: 1)
+            self.assertOK(first, "a query 5 s inside the boundary")
+            // (Under the 300 s of signature skew the test's signer allows.)
+            clock.advance(200)
+            let again = try await s.lookup(h.admin, start: start, end: h.now, max: 1)
+            self.assertError(again, "LimitExceeded.OverTime", "a new query from the same start, 200 s later")
+            let second = try await s.lookup(h.admin, start: start, end: h.now, max: 1, token: first.nextToken?.stringValue)
+            self.assertOK(second, "its next page, 200 s later")
+            XCTAssertEqual(second.eventIds.count, 1)
+            XCTAssertNotEqual(second.eventIds, first.eventIds)
+            let described = try await s.describe(h.admin, start: start, end: h.now, max: 1)
+            self.assertError(described, "LimitExceeded.OverTime", "DescribeEvents as well")
+        }
+    }
+
     func testRetentionOfTheAccountBoundsQueries() async throws {
         let h = try await Harness.make(retentionA: 7)
         try await h.run { s in

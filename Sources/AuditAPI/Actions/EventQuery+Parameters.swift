@@ -9,14 +9,19 @@ public struct QueryParameters {
 
     /// - Throws: the documented codes: `InvalidParameter.Time`, `InvalidParameterValue.Time`,
     ///   `LimitExceeded.OverTime`, `InvalidParameterValue.MaxResult`, `InvalidParameterValue.attributeKey`.
-    public static func parse(_ call: ActionCall, defaultMaxResults: Int64) async throws -> QueryParameters {
+    /// How far past the retention boundary the StartTime of a continued query (a NextToken given) may
+    /// have drifted: the boundary moves every second, and a query accepted at its first page must
+    /// keep its later pages (the cursor is bound to the query, so the StartTime cannot change).
+    static let continuationGrace: Int64 = 86400
+
+    public static func parse(_ call: ActionCall, defaultMaxResults: Int64, continuing: Bool = false) async throws -> QueryParameters {
         let p = call.params
         let start = try p.time("StartTime")
         let end = try p.time("EndTime")
         if start > end { throw APIError.timeOrder(start: start, end: end) }
         let retention = try await call.environment.retentionDays(of: call.caller.accountId)
         let now = call.environment.clock()
-        if start < now - Int64(retention) * 86400 { throw APIError.overTime(retentionDays: retention) }
+        if start < now - Int64(retention) * 86400 - (continuing ? continuationGrace : 0) { throw APIError.overTime(retentionDays: retention) }
         let max: Int64
         do { max = try p.integer("MaxResults") ?? defaultMaxResults } catch { throw APIError.maxResult(-1) }
         guard (1...maxResults).contains(max) else { throw APIError.maxResult(max) }

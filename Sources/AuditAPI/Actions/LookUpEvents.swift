@@ -5,8 +5,9 @@ import AuditStore
 /// defaults to 10.
 enum LookUpEvents {
     static let definition = ActionDefinition(name: "LookUpEvents", kind: .read) { call in
-        var q = try await QueryParameters.parse(call, defaultMaxResults: 10).query
-        if let token = try call.params.string("NextToken"), !token.isEmpty {
+        let token = try call.params.string("NextToken") ?? ""
+        var q = try await QueryParameters.parse(call, defaultMaxResults: 10, continuing: !token.isEmpty).query
+        if !token.isEmpty {
             q.after = try call.environment.cursors.decode(token, for: q)
         }
         let page = try await call.environment.store.lookup(q)
@@ -22,11 +23,11 @@ enum LookUpEvents {
 /// `DescribeEvents`: the same query, with an integer `NextToken` and optional IP locations.
 enum DescribeEvents {
     static let definition = ActionDefinition(name: "DescribeEvents", kind: .read) { call in
-        var q = try await QueryParameters.parse(call, defaultMaxResults: 10).query
-        let env = call.environment
-        let now = env.clock()
         let token: Int64?
         do { token = try call.params.integer("NextToken") } catch { throw APIError.badNextToken }
+        var q = try await QueryParameters.parse(call, defaultMaxResults: 10, continuing: (token ?? 0) != 0).query
+        let env = call.environment
+        let now = env.clock()
         if let token, token != 0 {
             guard token > 0, let payload = try await env.store.cursor(token: token, accountId: q.accountId, now: now) else { throw APIError.badNextToken }
             q.after = try env.cursors.decode(String(decoding: payload, as: UTF8.self), for: q)
