@@ -29,6 +29,7 @@ extension ConsoleAssets {
 }
 
 * { box-sizing: border-box; }
+html { scroll-padding-top: 64px; }
 body { margin: 0; min-height: 100vh; }
 body.booting main { visibility: hidden; }
 [hidden] { display: none !important; }
@@ -84,15 +85,16 @@ main:focus { outline: none; }
 
 /* ---- layout ---- */
 main { padding: 20px 24px 48px; max-width: 1480px; margin: 0 auto; }
-.view > * + * { margin-top: 16px; }
-.page-title { margin-bottom: 4px; }
+.view > * + * { margin-top: 14px; }
+.page-title { font-size: 18px; }
 .page-head { display: flex; align-items: center; justify-content: space-between; gap: 12px; }
 .toolbar { display: flex; gap: 8px; }
 .card {
   background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
   box-shadow: var(--shadow); padding: 16px;
 }
-.card-head { display: flex; align-items: baseline; gap: 12px; margin-bottom: 10px; flex-wrap: wrap; }
+.card-head { display: flex; align-items: baseline; gap: 12px; margin-bottom: 8px; flex-wrap: wrap; }
+.stats .card { padding: 14px 16px 10px; }
 .stack > * + * { margin-top: 12px; }
 
 /* ---- controls ---- */
@@ -108,7 +110,8 @@ input:disabled { background: var(--bg); color: var(--muted); }
 .field-inline { flex-direction: row; align-items: center; gap: 6px; }
 .field-check { flex-direction: row; align-items: center; gap: 8px; align-self: end; height: 32px; }
 .field-check > span { color: var(--text) !important; font-weight: 400 !important; }
-.field-button { justify-content: flex-end; }
+.form-grid .field-button { align-self: end; }
+.field-button .btn { align-self: flex-start; }
 .field small { font-size: 12px; }
 fieldset { border: 0; margin: 0; padding: 0; min-width: 0; }
 legend { font-size: 13px; color: var(--muted); font-weight: 500; padding: 0; margin-bottom: 6px; }
@@ -150,27 +153,28 @@ a.btn[aria-disabled="true"] { pointer-events: none; opacity: 0.5; }
 .signin-card .seg { flex: 1; }
 
 /* ---- query form ---- */
-.query > * + * { margin-top: 14px; }
-.query-row { display: flex; gap: 16px; flex-wrap: wrap; align-items: flex-start; }
-.range { display: flex; flex-direction: column; gap: 0; }
-.range .segmented { margin-right: 12px; }
-.range legend { float: left; width: 100%; }
-.range { flex-direction: row; flex-wrap: wrap; align-items: center; row-gap: 8px; }
-.custom-range { display: flex; gap: 12px; flex-wrap: wrap; opacity: 0.75; }
-.custom-range.is-active { opacity: 1; }
+.query { padding: 14px 16px; }
+.query > * + * { margin-top: 10px; }
+.query-line > legend { float: left; width: 96px; padding-top: 6px; margin: 0; }
+.query-line > .line-body { overflow: hidden; }
+.query-submit > .line-body { margin-left: 96px; display: flex; align-items: center; gap: 12px; flex-wrap: wrap; }
+.range .line-body { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; }
+.custom-range { display: flex; gap: 12px; flex-wrap: wrap; }
+.custom-range input { color: var(--muted); }
+.custom-range.is-active input { color: var(--text); }
 .filter-rows { display: flex; flex-direction: column; gap: 8px; }
 .filter-row { display: flex; gap: 8px; align-items: center; }
 .filter-key { width: 180px; }
 .filter-value-slot { flex: 0 1 320px; display: flex; }
 .filter-value-slot > * { width: 100%; }
-.filter-actions { display: flex; align-items: center; gap: 12px; margin-top: 8px; flex-wrap: wrap; }
-.query-submit { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; }
+.filter-actions { display: flex; align-items: center; gap: 12px; margin-top: 6px; flex-wrap: wrap; }
+.filter-actions .btn-quiet { padding: 0 4px; }
 .query-submit .message { flex-basis: 100%; margin: 0; }
 
 /* ---- statistics ---- */
 .stats { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 16px; }
 .histogram {
-  display: flex; align-items: flex-end; gap: 2px; height: 120px; padding: 4px 0 0;
+  display: flex; align-items: flex-end; gap: 2px; height: 112px; padding: 4px 0 0;
   border-bottom: 1px solid var(--border);
 }
 .histogram-note { align-self: center; margin: auto; }
@@ -184,8 +188,10 @@ a.btn[aria-disabled="true"] { pointer-events: none; opacity: 0.5; }
 .bar-empty { cursor: default; }
 .bar:focus-visible { outline-offset: 0; }
 .histogram-axis { display: flex; justify-content: space-between; margin: 4px 0 6px; }
-.top-lists { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 12px; margin-bottom: 8px; }
+.top-lists { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 12px; margin-bottom: 6px; }
 .top-list { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 2px; }
+.top-list:not(.is-expanded) > li:nth-child(n+6) { display: none; }
+.top-foot { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
 .top-item {
   position: relative; display: flex; justify-content: space-between; gap: 6px; width: 100%; padding: 2px 6px;
   border: 0; background: transparent; text-align: left; cursor: pointer; border-radius: 4px; font-size: 12px; overflow: hidden;
@@ -202,19 +208,23 @@ a.btn[aria-disabled="true"] { pointer-events: none; opacity: 0.5; }
 .table-wrap { overflow-x: auto; }
 .table { width: 100%; border-collapse: collapse; font-size: 13px; }
 .table th {
-  text-align: left; font-weight: 600; color: var(--muted); font-size: 12px; padding: 8px 12px;
-  border-bottom: 1px solid var(--border); white-space: nowrap; background: #fafbfc;
+  text-align: left; font-weight: 600; color: var(--muted); font-size: 12px; padding: 8px 8px;
+  border-bottom: 1px solid var(--border); background: #fafbfc; vertical-align: bottom;
 }
-.table td { padding: 7px 12px; border-bottom: 1px solid #eceef1; vertical-align: top; }
+.table th:first-child, .table td:first-child { padding-left: 14px; }
+.table td { padding: 7px 8px; border-bottom: 1px solid #eceef1; vertical-align: top; }
 .table tbody tr:last-child td { border-bottom: 0; }
 .table tr.clickable { cursor: pointer; }
 .table tr.clickable:hover td { background: #f6f8fb; }
 .table tr.is-selected td { background: var(--accent-soft); }
 .table tr:focus-visible { outline: 2px solid var(--focus); outline-offset: -2px; }
 .col-time, .col-sourceIP { white-space: nowrap; font-variant-numeric: tabular-nums; }
-.col-user, .col-resourceName { max-width: 220px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.col-eventName { font-weight: 500; white-space: nowrap; }
+.col-user, .col-resourceName { max-width: 140px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.col-eventName { font-weight: 500; max-width: 200px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.col-result .badge { max-width: 150px; overflow: hidden; text-overflow: ellipsis; vertical-align: bottom; }
+#history-table .col-user, #history-table .col-eventName { max-width: 320px; }
 .col-actions { width: 1%; white-space: nowrap; }
+.role-auditor .col-actions { display: none; }
 .col-location { max-width: 220px; }
 .location { display: inline-block; max-width: 220px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; vertical-align: bottom; }
 .row-actions { display: flex; gap: 6px; }
@@ -244,6 +254,7 @@ a.btn[aria-disabled="true"] { pointer-events: none; opacity: 0.5; }
 .detail-head { display: flex; justify-content: space-between; align-items: flex-start; gap: 12px; }
 .detail-head h2 { font-size: 18px; word-break: break-all; }
 .detail-actions { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+.detail-parts { display: flex; gap: 4px; flex-wrap: wrap; margin-top: 6px !important; }
 .fields { margin: 0; display: grid; grid-template-columns: minmax(140px, max-content) minmax(0, 1fr); border-top: 1px solid var(--border); }
 .field-pair { display: contents; }
 .fields dt, .fields dd { padding: 5px 0; border-bottom: 1px solid #eceef1; font-size: 13px; }
@@ -260,7 +271,7 @@ a.btn[aria-disabled="true"] { pointer-events: none; opacity: 0.5; }
 .field-wide { grid-column: span 2; }
 .subsection { border-top: 1px solid var(--border); padding-top: 12px; }
 .subsection > * + * { margin-top: 12px; }
-.subsection legend { float: left; width: 100%; margin-bottom: 10px; }
+.subsection legend { float: left; width: 100%; margin-bottom: 0; }
 .subsection legend + * { clear: both; }
 .track-fields { display: flex; flex-direction: column; gap: 10px; margin-bottom: 10px; }
 .track-field-row { display: grid; grid-template-columns: 180px 180px minmax(0, 1fr) 32px; gap: 12px; align-items: end; }
@@ -280,6 +291,8 @@ a.btn[aria-disabled="true"] { pointer-events: none; opacity: 0.5; }
   .user-info { display: none; }
   main { padding: 12px 12px 40px; }
   .card { padding: 12px; }
+  .query-line > legend { float: none; width: auto; padding: 0; margin-bottom: 6px; }
+  .query-submit > .line-body { margin-left: 0; }
   .filter-row { flex-wrap: wrap; }
   .filter-key { width: 100%; }
   .filter-value-slot { flex: 1 1 auto; }

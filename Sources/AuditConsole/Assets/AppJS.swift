@@ -10,6 +10,10 @@ const PAGE_SIZE = 50;
 const HISTORY_CAP = 2000;
 const TRACKS_PAGE_SIZE = 20;
 const PRESETS = { "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 };
+// The API refuses a StartTime older than the account's retention (30 days by default) with
+// LimitExceeded.OverTime, and the boundary moves every second: the long presets start a few minutes
+// inside it, so that the next pages of the same query (same StartTime) still pass for a while.
+const PRESET_SLACK = { "7d": 600, "30d": 600 };
 const LANG_KEY = "cloudaudit.console.lang";
 
 const state = {
@@ -206,9 +210,32 @@ function errorText(e) {
 // ---- session -------------------------------------------------------------------------------------
 
 function sessionEnded(message) {
+  // Concurrent calls may all answer 401: the first one decides the message.
+  if (!state.session) return;
   state.session = null;
-  closeDetail(false);
+  forgetData();
   showSignIn(message);
+}
+
+/** Nothing of one session stays on the page for the next one (maybe another account). */
+function forgetData() {
+  closeDetail(false);
+  closeTrackForm();
+  state.searchSeq++;
+  state.historySeq++;
+  state.query = null;
+  state.events = [];
+  state.next = null;
+  state.lastStats = null;
+  state.historyEvents = null;
+  state.regions = [];
+  state.tracksPage = 1;
+  for (const id of ["events-body", "history-body", "tracks-body", "histogram", "top-users", "top-events", "top-ips",
+    "results-count", "stats-total", "history-count", "history-range", "query-range", "axis-start", "axis-end"]) $(id).textContent = "";
+  for (const id of ["events-status", "history-status", "tracks-status", "tracks-notice", "tracks-error", "query-error"]) $(id).hidden = true;
+  for (const id of ["events-panel", "history-panel", "tracks-panel", "histogram"]) $(id).dataset.state = "idle";
+  show($("load-more"), false);
+  updateExportLinks();
 }
 
 function showSignIn(message) {
@@ -228,8 +255,8 @@ function setSignInMode(mode) {
   state.signinMode = mode;
   $("signin-mode-key").setAttribute("aria-pressed", String(mode === "key"));
   $("signin-mode-password").setAttribute("aria-pressed", String(mode === "password"));
-  show($("signin-key-fields"), mode === "key");
-  show($("signin-password-fields"), mode === "password");
+  show($("signin-form-key"), mode === "key");
+  show($("signin-form-password"), mode === "password");
 }
 
 async function signIn(ev) {
@@ -247,7 +274,7 @@ async function signIn(ev) {
     if (!id || !key) { setMessage(msg, t("signin.missing")); msg.classList.add("message-error"); return; }
     body = { SecretId: id, SecretKey: key };
   }
-  const btn = $("signin-submit");
+  const btn = ev.submitter || ev.target.querySelector(".signin-submit");
   btn.disabled = true;
   btn.textContent = t("signin.busy");
   try {
@@ -268,8 +295,7 @@ async function signIn(ev) {
 async function signOut() {
   try { await request("DELETE", "session"); } catch (e) { /* the session may be gone already */ }
   state.session = null;
-  state.query = null;
-  closeDetail(false);
+  forgetData();
   showSignIn(t("signin.signedOut"));
 }
 
@@ -277,9 +303,12 @@ function renderSessionInfo() {
   const s = state.session;
   const el = $("user-info");
   if (!s) { el.textContent = ""; return; }
-  el.textContent = t("session.info", { user: s.UserName || "", role: t("role." + s.Role), account: s.AccountId });
+  const user = s.UserName || "";
+  const short = user.length > 20 ? user.slice(0, 10) + "…" + user.slice(-4) : user;
+  el.textContent = t("session.info", { user: short, role: t("role." + s.Role), account: s.AccountId });
   const idle = Math.round((s.IdleTimeout || 0) / 60);
-  el.title = s.ExpiresAt ? t("session.expires", { time: localText(s.ExpiresAt), idle }) : "";
+  el.title = t("session.info", { user, role: t("role." + s.Role), account: s.AccountId }) +
+    (s.ExpiresAt ? "\n" + t("session.expires", { time: localText(s.ExpiresAt), idle }) : "");
 }
 
 async function startSession(session) {
@@ -294,7 +323,8 @@ async function startSession(session) {
   renderSessionInfo();
   renderTrackToolbar();
   $("signin-message").hidden = true;
-  if (!location.hash || location.hash === "#" || location.hash === "#/") location.hash = "#/events";
+  // replaceState does not fire hashchange: one route() only.
+  if (!/^#\/\w+/.test(location.hash)) history.replaceState(null, "", "#/events");
   await route();
   if (!state.query && state.view === "events") search();
 }
@@ -346,11 +376,16 @@ function resolveRange(preset) {
     return { StartTime: start, EndTime: end };
   }
   const end = nowSec();
-  return { StartTime: end - PRESETS[p], EndTime: end };
+  return { StartTime: end - PRESETS[p] + (PRESET_SLACK[p] || 0), EndTime: end };
 }
 
-async function loadAttributeKeys(force) {
-  if (state.attrKeys.length && !force) return;
+function loadAttributeKeys(force) {
+  if (!force && (state.attrKeys.length || state.attrKeysLoading)) return state.attrKeysLoading || Promise.resolve();
+  state.attrKeysLoading = fetchAttributeKeys().finally(() => { state.attrKeysLoading = null; });
+  return state.attrKeysLoading;
+}
+
+async function fetchAttributeKeys() {
   try {
     const r = await call("GetAttributeKey", { WebsiteType: state.lang });
     state.attrKeys = (r.AttributeKeyDetails || []).slice().sort((a, b) => (a.Order || 0) - (b.Order || 0));
@@ -472,6 +507,11 @@ async function search(ev) {
   setMessage($("query-error"), "");
   const attrs = readFilters().map((f) => ({ AttributeKey: f.key, AttributeValue: f.value }));
   state.query = { ...range, LookupAttributes: attrs };
+  if (state.preset !== "custom") {
+    // Show the fixed range a preset resolved to; editing it switches to a custom range.
+    $("range-start").value = inputValue(range.StartTime);
+    $("range-end").value = inputValue(range.EndTime);
+  }
   state.next = null;
   state.events = [];
   state.total = 0;
@@ -554,7 +594,7 @@ function resultOf(ev) {
   return { ok: true, text: t("result.success") };
 }
 
-function badge(text, kind) { return h("span", { class: "badge badge-" + kind, text }); }
+function badge(text, kind) { return h("span", { class: "badge badge-" + kind, title: text, text }); }
 
 function eventRow(ev, columns) {
   const rec = recordOf(ev) || {};
@@ -573,7 +613,11 @@ function eventRow(ev, columns) {
   };
   const tr = h("tr", { tabindex: "0", class: "clickable", "data-testid": "event-row", dataset: { eventId: ev.EventId, eventTime: ev.EventTime },
     "aria-label": t("results.open", { name: ev.EventName || "", time: localText(time) }) },
-    columns.map((c) => h("td", { class: "col-" + c, dataset: { col: c } }, cells[c]())));
+    columns.map((c) => {
+      const content = cells[c]();
+      // Long values are cut with an ellipsis: the whole value on hover.
+      return h("td", { class: "col-" + c, dataset: { col: c }, title: typeof content === "string" && content ? content : null }, content);
+    }));
   const open = () => openDetail(ev, tr);
   tr.addEventListener("click", (e) => { if (!e.target.closest("a,button")) open(); });
   tr.addEventListener("keydown", (e) => {
@@ -730,6 +774,19 @@ function renderDetail(ev) {
   $("detail-copy-status").textContent = "";
   const res = resourceOf(ev);
   $("detail-history").disabled = !(res.type && res.name);
+  // An event on several resources names them comma-separated: each one's history too.
+  const parts = $("detail-history-parts");
+  parts.textContent = "";
+  const names = res.name.split(",").map((n) => n.trim()).filter(Boolean);
+  if (res.type && names.length > 1) {
+    for (const name of names.slice(0, 10)) {
+      const b = h("button", { type: "button", class: "btn btn-quiet btn-small", "data-testid": "detail-history-part", dataset: { name },
+        text: t("detail.historyOf", { name }) });
+      b.addEventListener("click", () => historyOf(ev, name));
+      parts.append(b);
+    }
+  }
+  parts.hidden = !parts.children.length;
 }
 
 function resourceOf(ev) {
@@ -845,11 +902,11 @@ function renderHistory() {
   }
 }
 
-function historyOf(ev) {
+function historyOf(ev, name) {
   const res = resourceOf(ev);
   if (!res.type || !res.name) return;
   $("history-type").value = res.type;
-  $("history-name").value = res.name;
+  $("history-name").value = name || res.name;
   $("history-range-select").value = "current";
   closeDetail(false);
   location.hash = "#/history";
@@ -885,7 +942,7 @@ function filtersOf(track) {
 
 function describeFilter(f) {
   const names = (f.EventNames || []).join(", ");
-  return `${f.ResourceType === "*" ? t("all") : f.ResourceType} · ${f.ActionType === "*" ? "Read+Write" : t("action." + f.ActionType)} · ${names === "*" ? t("all") : names}`;
+  return `${f.ResourceType === "*" ? t("filter.allProducts") : f.ResourceType} · ${f.ActionType === "*" ? t("filter.readWrite") : t("action." + f.ActionType)} · ${names === "*" ? t("filter.allEvents") : names}`;
 }
 
 async function loadTracks() {
@@ -899,7 +956,10 @@ async function loadTracks() {
       call("DescribeAuditTracks", { PageNumber: state.tracksPage, PageSize: TRACKS_PAGE_SIZE }),
       call("DescribeDeliveryStatus", {}).catch((e) => { if (e.status === 401) throw e; statusError = e; return { Statuses: [] }; }),
     ]);
-    tracks = list.Tracks || [];
+    // The list answers the first product filter only (as the official API does): read each set
+    // of the page for its multi-product filters.
+    tracks = await Promise.all((list.Tracks || []).map((tr) =>
+      call("DescribeAuditTrack", { TrackId: tr.TrackId }).then((d) => ({ ...tr, Filters: d.Filters })).catch(() => tr)));
     state.tracksTotal = list.TotalCount || 0;
     for (const s of delivery.Statuses || []) statuses[s.TrackId] = s;
     if (!tracks.length && state.tracksPage > 1 && state.tracksTotal) {
@@ -946,9 +1006,9 @@ function trackRow(track, st, statusError) {
         text: t("delivery.error", { time: st.LastErrorAt ? localText(Number(st.LastErrorAt)) : "", msg: st.LastError }) }));
     }
   }
-  let location = h("span", { class: "muted", text: "—" });
-  if (st && st.Location) {
-    location = h("a", { href: st.Location, target: "_blank", rel: "noopener noreferrer", class: "location", "data-testid": "track-location",
+  let where = h("span", { class: "muted", text: (st && st.Location) || "—" });
+  if (st && st.Location && /^(https?|file|s3|cos):/i.test(st.Location)) {
+    where = h("a", { href: st.Location, target: "_blank", rel: "noopener noreferrer", class: "location", "data-testid": "track-location",
       title: st.Location, text: st.Location });
   }
   const actions = h("td", { class: "col-actions" });
@@ -968,7 +1028,7 @@ function trackRow(track, st, statusError) {
     h("td", { class: "filters-cell" }, filtersOf(track).map((f) => h("div", { text: describeFilter(f) }))),
     h("td", {}, h("div", { text: `${s.StorageRegion || ""} / ${s.StorageName || ""}` }), h("div", { class: "muted small", text: `${s.StoragePrefix || ""} · ${Number(s.Compress) === 2 ? "json" : "gzip"}` })),
     h("td", {}, delivery),
-    h("td", { class: "col-location" }, location),
+    h("td", { class: "col-location" }, where),
     actions);
 }
 
@@ -1076,11 +1136,21 @@ function renderTrackFormTitle() {
   $("track-save").textContent = e ? t("form.update") : t("form.create");
 }
 
-async function openTrackForm(track) {
+async function openTrackForm(listed) {
   if (!isAdmin()) return;
-  state.editing = track;
   const form = $("track-form");
   setMessage($("track-form-error"), "");
+  let track = listed;
+  if (listed) {
+    // The list leaves out the multi-product filters: read the whole set.
+    try {
+      track = { ...(await call("DescribeAuditTrack", { TrackId: listed.TrackId })), TrackId: listed.TrackId };
+    } catch (e) {
+      if (e.status !== 401) setMessage($("tracks-error"), errorText(e));
+      return;
+    }
+  }
+  state.editing = track;
   renderTrackFormTitle();
   await loadRegions();
   const s = (track && track.Storage) || {};
@@ -1181,9 +1251,10 @@ async function saveTrack(ev) {
 function wire() {
   $("lang").addEventListener("change", (e) => setLanguage(e.target.value));
   $("banner-dismiss").addEventListener("click", hideBanner);
-  $("signin-form").addEventListener("submit", signIn);
-  $("signin-mode-key").addEventListener("click", () => setSignInMode("key"));
-  $("signin-mode-password").addEventListener("click", () => setSignInMode("password"));
+  $("signin-form-key").addEventListener("submit", signIn);
+  $("signin-form-password").addEventListener("submit", signIn);
+  $("signin-mode-key").addEventListener("click", () => { setSignInMode("key"); $("signin-secret-id").focus(); });
+  $("signin-mode-password").addEventListener("click", () => { setSignInMode("password"); $("signin-account").focus(); });
   $("signout").addEventListener("click", signOut);
   window.addEventListener("hashchange", route);
 
@@ -1201,6 +1272,13 @@ function wire() {
     row.querySelector(".filter-key").focus();
   });
   $("load-more").addEventListener("click", () => loadPage(state.searchSeq, false));
+  $("top-more").addEventListener("click", () => {
+    const open = $("top-more").getAttribute("aria-expanded") !== "true";
+    $("top-more").setAttribute("aria-expanded", String(open));
+    $("top-more").dataset.i18n = open ? "stats.less" : "stats.more";
+    $("top-more").textContent = t($("top-more").dataset.i18n);
+    for (const id of ["top-users", "top-events", "top-ips"]) $(id).classList.toggle("is-expanded", open);
+  });
 
   $("detail-close").addEventListener("click", () => closeDetail());
   $("detail-copy").addEventListener("click", copyRaw);

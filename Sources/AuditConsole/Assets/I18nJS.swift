@@ -68,6 +68,8 @@ export const TEXT = {
     "stats.topIPs": "Top source IPs",
     "stats.topHint": "Whole range, filters not applied. Choose one to filter on it.",
     "stats.none": "Nothing in this range.",
+    "stats.more": "Show 10",
+    "stats.less": "Show 5",
     "stats.loading": "Loading statistics…",
     "stats.error": "Statistics are unavailable: {msg}",
 
@@ -103,6 +105,7 @@ export const TEXT = {
     "detail.copied": "Copied to the clipboard.",
     "detail.copyFailed": "Could not copy: select the text and copy it by hand.",
     "detail.history": "History of this resource",
+    "detail.historyOf": "History of {name}",
     "detail.fields": "Fields",
     "detail.raw": "Raw record (CloudAuditEvent)",
 
@@ -155,7 +158,9 @@ export const TEXT = {
     "delivery.unavailable": "Delivery status unavailable: {msg}",
     "confirm.ok": "Delete",
     "confirm.cancel": "Cancel",
-    "all": "all",
+    "filter.allProducts": "All products",
+    "filter.readWrite": "Read and Write",
+    "filter.allEvents": "all events",
 
     "form.createTitle": "New tracking set",
     "form.editTitle": "Edit tracking set {name}",
@@ -251,6 +256,8 @@ export const TEXT = {
     "stats.topIPs": "常见源 IP",
     "stats.topHint": "整个时间范围，未应用筛选条件。点击可添加为筛选条件。",
     "stats.none": "该时间范围内没有数据。",
+    "stats.more": "显示前 10",
+    "stats.less": "显示前 5",
     "stats.loading": "正在加载统计…",
     "stats.error": "统计不可用：{msg}",
 
@@ -286,6 +293,7 @@ export const TEXT = {
     "detail.copied": "已复制到剪贴板。",
     "detail.copyFailed": "复制失败：请选中文本后手动复制。",
     "detail.history": "查看该资源的历史",
+    "detail.historyOf": "查看 {name} 的历史",
     "detail.fields": "字段",
     "detail.raw": "原始记录（CloudAuditEvent）",
 
@@ -338,7 +346,9 @@ export const TEXT = {
     "delivery.unavailable": "投递状态不可用：{msg}",
     "confirm.ok": "删除",
     "confirm.cancel": "取消",
-    "all": "全部",
+    "filter.allProducts": "全部产品",
+    "filter.readWrite": "读和写",
+    "filter.allEvents": "全部事件",
 
     "form.createTitle": "新建跟踪集",
     "form.editTitle": "编辑跟踪集 {name}",

@@ -8,6 +8,7 @@ extension ConsoleAssets {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>CloudAudit</title>
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%231f5fbf'/%3E%3C/svg%3E">
 <link rel="stylesheet" href="/console/assets/app.css">
 <script type="module" src="/console/assets/app.js"></script>
 </head>
@@ -40,22 +41,22 @@ extension ConsoleAssets {
 <main id="main" tabindex="-1">
 
 <section id="view-signin" class="view view-signin" data-testid="view-signin" hidden>
-  <form id="signin-form" class="card signin-card" novalidate>
+  <div class="card signin-card">
     <h1 data-i18n="signin.title">Sign in</h1>
     <p class="muted" data-i18n="signin.subtitle">Use an access key of your account, or the console password of a role.</p>
     <div id="signin-message" class="message" role="alert" data-testid="signin-message" hidden></div>
-    <fieldset class="segmented">
-      <legend class="sr-only" data-i18n="signin.mode">Sign in with</legend>
+    <div class="segmented" role="group" data-i18n-aria="signin.mode" aria-label="Sign in with">
       <button type="button" id="signin-mode-key" data-testid="signin-mode-key" class="seg" aria-pressed="true" data-i18n="signin.modeKey">Access key</button>
       <button type="button" id="signin-mode-password" data-testid="signin-mode-password" class="seg" aria-pressed="false" data-i18n="signin.modePassword">Password</button>
-    </fieldset>
-    <div id="signin-key-fields" class="stack">
+    </div>
+    <form id="signin-form-key" class="stack signin-form" novalidate>
       <label class="field"><span data-i18n="signin.secretId">SecretId</span>
         <input id="signin-secret-id" data-testid="signin-secret-id" name="SecretId" autocomplete="username" spellcheck="false"></label>
       <label class="field"><span data-i18n="signin.secretKey">SecretKey</span>
         <input id="signin-secret-key" data-testid="signin-secret-key" name="SecretKey" type="password" autocomplete="current-password"></label>
-    </div>
-    <div id="signin-password-fields" class="stack" hidden>
+      <button type="submit" id="signin-submit-key" data-testid="signin-submit" class="btn btn-primary btn-block signin-submit" data-i18n="signin.submit">Sign in</button>
+    </form>
+    <form id="signin-form-password" class="stack signin-form" novalidate hidden>
       <label class="field"><span data-i18n="signin.accountId">Account ID</span>
         <input id="signin-account" data-testid="signin-account" name="AccountId" inputmode="numeric" autocomplete="username" spellcheck="false"></label>
       <label class="field"><span data-i18n="signin.role">Role</span>
@@ -65,17 +66,17 @@ extension ConsoleAssets {
         </select></label>
       <label class="field"><span data-i18n="signin.password">Password</span>
         <input id="signin-password" data-testid="signin-password" name="Password" type="password" autocomplete="current-password"></label>
-    </div>
-    <button type="submit" id="signin-submit" data-testid="signin-submit" class="btn btn-primary btn-block" data-i18n="signin.submit">Sign in</button>
-  </form>
+      <button type="submit" id="signin-submit-password" data-testid="signin-submit" class="btn btn-primary btn-block signin-submit" data-i18n="signin.submit">Sign in</button>
+    </form>
+  </div>
 </section>
 
 <section id="view-events" class="view" data-testid="view-events" hidden>
   <h1 class="page-title" data-i18n="nav.events">Operation Record</h1>
   <form id="query-form" class="card query" novalidate>
-    <div class="query-row">
-      <fieldset class="range">
-        <legend data-i18n="range.label">Time range</legend>
+    <fieldset class="query-line range">
+      <legend data-i18n="range.label">Time range</legend>
+      <div class="line-body">
         <div class="segmented" id="range-presets">
           <button type="button" class="seg" id="preset-1h" data-testid="preset-1h" data-preset="1h" aria-pressed="false" data-i18n="range.1h">Last hour</button>
           <button type="button" class="seg" id="preset-24h" data-testid="preset-24h" data-preset="24h" aria-pressed="true" data-i18n="range.24h">Last 24 hours</button>
@@ -89,20 +90,24 @@ extension ConsoleAssets {
           <label class="field field-inline"><span data-i18n="range.end">To</span>
             <input type="datetime-local" step="1" id="range-end" data-testid="range-end"></label>
         </div>
-      </fieldset>
-    </div>
-    <fieldset class="filters">
-      <legend data-i18n="filters.label">Filters</legend>
-      <div id="filter-rows" class="filter-rows" data-testid="filter-rows"></div>
-      <div class="filter-actions">
-        <button type="button" id="filter-add" data-testid="filter-add" class="btn btn-quiet" data-i18n="filters.add">Add filter</button>
-        <span class="muted small" data-i18n="filters.hint">Different attributes must all match; the same attribute given twice matches either value.</span>
       </div>
     </fieldset>
-    <div class="query-submit">
-      <button type="submit" id="search" data-testid="search" class="btn btn-primary" data-i18n="search">Search</button>
-      <span id="query-range" class="muted small" data-testid="query-range"></span>
-      <div id="query-error" class="message message-error" role="alert" data-testid="query-error" hidden></div>
+    <fieldset class="query-line filters">
+      <legend data-i18n="filters.label">Filters</legend>
+      <div class="line-body">
+        <div id="filter-rows" class="filter-rows" data-testid="filter-rows"></div>
+        <div class="filter-actions">
+          <button type="button" id="filter-add" data-testid="filter-add" class="btn btn-quiet btn-small" data-i18n="filters.add">Add filter</button>
+          <span class="muted small" data-i18n="filters.hint">Different attributes must all match; the same attribute given twice matches either value.</span>
+        </div>
+      </div>
+    </fieldset>
+    <div class="query-line query-submit">
+      <div class="line-body">
+        <button type="submit" id="search" data-testid="search" class="btn btn-primary" data-i18n="search">Search</button>
+        <span id="query-range" class="muted small" data-testid="query-range"></span>
+        <div id="query-error" class="message message-error" role="alert" data-testid="query-error" hidden></div>
+      </div>
     </div>
   </form>
 
@@ -123,7 +128,10 @@ extension ConsoleAssets {
         <div><h3 data-i18n="stats.topEvents">Top event names</h3><ol id="top-events" class="top-list" data-testid="top-events" data-key="EventName"></ol></div>
         <div><h3 data-i18n="stats.topIPs">Top source IPs</h3><ol id="top-ips" class="top-list" data-testid="top-ips" data-key="SourceIPAddress"></ol></div>
       </div>
-      <p class="muted small" data-i18n="stats.topHint">Whole range, filters not applied. Choose one to filter on it.</p>
+      <div class="top-foot">
+        <p class="muted small" data-i18n="stats.topHint">Whole range, filters not applied. Choose one to filter on it.</p>
+        <button type="button" id="top-more" data-testid="top-more" class="btn btn-quiet btn-small" aria-expanded="false" aria-controls="top-users top-events top-ips" data-i18n="stats.more">Show 10</button>
+      </div>
     </section>
   </div>
 
@@ -311,6 +319,7 @@ extension ConsoleAssets {
     <button type="button" id="detail-copy" data-testid="detail-copy" class="btn" data-i18n="detail.copy">Copy JSON</button>
     <span id="detail-copy-status" class="muted small" role="status" data-testid="detail-copy-status"></span>
   </div>
+  <div id="detail-history-parts" class="detail-parts" data-testid="detail-history-parts" hidden></div>
   <h3 data-i18n="detail.fields">Fields</h3>
   <dl id="detail-fields" class="fields" data-testid="detail-fields"></dl>
   <h3 data-i18n="detail.raw">Raw record (CloudAuditEvent)</h3>

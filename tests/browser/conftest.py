@@ -1,0 +1,177 @@
+"""Fixtures for the browser suite: the web console (docs/console.md) driven by Selenium in Debian's
+headless Chromium, against a live `cloudaudit serve`.
+
+* `console_env` (session): one server with one tenant seeded by `cloudaudit events generate`
+  (SEED_COUNT events over 24 h) plus a few events on one resource (HISTORY_RESOURCE), then a quiet
+  second so that ranges ending at `seeded_at` hold exactly the seeded events.
+* `browser`: a fresh Chromium per test (1280x800); at teardown it saves
+  tests/browser/screenshots/<test>.png, whatever the outcome.
+* `console`: a `ConsolePage` on the session server for that browser.
+* `spawn_server`: extra servers (short idle timeout, a server to stop), killed at the end of the test.
+
+Server helpers (Server, keys, the SDK wrappers) come from tests/blackbox/support.py. The binary is
+`.build/debug/cloudaudit` or $CLOUDAUDIT_BIN; Chromium is /usr/bin/chromium with /usr/bin/chromedriver
+(or $CHROMIUM_BIN / $CHROMEDRIVER_BIN).
+"""
+
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "blackbox"))
+sys.path.insert(0, str(HERE))
+
+import support  # noqa: E402
+from support import BIN, Server, ServerStartError, binary_available, clean_env, make_event, random_secret_id, random_secret_key, run_cli, uid  # noqa: E402
+
+from console_page import ConsolePage  # noqa: E402
+
+SCREENSHOTS = HERE / "screenshots"
+SEED_COUNT = int(os.environ.get("CONSOLE_SEED_COUNT", "3000"))
+SEED = 20261121
+HISTORY_RESOURCE = ("cvm", "ins-console-history")
+HISTORY_EVENTS = 7
+
+
+def pytest_report_header(config):
+    return "cloudaudit binary: %s (%s); chromium: %s" % (
+        BIN, "present" if binary_available() else "MISSING", os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium"))
+
+
+@dataclass
+class ConsoleEnv:
+    server: Server
+    account_id: int
+    admin: support.Key
+    auditor: support.Key
+    seeded_at: int
+    seed_start: int
+
+
+def _generate(server, key, count, span="24h", seed=SEED):
+    env = clean_env(TENCENTCLOUD_SECRET_ID=key.secret_id, TENCENTCLOUD_SECRET_KEY=key.secret_key)
+    run_cli(["events", "generate", "--endpoint", server.url, "--count", str(count), "--span", span,
+             "--seed", str(seed), "--output", "json"], env=env, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def console_env(tmp_path_factory):
+    base = tmp_path_factory.mktemp("console-server")
+    srv = Server(base / "data", base / "server.log", root_id=random_secret_id(), root_key=random_secret_key())
+    try:
+        srv.start()
+    except ServerStartError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        acct = srv.create_account(uid("console"))
+        admin = srv.create_key(acct["AccountId"], "admin")
+        auditor = srv.create_key(acct["AccountId"], "auditor")
+        t0 = int(time.time())
+        _generate(srv, admin, SEED_COUNT)
+        # One resource with a history: several operations spread over the last hours.
+        rtype, rname = HISTORY_RESOURCE
+        names = ["RunInstances", "DescribeInstances", "ModifyInstanceAttribute", "StopInstances", "DescribeInstances",
+                 "StartInstances", "TerminateInstances"]
+        events = [make_event("cvm.tencentcloudapi.com", name=names[i % len(names)], resourceType=rtype, resourceName=rname,
+                             eventTime=t0 - 3600 * (HISTORY_EVENTS - i) - 17 * i,
+                             actionType="Read" if names[i % len(names)].startswith("Describe") else "Write",
+                             userIdentity={"type": "CAMUser", "principalId": "100000009001", "secretId": "AKIDexample0001",
+                                           "userName": ["alice", "bob"][i % 2]},
+                             errorCode=0 if i != 3 else 4102)
+                  for i in range(HISTORY_EVENTS)]
+        admin.put_ok(events)
+        seeded_at = int(time.time())
+        time.sleep(1.2)  # nothing else lands in a range that ends at seeded_at
+    except Exception:
+        srv.stop()
+        raise
+    env = ConsoleEnv(srv, acct["AccountId"], admin, auditor, seeded_at, t0 - 86400 - 60)
+    yield env
+    srv.stop()
+
+
+@pytest.fixture
+def console_server(console_env):
+    return console_env.server
+
+
+def _chrome():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
+    for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,800",
+              "--lang=en-US", "--hide-scrollbars"]:
+        opts.add_argument(a)
+    opts.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    drv = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")), options=opts)
+    # 1280x800 of page (the window's own frame, if any, comes on top)
+    drv.set_window_size(1280, 800)
+    inner = drv.execute_script("return [window.innerWidth, window.innerHeight]")
+    if inner != [1280, 800]:
+        drv.set_window_size(1280 + 1280 - inner[0], 800 + 800 - inner[1])
+    return drv
+
+
+def _screenshot_name(node):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", node.name) + ".png"
+
+
+@pytest.fixture
+def browser(request):
+    drv = _chrome()
+    yield drv
+    try:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        drv.save_screenshot(str(SCREENSHOTS / _screenshot_name(request.node)))
+    finally:
+        drv.quit()
+
+
+@pytest.fixture
+def console(browser, console_env):
+    return ConsolePage(browser, console_env.server)
+
+
+@pytest.fixture
+def spawn_server(tmp_path):
+    started = []
+
+    def make(extra_args=(), name=None):
+        name = name or "srv%d" % len(started)
+        srv = Server(tmp_path / name / "data", tmp_path / (name + ".log"), extra_args=extra_args,
+                     root_id=random_secret_id(), root_key=random_secret_key())
+        os.makedirs(tmp_path / name, exist_ok=True)
+        started.append(srv)
+        srv.start()
+        return srv
+
+    yield make
+    for srv in started:
+        srv.kill9()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call" and rep.failed:
+        drv = item.funcargs.get("browser") if hasattr(item, "funcargs") else None
+        if drv is not None:
+            try:
+                logs = drv.get_log("browser")
+                if logs:
+                    rep.sections.append(("browser console", "\n".join(l.get("message", "") for l in logs[-30:])))
+            except Exception:
+                pass
+        env = item.funcargs.get("console_env") if hasattr(item, "funcargs") else None
+        if env is not None:
+            rep.sections.append(("console server log (tail)", env.server.log_tail(15)))

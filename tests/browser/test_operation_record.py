@@ -1,0 +1,392 @@
+"""Operation Record and Resource history: every list the page shows is compared with the same
+LookUpEvents query made through the official SDK (same EventIds, same order)."""
+
+import collections
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+import support
+from conftest import HISTORY_EVENTS, HISTORY_RESOURCE, SEED_COUNT
+
+README_IMAGES = os.environ.get("CONSOLE_README_IMAGES") == "1"
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+CSV_COLUMNS = ["EventTime", "EventId", "Username", "EventName", "EventSource", "ResourceType", "ResourceName",
+               "SourceIPAddress", "AccessKeyId", "ActionType", "ErrorCode", "ApiErrorCode", "SensitiveAction", "RequestId",
+               "EventRegion"]
+
+
+def _all(key, start, end, attrs=()):
+    return support.lookup_all(key, list(attrs), start=start, end=end)
+
+
+def _seeded_range(env):
+    return env.seed_start, env.seeded_at
+
+
+def _readme_image(console, name, script="window.scrollTo(0, 0)"):
+    """The README's pictures (CONSOLE_README_IMAGES=1): 1280x800, from this seeded server."""
+    if README_IMAGES:
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        console.js("document.getElementById('events-panel').scrollLeft = 0; document.activeElement.blur();" + script)
+        console.d.save_screenshot(str(DOCS_IMG / name))
+
+
+def _top_names(env, rtype, n=2):
+    start, end = _seeded_range(env)
+    evs = _all(env.admin, start, end, [("ResourceType", rtype)])
+    counts = collections.Counter(e["EventName"] for e in evs)
+    return [name for name, _ in counts.most_common(n)]
+
+
+def test_filtered_search_matches_the_api(console, console_env):
+    admin = console_env.admin
+    a, b = _top_names(console_env, "cvm")
+    console.sign_in_key(admin)
+    console.click(console.el("preset-7d"))
+    console.set_filters([("ResourceType", "cvm"), ("EventName", a), ("EventName", b)])
+    assert console.search() == "ready"
+    start, end = console.query_range()
+    assert 7 * 86400 - 900 <= end - start <= 7 * 86400
+    ids = console.load_all()
+    api = _all(admin, start, end, [("ResourceType", "cvm"), ("EventName", a), ("EventName", b)])
+    assert ids == support.ids_of(api), "the page lists the API's events, in its order"
+    assert len(ids) > 2
+    names = {r.find_element(By.CSS_SELECTOR, "td.col-eventName").text for r in console.testid("event-row")}
+    assert names <= {a, b} and names, names
+    assert {r.find_element(By.CSS_SELECTOR, "td.col-resourceType").text for r in console.testid("event-row")} == {"cvm"}
+
+    # a select-type key (ActionType: Read,Write from GetAttributeKey's Starter) and paging past 50
+    console.set_filters([("ResourceType", "cvm"), ("ActionType", "Read")])
+    row = console.testid("filter-row")[1]
+    assert row.find_element(By.CSS_SELECTOR, ".filter-value").tag_name == "select"
+    console.search()
+    start, end = console.query_range()
+    first = console.row_ids()
+    api = _all(admin, start, end, [("ResourceType", "cvm"), ("ActionType", "Read")])
+    assert len(api) > 50, "the seed gives more than one page of cvm reads (%d)" % len(api)
+    assert first == support.ids_of(api)[:50]
+    assert console.el("load-more").is_displayed()
+    assert console.load_all() == support.ids_of(api)
+    assert not console.el("load-more").is_displayed()
+    assert str(len(api)) in console.el("results-count").text
+    for r in console.testid("event-row")[:10]:
+        assert r.find_element(By.CSS_SELECTOR, "td.col-actionType").text == "Read"
+
+
+def test_empty_range_says_so(console, console_env):
+    console.sign_in_key(console_env.admin)
+    console.set_filters([("EventName", "NoSuchEvent" + support.uid("x"))])
+    assert console.search() == "empty"
+    assert "No events in this range" in console.el("events-status").text
+    assert not console.testid("event-row")
+
+
+def test_top_lists_add_a_filter(console, console_env):
+    admin = console_env.admin
+    console.sign_in_key(admin)
+    start, end = _seeded_range(console_env)
+    console.set_custom_range(start, end)
+    before = console.loads("histogram")
+    console.search()
+    console.wait_stats(before)
+    items = console.el("top-events").find_elements(By.CSS_SELECTOR, "[data-testid=top-item]")
+    assert 5 <= len(items) <= 10
+    assert sum(1 for i in items if i.is_displayed()) == min(5, len(items)), "five shown at first"
+    console.click(console.el("top-more"))
+    assert all(i.is_displayed() for i in items), "then all of them"
+    assert console.el("top-more").get_attribute("aria-expanded") == "true"
+    # the top event names of the range are the API's
+    api = _all(admin, start, end)
+    counts = collections.Counter(e["EventName"] for e in api)
+    shown = [(i.get_attribute("data-value"), int(i.get_attribute("data-count"))) for i in items]
+    assert shown[0] == counts.most_common(1)[0], (shown[:3], counts.most_common(3))
+    assert all(counts[v] == c for v, c in shown), shown
+    name = shown[1][0]
+    console.click_and_wait_results(items[1])
+    rows = console.testid("filter-row")
+    assert [(r.find_element(By.CSS_SELECTOR, ".filter-key").get_attribute("value"),
+             r.find_element(By.CSS_SELECTOR, ".filter-value").get_attribute("value")) for r in rows] == [("EventName", name)]
+    assert console.query_range() == (start, end)
+    assert console.load_all() == support.ids_of(_all(admin, start, end, [("EventName", name)]))
+
+
+def test_open_an_event_and_find_its_fields(console, console_env):
+    admin = console_env.admin
+    console.sign_in_key(admin)
+    console.set_filters([("ResourceType", "cvm")])
+    console.search()
+    start, end = console.query_range()
+    api = support.lookup(admin, start=start, end=end, attrs=[("ResourceType", "cvm")], max_results=50)["Events"]
+    by_id = {e["EventId"]: e for e in api}
+
+    eid = console.open_row(0)
+    ev = by_id[eid]
+    fields = console.detail_fields()
+    for k in ("EventId", "EventName", "Username", "SourceIPAddress", "RequestID", "SecretId", "EventSource", "EventRegion",
+              "Resources.ResourceType", "Resources.ResourceName", "ErrorCode", "AccountID"):
+        expected = ev[k.split(".")[0]][k.split(".")[1]] if "." in k else ev[k]
+        assert fields.get(k) == str(expected), "detail field %s: %r, API %r" % (k, fields.get(k), expected)
+    assert ev["EventTime"] in fields["EventTime"]
+    assert console.detail_raw() == support.record_of(ev), "the raw record is the API's CloudAuditEvent"
+    assert console.el("detail-title").text == ev["EventName"]
+    time_el = console.all('#detail-fields dd[data-field="EventTime"] time')[0]
+    assert time_el.get_attribute("title").endswith("UTC"), "UTC time on hover"
+
+    console.click(console.el("detail-copy"))
+    console.wait(lambda d: console.el("detail-copy-status").text.strip())
+    assert console.el("detail-copy-status").text == "Copied to the clipboard."
+    _readme_image(console, "console-event-detail.png", "document.getElementById('results-title').scrollIntoView({block: 'start'})")
+
+    # Escape closes the panel and gives the focus back to the row
+    console.el("detail-raw").send_keys(Keys.ESCAPE)
+    console.wait(lambda d: not console.visible("detail"))
+    assert console.js("return document.activeElement.dataset.eventId") == eid
+
+    # keyboard: the next row, Enter
+    eid2 = console.open_row(1, keyboard=True)
+    assert eid2 != eid
+    assert console.detail_fields()["EventId"] == eid2
+    assert console.detail_raw() == support.record_of(by_id[eid2])
+    console.click(console.el("detail-close"))
+    console.wait(lambda d: not console.visible("detail"))
+
+
+def test_zoom_by_clicking_a_histogram_bar(console, console_env):
+    admin = console_env.admin
+    console.sign_in_key(admin)
+    console.wait(lambda d: console.loads("histogram") > 0)
+    assert console.el("histogram").get_attribute("data-state") == "ready"
+    start, end = console.query_range()
+    bars = console.testid("histogram-bar")
+    assert 1 < len(bars) <= 60
+    assert int(bars[0].get_attribute("data-start")) == start and int(bars[-1].get_attribute("data-end")) == end
+    counts = [int(b.get_attribute("data-count")) for b in bars]
+    assert any(counts), "the seeded events show in the histogram"
+    assert str(sum(counts)) in console.el("stats-total").text
+    top = [console.el(i).find_elements(By.CSS_SELECTOR, "[data-testid=top-item]") for i in ("top-users", "top-events", "top-ips")]
+    assert all(top), "top users, event names and source IPs are listed"
+
+    # a bar in the seeded past (not the last ones, where the console's own calls land), with events
+    candidates = [i for i in range(len(bars) - 3) if counts[i] > 0]
+    i = max(candidates, key=lambda j: counts[j])
+    bar = bars[i]
+    b_start, b_end, b_count = (int(bar.get_attribute(a)) for a in ("data-start", "data-end", "data-count"))
+    stats_before = console.loads("histogram")
+    console.click_and_wait_results(bar)
+    console.wait_stats(stats_before)
+    assert console.query_range() == (b_start, b_end), "the range is the bar's"
+    assert console.el("preset-custom").get_attribute("aria-pressed") == "true"
+    ids = console.load_all()
+    times = [int(r.get_attribute("data-event-time")) for r in console.testid("event-row")]
+    assert all(b_start <= t <= b_end for t in times), (b_start, b_end, min(times), max(times))
+    api = _all(admin, b_start, b_end)
+    assert ids == support.ids_of(api)
+    assert len(ids) == b_count, "the bar counted %d events, LookUpEvents over its range gives %d" % (b_count, len(ids))
+    new_bars = console.testid("histogram-bar")
+    assert int(new_bars[0].get_attribute("data-start")) == b_start and int(new_bars[-1].get_attribute("data-end")) == b_end
+    assert sum(int(b.get_attribute("data-count")) for b in new_bars) == b_count
+
+
+def test_export_csv_and_json_lines_match_the_api(console, console_env):
+    admin = console_env.admin
+    console.sign_in_key(admin)
+    start, end = _seeded_range(console_env)
+    console.set_custom_range(start, end)
+    console.search()
+    assert console.query_range() == (start, end)
+    api = _all(admin, start, end)
+    assert len(api) == SEED_COUNT + HISTORY_EVENTS
+    console.wait(lambda d: console.el("histogram").get_attribute("data-state") == "ready")
+    _readme_image(console, "console-operation-record.png")
+    http = console.http()
+
+    r = http.get(console.export_url("csv"), timeout=300)
+    assert r.status_code == 200, r.text[:300]
+    assert "attachment" in r.headers.get("Content-Disposition", ""), r.headers
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8"))))
+    assert rows[0] == CSV_COLUMNS, rows[0]
+    body = rows[1:]
+    assert len(body) > 50
+    assert [row[1] for row in body] == support.ids_of(api), "every event of the range, newest first, as the API"
+    for row, ev in zip(body, api):
+        rec = support.record_of(ev)
+        assert row[0] == ev["EventTime"] and row[2] == ev["Username"] and row[3] == ev["EventName"], (row, ev)
+        assert row[5] == ev["Resources"]["ResourceType"] and row[7] == ev["SourceIPAddress"]
+        assert row[9] == rec.get("actionType", "")
+
+    r = http.get(console.export_url("jsonl"), timeout=300)
+    assert r.status_code == 200
+    lines = [json.loads(l) for l in r.content.decode("utf-8").splitlines() if l.strip()]
+    assert [e["EventId"] for e in lines] == support.ids_of(api)
+    assert lines[0] == {k: v for k, v in api[0].items() if v is not None}, "a line is the LookUpEvents Event object"
+
+    # with filters, the export follows the query
+    console.set_filters([("ResourceType", "cos"), ("ActionType", "Write")])
+    console.search()
+    api = _all(admin, start, end, [("ResourceType", "cos"), ("ActionType", "Write")])
+    r = http.get(console.export_url("csv"), timeout=300)
+    assert [row[1] for row in list(csv.reader(io.StringIO(r.content.decode("utf-8"))))[1:]] == support.ids_of(api)
+
+
+def test_follow_a_resource_history(console, console_env):
+    admin = console_env.admin
+    rtype, rname = HISTORY_RESOURCE
+    console.sign_in_key(admin)
+    console.set_filters([("ResourceName", rname)])
+    console.search()
+    assert len(console.testid("event-row")) == HISTORY_EVENTS
+    console.open_row(2)
+    before = console.loads("history-panel")
+    console.click(console.el("detail-history"))
+    console.wait(lambda d: console.visible("view-history"))
+    assert console.wait_loaded("history-panel", before) == "ready"
+    assert not console.visible("detail")
+    rng = console.el("history-range")
+    start, end = int(rng.get_attribute("data-start")), int(rng.get_attribute("data-end"))
+    api = _all(admin, start, end, [("ResourceType", rtype), ("ResourceName", rname)])
+    ids = console.row_ids("history-row")
+    assert ids == list(reversed(support.ids_of(api))), "oldest first"
+    assert len(ids) == HISTORY_EVENTS
+    times = [int(r.get_attribute("data-event-time")) for r in console.testid("history-row")]
+    assert times == sorted(times)
+    rows = console.testid("history-row")
+    by_id = {e["EventId"]: e for e in api}
+    for r in rows:
+        ev = by_id[r.get_attribute("data-event-id")]
+        assert r.find_element(By.CSS_SELECTOR, "td.col-user").text == ev["Username"]
+        assert r.find_element(By.CSS_SELECTOR, "td.col-eventName").text == ev["EventName"]
+        expect = "Success" if ev["ErrorCode"] == 0 else str(ev["ErrorCode"])
+        assert r.find_element(By.CSS_SELECTOR, "td.col-result").text == expect
+
+    # typed by hand, over the last 30 days: a generated resource
+    seeded = _all(admin, *_seeded_range(console_env), [("ResourceType", "cos")])
+    name = collections.Counter(e["Resources"]["ResourceName"] for e in seeded if e["Resources"]["ResourceName"]).most_common(1)[0][0]
+    console.el("history-type").clear()
+    console.el("history-type").send_keys("cos")
+    console.el("history-name").clear()
+    console.el("history-name").send_keys(name)
+    from selenium.webdriver.support.ui import Select
+    Select(console.el("history-range-select")).select_by_value("30d")
+    before = console.loads("history-panel")
+    console.click(console.el("history-search"))
+    console.wait_loaded("history-panel", before)
+    start, end = int(rng.get_attribute("data-start")), int(rng.get_attribute("data-end"))
+    assert 30 * 86400 - 900 <= end - start <= 30 * 86400, "about 30 days (a few minutes inside the retention)"
+    api = _all(admin, start, end, [("ResourceType", "cos"), ("ResourceName", name)])
+    assert console.row_ids("history-row") == list(reversed(support.ids_of(api)))
+
+
+def test_history_of_each_resource_of_a_multi_resource_event(console, console_env):
+    admin = console_env.admin
+    start, end = _seeded_range(console_env)
+    evs = _all(admin, start, end, [("ResourceType", "vpc")])
+    multi = [e for e in evs if "," in e["Resources"]["ResourceName"]]
+    assert multi, "the generator gives some events on several resources"
+    ev = multi[0]
+    parts = [p.strip() for p in ev["Resources"]["ResourceName"].split(",")]
+    console.sign_in_key(admin)
+    console.set_custom_range(start, end)
+    console.set_filters([("EventId", ev["EventId"])])
+    console.search()
+    assert console.row_ids() == [ev["EventId"]]
+    console.open_row(0)
+    buttons = console.testid("detail-history-part")
+    assert [b.get_attribute("data-name") for b in buttons] == parts
+    before = console.loads("history-panel")
+    console.click(buttons[-1])
+    console.wait_loaded("history-panel", before)
+    assert console.el("history-name").get_attribute("value") == parts[-1]
+    rng = console.el("history-range")
+    h_start, h_end = int(rng.get_attribute("data-start")), int(rng.get_attribute("data-end"))
+    assert (h_start, h_end) == (start, end), "the history runs over the Operation Record's custom range"
+    api = _all(admin, h_start, h_end, [("ResourceType", "vpc"), ("ResourceName", parts[-1])])
+    assert ev["EventId"] in support.ids_of(api)
+    assert console.row_ids("history-row") == list(reversed(support.ids_of(api)))
+
+
+def test_api_refusal_is_the_error_state(console, console_env):
+    console.sign_in_key(console_env.admin)
+    end = support.now()
+    console.set_custom_range(end - 40 * 86400, end)
+    assert console.search() == "error"
+    status = console.el("events-status").text
+    assert "LimitExceeded.OverTime" in status and "retention" in status, status
+    assert not console.testid("event-row")
+    # an inverted range is caught before any request
+    console.set_custom_range(end, end - 3600)
+    console.click(console.el("search"))
+    console.wait(lambda d: console.visible("query-error"))
+    assert "start" in console.el("query-error").text.lower()
+
+
+def test_keyboard_only_zoom_and_detail(console, console_env):
+    from selenium.webdriver.common.action_chains import ActionChains
+    console.sign_in_key(console_env.admin)
+    console.wait(lambda d: console.el("histogram").get_attribute("data-state") == "ready")
+    bars = [b for b in console.testid("histogram-bar") if int(b.get_attribute("data-count")) > 0]
+    bar = bars[len(bars) // 2]
+    start, end = int(bar.get_attribute("data-start")), int(bar.get_attribute("data-end"))
+    console.js("arguments[0].focus()", bar)
+    assert console.js("return document.activeElement === arguments[0]", bar), "bars are focusable buttons"
+    before = console.loads("events-panel")
+    ActionChains(console.d).send_keys(Keys.ENTER).perform()
+    console.wait_loaded("events-panel", before)
+    assert console.query_range() == (start, end)
+    # rows take the focus; arrow keys move between them, Enter opens one, Escape closes it
+    row = console.testid("event-row")[0]
+    console.js("arguments[0].focus()", row)
+    ActionChains(console.d).send_keys(Keys.ARROW_DOWN).perform()
+    second = console.testid("event-row")[1]
+    assert console.js("return document.activeElement === arguments[0]", second), "arrow keys move between rows"
+    ActionChains(console.d).send_keys(Keys.ENTER).perform()
+    console.wait(lambda d: console.visible("detail"))
+    assert console.js("return document.activeElement.id") == "detail-close"
+    assert console.detail_fields()["EventId"] == second.get_attribute("data-event-id")
+    ActionChains(console.d).send_keys(Keys.ESCAPE).perform()
+    console.wait(lambda d: not console.visible("detail"))
+    assert console.js("return document.activeElement === arguments[0]", second)
+
+
+def test_readable_on_a_phone(console, console_env):
+    console.sign_in_key(console_env.admin)
+    console.d.set_window_size(390, 844)
+    console.wait(lambda d: d.execute_script("return window.innerWidth") <= 400)
+    # the page itself does not scroll sideways; the table does, inside its card
+    assert console.js("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    panel = console.el("events-panel")
+    assert console.js("return arguments[0].scrollWidth > arguments[0].clientWidth", panel)
+    assert console.el("search").is_displayed() and console.el("preset-24h").is_displayed()
+    console.open_row(0)
+    width = console.js("return document.getElementById('detail').getBoundingClientRect().width")
+    assert width <= console.js("return window.innerWidth"), "the detail panel fits the screen"
+
+
+def test_paging_stays_correct_while_events_arrive(console, console_env):
+    admin = console_env.admin
+    rname = support.uid("ins-paging")
+    t0 = support.now()
+    first = [support.make_event("cvm.tencentcloudapi.com", resourceName=rname, eventTime=t0 - 1000 + i) for i in range(60)]
+    admin.put_ok(first)
+    console.sign_in_key(admin)
+    console.set_custom_range(t0 - 3600, t0 + 600)
+    console.set_filters([("ResourceName", rname)])
+    console.search()
+    page1 = console.row_ids()
+    expected = [e["eventId"] for e in sorted(first, key=lambda e: -e["eventTime"])]
+    assert page1 == expected[:50]
+    # newer events arrive in the range while the first page is on screen
+    later = [support.make_event("cvm.tencentcloudapi.com", resourceName=rname, eventTime=t0 - 500 + i) for i in range(10)]
+    admin.put_ok(later)
+    rows = console.load_all()
+    assert rows == expected, "the next page continues where the first stopped: nothing repeated, nothing skipped"
+    assert len(set(rows)) == len(rows) == 60
+    # a new search shows them
+    console.search()
+    assert console.row_ids()[:10] == [e["eventId"] for e in sorted(later, key=lambda e: -e["eventTime"])]
