@@ -390,3 +390,24 @@ def test_paging_stays_correct_while_events_arrive(console, console_env):
     # a new search shows them
     console.search()
     assert console.row_ids()[:10] == [e["eventId"] for e in sorted(later, key=lambda e: -e["eventTime"])]
+
+
+def test_markup_in_events_is_shown_as_text(console, console_env):
+    """Events are written by whoever calls PutEvents: markup in them must be shown, never run."""
+    admin = console_env.admin
+    payload = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    name = "Evil" + support.uid("x") + payload
+    admin.put_ok([support.make_event("cvm.tencentcloudapi.com", name=name, resourceType="cvm", resourceName=payload,
+                                     userIdentity={"type": "CAMUser", "principalId": "1", "userName": payload})])
+    console.sign_in_key(admin)
+    console.set_filters([("EventName", name)])
+    console.search()
+    assert len(console.row_ids()) == 1
+    row = console.testid("event-row")[0]
+    assert name in row.text and payload in row.text
+    console.open_row(0)
+    fields = console.detail_fields()
+    assert fields["EventName"] == name and fields["Username"] == payload
+    assert console.detail_raw()["userIdentity"]["userName"] == payload
+    assert console.js("return window.__pwned === undefined"), "the markup ran"
+    assert console.js("return document.querySelectorAll('img[src=\"x\"], #view-events script').length") == 0
