@@ -10,7 +10,6 @@
 The binary is `.build/debug/cloudaudit`, or $CLOUDAUDIT_BIN.
 """
 
-import os
 import time
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from support import (
     BIN,
     Key,
     Server,
+    ServerPool,
     ServerStartError,
     binary_available,
     random_secret_id,
@@ -88,22 +88,9 @@ def new_tenant(server):
 
 @pytest.fixture
 def spawn_server(tmp_path):
-    started = []
-
-    def make(root=True, extra_args=(), env=None, data_dir=None, name=None):
-        name = name or "srv%d" % len(started)
-        kw = {}
-        if root:
-            kw = dict(root_id=random_secret_id(), root_key=random_secret_key())
-        srv = Server(data_dir or (tmp_path / name / "data"), tmp_path / (name + ".log"), extra_args=extra_args,
-                     env=env, **kw)
-        os.makedirs(tmp_path / name, exist_ok=True)
-        started.append(srv)
-        return srv
-
-    yield make
-    for srv in started:
-        srv.kill9()
+    pool = ServerPool(tmp_path)
+    yield pool.make
+    pool.kill_all()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -245,6 +245,26 @@ class Server:
         return Key(self, self.root_id, self.root_key, DEFAULT_ACCOUNT_ID, "admin")
 
 
+class ServerPool:
+    """The extra servers of one test (`spawn_server`): made on demand, each killed at the test's end."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.started = []
+
+    def make(self, root=True, extra_args=(), env=None, data_dir=None, name=None):
+        name = name or "srv%d" % len(self.started)
+        kw = dict(root_id=random_secret_id(), root_key=random_secret_key()) if root else {}
+        srv = Server(data_dir or (self.tmp_path / name / "data"), self.tmp_path / (name + ".log"), extra_args=extra_args, env=env, **kw)
+        os.makedirs(self.tmp_path / name, exist_ok=True)
+        self.started.append(srv)
+        return srv
+
+    def kill_all(self):
+        for srv in self.started:
+            srv.kill9()
+
+
 class CLIError(AssertionError):
     pass
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent / "blackbox"))
 sys.path.insert(0, str(HERE))
 
 import support  # noqa: E402
-from support import BIN, Server, ServerStartError, binary_available, clean_env, make_event, random_secret_id, random_secret_key, run_cli, uid  # noqa: E402
+from support import BIN, Server, ServerPool, ServerStartError, binary_available, clean_env, make_event, random_secret_id, random_secret_key, run_cli, uid  # noqa: E402
 
 from console_page import ConsolePage  # noqa: E402
 
@@ -143,20 +143,15 @@ def console(browser, console_env):
 
 @pytest.fixture
 def spawn_server(tmp_path):
-    started = []
+    pool = ServerPool(tmp_path)
 
     def make(extra_args=(), name=None):
-        name = name or "srv%d" % len(started)
-        srv = Server(tmp_path / name / "data", tmp_path / (name + ".log"), extra_args=extra_args,
-                     root_id=random_secret_id(), root_key=random_secret_key())
-        os.makedirs(tmp_path / name, exist_ok=True)
-        started.append(srv)
+        srv = pool.make(extra_args=extra_args, name=name)
         srv.start()
         return srv
 
     yield make
-    for srv in started:
-        srv.kill9()
+    pool.kill_all()
 
 
 @pytest.hookimpl(hookwrapper=True)
