@@ -38,7 +38,9 @@ extension WebConsole {
             if failure == nil {
                 let call = ActionCall(caller: active.caller, params: RequestParameters(root: params, body: []), requestId: context.requestId,
                                       environment: api.environment, logger: context.logger)
-                do { eventQuery = try await QueryParameters.parse(call, defaultMaxResults: 1).query } catch let e as APIError { failure = e }
+                // The export is of a query the page ran, maybe minutes ago: it may drift past the retention
+                // boundary as a continued query may.
+                do { eventQuery = try await QueryParameters.parse(call, defaultMaxResults: 1, continuing: true).query } catch let e as APIError { failure = e }
             }
             audit("ExportEvents", caller: active.caller, request: request, context: context, parameters: params, error: failure)
             guard let format, var q = eventQuery, failure == nil else {

@@ -33,6 +33,8 @@ from support import BIN, Server, ServerPool, ServerStartError, binary_available,
 from console_page import ConsolePage  # noqa: E402
 
 SCREENSHOTS = HERE / "screenshots"
+# Where the browser saves downloads (the export links), not committed either.
+DOWNLOADS = HERE / "screenshots" / "downloads"
 SEED_COUNT = int(os.environ.get("CONSOLE_SEED_COUNT", "3000"))
 SEED = 20261121
 HISTORY_RESOURCE = ("cvm", "ins-console-history")
@@ -110,7 +112,9 @@ def _chrome():
     for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,800",
               "--lang=en-US", "--hide-scrollbars"]:
         opts.add_argument(a)
-    opts.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+    DOWNLOADS.mkdir(exist_ok=True)
+    opts.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en", "download.default_directory": str(DOWNLOADS),
+                                           "download.prompt_for_download": False})
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     drv = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")), options=opts)
     # 1280x800 of page (the window's own frame, if any, comes on top)

@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 import support
-from conftest import HISTORY_EVENTS, HISTORY_RESOURCE, SEED_COUNT
+from conftest import DOWNLOADS, HISTORY_EVENTS, HISTORY_RESOURCE, SEED_COUNT
 
 README_IMAGES = os.environ.get("CONSOLE_README_IMAGES") == "1"
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
@@ -220,6 +220,15 @@ def test_export_csv_and_json_lines_match_the_api(console, console_env):
         assert row[0] == ev["EventTime"] and row[2] == ev["Username"] and row[3] == ev["EventName"], (row, ev)
         assert row[5] == ev["Resources"]["ResourceType"] and row[7] == ev["SourceIPAddress"]
         assert row[9] == rec.get("actionType", "")
+
+    # The page's own link downloads the same file (after checking the session).
+    name = "cloudaudit-events-%d-%d.csv" % (start, end)
+    saved = DOWNLOADS / name
+    if saved.exists():
+        saved.unlink()
+    console.click(console.el("export-csv"))
+    console.wait(lambda d: saved.exists() and saved.stat().st_size == len(r.content), timeout=60, message="the CSV link saved no file")
+    assert saved.read_bytes() == r.content
 
     r = http.get(console.export_url("jsonl"), timeout=300)
     assert r.status_code == 200

@@ -114,6 +114,14 @@ def test_expired_session_returns_to_sign_in(browser, spawn_server):
     console.wait(lambda d: console.visible("view-signin"), message="an expired session must return to sign-in")
     msg = console.el("signin-message").text
     assert "expired" in msg.lower(), msg
+
+    # An export link is checked first: an expired session returns to sign-in instead of downloading the error.
+    console.sign_in_key(key)
+    console.search()
+    time.sleep(3.5)
+    console.click(console.el("export-csv"))
+    console.wait(lambda d: console.visible("view-signin"), message="an export with an expired session must return to sign-in")
+    assert "expired" in console.el("signin-message").text.lower()
     assert not console.visible("nav")
     r = console.page_session()
     assert r["status"] == 401 and r["body"]["Error"]["Code"] in ("SessionExpired", "NotSignedIn"), r

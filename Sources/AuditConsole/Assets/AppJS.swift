@@ -481,6 +481,26 @@ function exportHref(format) {
   return API + "export?" + p.toString();
 }
 
+/**
+ * An export is a plain download link, so its answer would be saved as the file even when it is an
+ * error. The session is checked first: an ended session returns to sign-in, a server that cannot be
+ * reached raises the banner, and only then does the download start.
+ */
+async function checkedExport(e) {
+  const a = e.currentTarget;
+  if (a.dataset.checked === "1") { delete a.dataset.checked; return; }
+  e.preventDefault();
+  if (!state.query) return;
+  try {
+    await request("GET", "session");
+  } catch (err) {
+    if (err.status === 401) sessionEnded(err.code === "SessionExpired" ? t("signin.expired") : t("signin.notSignedIn"));
+    return;
+  }
+  a.dataset.checked = "1";
+  a.click();
+}
+
 function updateExportLinks() {
   for (const [id, fmt] of [["export-csv", "csv"], ["export-jsonl", "jsonl"]]) {
     const a = $(id);
@@ -1251,6 +1271,7 @@ async function saveTrack(ev) {
 function wire() {
   $("lang").addEventListener("change", (e) => setLanguage(e.target.value));
   $("banner-dismiss").addEventListener("click", hideBanner);
+  for (const id of ["export-csv", "export-jsonl"]) $(id).addEventListener("click", checkedExport);
   $("signin-form-key").addEventListener("submit", signIn);
   $("signin-form-password").addEventListener("submit", signIn);
   $("signin-mode-key").addEventListener("click", () => { setSignInMode("key"); $("signin-secret-id").focus(); });
