@@ -57,10 +57,16 @@ public enum CredentialGenerator {
     public static func secretId() -> String { "AKID" + random(32) }
     public static func secretKey() -> String { random(32) }
 
-    public static func masterKey() -> [UInt8] {
+    public static func masterKey() -> [UInt8] { randomBytes(32) }
+
+    /// `count` bytes from the system's secure generator.
+    public static func randomBytes(_ count: Int) -> [UInt8] {
         var rng = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
+
+    /// An unguessable token of 43 letters and digits (256 bits), safe in cookies and headers.
+    public static func token() -> String { random(43) }
 
     /// Parses a master key given as 64 hex characters or as base64 of 32 bytes.
     public static func parseMasterKey(_ text: String) throws -> [UInt8] {

@@ -19,8 +19,7 @@ public enum PasswordHash {
 
     /// A new hash of `password` with a fresh salt.
     public static func make(_ password: String) throws -> String {
-        var rng = SystemRandomNumberGenerator()
-        let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let salt = CredentialGenerator.randomBytes(16)
         let hash = try derive(password, salt: salt, n: rounds, r: blockSize, p: parallelism)
         return "scrypt$\(rounds)$\(blockSize)$\(parallelism)$\(Data(salt).base64EncodedString())$\(Data(hash).base64EncodedString())"
     }

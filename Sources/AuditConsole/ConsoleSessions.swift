@@ -1,4 +1,5 @@
 import AuditAPI
+import AuditAuth
 import AuditStore
 import Crypto
 import Foundation
@@ -38,13 +39,6 @@ struct SessionManager: Sendable {
         var caller: Caller
     }
 
-    static func randomToken() -> String {
-        var rng = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
     static func hash(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Array(token.utf8))) }
 
     static func caller(of s: ConsoleSession) -> Caller {
@@ -55,9 +49,9 @@ struct SessionManager: Sendable {
     func create(accountId: Int64, role: KeyRole, secretId: String?) async throws -> (token: String, active: Active) {
         let now = clock()
         _ = try await store.deleteConsoleSessions(idleBefore: now - configuration.idleTimeout, createdBefore: now - configuration.lifetime)
-        let token = Self.randomToken()
+        let token = CredentialGenerator.token()
         let session = ConsoleSession(tokenHash: Self.hash(token), accountId: accountId, role: role, secretId: secretId,
-                                     csrfToken: Self.randomToken(), createdAt: now, lastSeenAt: now)
+                                     csrfToken: CredentialGenerator.token(), createdAt: now, lastSeenAt: now)
         try await store.createConsoleSession(session)
         return (token, Active(session: session, caller: Self.caller(of: session)))
     }

@@ -230,7 +230,7 @@ public struct WebConsole: Sendable {
     }
 
     /// Verified against when the account has no password, so that the answer takes as long.
-    static let decoyHash: String = (try? PasswordHash.make(SessionManager.randomToken())) ?? ""
+    static let decoyHash: String = (try? PasswordHash.make(CredentialGenerator.token())) ?? ""
 
     func signOut(_ request: Request, _ context: AuditRequestContext) async -> Response {
         await withSession(request, context, csrf: true) { active in
