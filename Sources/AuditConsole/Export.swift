@@ -20,35 +20,24 @@ extension WebConsole {
 
     func export(_ request: Request, _ context: AuditRequestContext) async -> Response {
         await withSession(request, context, csrf: false) { active in
-            let query = request.uri.queryParameters
-            var root: [(key: String, value: JSONValue)] = []
-            for name in ["StartTime", "EndTime"] {
-                if let v = query[Substring(name)] { root.append((name, Int64(v).map { .int($0) } ?? .string(String(v)))) }
+            // The API's GET form, plus LookupAttributes as one JSON array (what the page sends).
+            var params = RequestParameters.fromQuery(request.uri.query ?? "")
+            let parsed: Result<(ExportFormat, EventQuery), APIError>
+            do {
+                params = try Self.exportParameters(params)
+                parsed = .success(try await exportQuery(params, caller: active.caller, context: context))
+            } catch let e as APIError {
+                parsed = .failure(e)
+            } catch {
+                parsed = .failure(.internalError)
             }
-            var failure: APIError?
-            if let raw = query["LookupAttributes"], !raw.isEmpty {
-                if let parsed = try? JSONParser.parse(Array(raw.utf8)) { root.append(("LookupAttributes", parsed)) } else {
-                    failure = .invalidValue("LookupAttributes", "give a JSON array of {AttributeKey, AttributeValue} objects")
-                }
-            }
-            let format = ExportFormat(rawValue: query["format"].map(String.init) ?? "csv")
-            if format == nil { failure = failure ?? .invalidValue("format", "use csv or jsonl") }
-            let params = JSONObject(fields: root)
-            var eventQuery: EventQuery?
-            if failure == nil {
-                let call = ActionCall(caller: active.caller, params: RequestParameters(root: params, body: []), requestId: context.requestId,
-                                      environment: api.environment, logger: context.logger)
-                // The export is of a query the page ran, maybe minutes ago: it may drift past the retention
-                // boundary as a continued query may.
-                do { eventQuery = try await QueryParameters.parse(call, defaultMaxResults: 1, continuing: true).query } catch let e as APIError { failure = e }
-            }
-            audit("ExportEvents", caller: active.caller, request: request, context: context, parameters: params, error: failure)
-            guard let format, var q = eventQuery, failure == nil else {
-                let e = failure ?? .internalError
-                return error(.badRequest, e.code, e.message)
-            }
+            let failure: APIError? = if case .failure(let e) = parsed { e } else { nil }
+            audit("ExportEvents", caller: active.caller, request: request, context: context, parameters: params.root, error: failure)
+            guard case .success(let (format, searched)) = parsed else { return error(.badRequest, failure!.code, failure!.message) }
+            var q = searched
             q.limit = Self.exportPageSize
             q.includeTotalCount = false
+            let pageQuery = q
             let store = api.environment.store
             let logger = context.logger
             var headers = HTTPFields()
@@ -57,7 +46,7 @@ extension WebConsole {
             headers[.cacheControl] = "no-store"
             let body = ResponseBody { writer in
                 if format == .csv { try await writer.write(ByteBuffer(string: Self.csvHeader + "\r\n")) }
-                var page = q
+                var page = pageQuery
                 while true {
                     let result: EventPage
                     do { result = try await store.lookup(page) } catch {
@@ -75,6 +64,28 @@ extension WebConsole {
             }
             return secured(Response(status: .ok, headers: headers, body: body))
         }
+    }
+
+    /// `LookupAttributes` given as JSON text becomes the value it holds (the query reader then checks
+    /// it); empty, it is left out.
+    static func exportParameters(_ p: RequestParameters) throws -> RequestParameters {
+        guard case .string(let text)? = p.root["LookupAttributes"] else { return p }
+        var fields = p.root.fields.filter { $0.key != "LookupAttributes" }
+        if !text.isEmpty {
+            guard let value = try? JSONParser.parse(Array(text.utf8)) else {
+                throw APIError.invalidValue("LookupAttributes", "give a JSON array of {AttributeKey, AttributeValue} objects")
+            }
+            fields.append((key: "LookupAttributes", value: value))
+        }
+        return RequestParameters(root: JSONObject(fields: fields), body: [])
+    }
+
+    /// The export's format and query, checked as LookUpEvents checks its parameters. The export is of a
+    /// query the page ran, maybe minutes ago: it may drift past the retention boundary as a continued query may.
+    func exportQuery(_ params: RequestParameters, caller: Caller, context: AuditRequestContext) async throws -> (ExportFormat, EventQuery) {
+        guard let format = ExportFormat(rawValue: try params.string("format") ?? "csv") else { throw APIError.invalidValue("format", "use csv or jsonl") }
+        let call = ActionCall(caller: caller, params: params, requestId: context.requestId, environment: api.environment, logger: context.logger)
+        return (format, try await QueryParameters.parse(call, defaultMaxResults: 1, continuing: true).query)
     }
 
     static func jsonLine(_ e: StoredEvent) -> String {
