@@ -190,16 +190,12 @@ public enum EventRecordValidator {
         }
 
         var postings: [(key: LookupKey, value: String)] = [(.all, ""), (.eventId, eventId), (.actionType, actionType)]
-        postings.append((.eventName, obj["eventName"]!.stringValue!))
-        postings.append((.eventSource, obj["eventSource"]!.stringValue!))
         func add(_ key: LookupKey, _ v: String?) { if let v, !v.isEmpty { postings.append((key, v)) } }
+        // The keys with one value per event read it where `LookupKey.recordPath` says (as the console's top lists do).
+        let parsed = JSONValue.object(obj)
+        for key in LookupKey.allCases where key.recordPath != nil { add(key, key.value(in: parsed)) }
         add(.requestId, obj["requestID"]?.stringValue)
-        add(.resourceType, obj["resourceType"]?.stringValue)
-        add(.sourceIPAddress, obj["sourceIPAddress"]?.stringValue)
         add(.apiErrorCode, obj["apiErrorCode"].flatMap(scalarString))
-        add(.principalId, identity?["principalId"].flatMap(scalarString))
-        add(.username, identity?["userName"].flatMap(scalarString))
-        add(.accessKeyId, identity?["secretId"].flatMap(scalarString))
         let sensitive = isSensitive(obj["sensitiveAction"])
         postings.append((.sensitiveAction, sensitive ? "true" : "false"))
         postings.append((.camErrorCode, String(obj["errorCode"].flatMap(integer) ?? 0)))
