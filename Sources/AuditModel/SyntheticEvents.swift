@@ -288,13 +288,14 @@ public struct SyntheticEventGenerator: Sendable {
 // MARK: - PRNG
 
 extension SyntheticEventGenerator {
-    /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and identical everywhere.
-    struct SplitMix64: Sendable {
+    /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and identical everywhere. Also the seeded
+    /// generator of the randomized tests, so that they replay the same cases.
+    public struct SplitMix64: RandomNumberGenerator, Sendable {
         private var state: UInt64
 
-        init(seed: UInt64) { state = seed }
+        public init(seed: UInt64) { state = seed }
 
-        mutating func next() -> UInt64 {
+        public mutating func next() -> UInt64 {
             state &+= 0x9E37_79B9_7F4A_7C15
             var z = state
             z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
