@@ -22,10 +22,8 @@ from support import (
     Key,
     Server,
     ServerPool,
-    ServerStartError,
     binary_available,
-    random_secret_id,
-    random_secret_key,
+    start_server,
     uid,
 )
 
@@ -44,11 +42,7 @@ def _fixed_query_window():
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("session-server")
-    srv = Server(base / "data", base / "server.log", root_id=random_secret_id(), root_key=random_secret_key())
-    try:
-        srv.start()
-    except ServerStartError as e:
-        pytest.fail(str(e), pytrace=False)
+    srv = start_server(base)
     yield srv
     srv.stop()
 
@@ -167,14 +161,12 @@ def track_env(tmp_path_factory, moto, s3):
                             en="North China (Beijing)"),
     ]
     path = s3support.write_regions(base / "regions.json", regions)
-    srv = Server(base / "data", base / "server.log", root_id=random_secret_id(), root_key=random_secret_key(),
-                 extra_args=["--regions", path, "--delivery-interval", "1"],
-                 env=s3support.s3_env(HOOK_SECRET=s3support.HOOK_SECRET))
     try:
-        srv.start()
-    except ServerStartError as e:
+        srv = start_server(base, extra_args=["--regions", path, "--delivery-interval", "1"],
+                           env=s3support.s3_env(HOOK_SECRET=s3support.HOOK_SECRET))
+    except BaseException:  # pytest.fail's outcome included
         hooks.stop()
-        pytest.fail(str(e), pytrace=False)
+        raise
     yield TrackEnv(srv, moto, s3, hooks, path, s3support.HOOK_SECRET, nj_secret, closed)
     srv.stop()
     hooks.stop()

@@ -18,10 +18,11 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 import requests
 from tencentcloud.cloudaudit.v20190319 import cloudaudit_client, models
 from tencentcloud.common import credential
@@ -243,6 +244,18 @@ class Server:
 
     def root(self):
         return Key(self, self.root_id, self.root_key, DEFAULT_ACCOUNT_ID, "admin")
+
+
+def start_server(base, extra_args=(), env=None):
+    """A server in `base` (data/ and server.log) with random root credentials, started; when it cannot
+    start, the test fails with its log's tail."""
+    base = Path(base)
+    srv = Server(base / "data", base / "server.log", root_id=random_secret_id(), root_key=random_secret_key(), extra_args=extra_args, env=env)
+    try:
+        srv.start()
+    except ServerStartError as e:
+        pytest.fail(str(e), pytrace=False)
+    return srv
 
 
 class ServerPool:

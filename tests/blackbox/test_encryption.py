@@ -42,13 +42,11 @@ import s3support as S
 from s3support import call
 from support import (
     Server,
-    ServerStartError,
     clean_env,
     lookup_all,
     make_event,
-    random_secret_id,
-    random_secret_key,
     run_cli,
+    start_server,
     uid,
 )
 
@@ -81,13 +79,8 @@ class EncEnv:
 def enc_env(tmp_path_factory, moto, s3):
     base = tmp_path_factory.mktemp("encryption")
     regions = S.write_regions(base / "regions.json", [S.s3_region(GZ, moto.url)])
-    srv = Server(base / "data", base / "server.log", root_id=random_secret_id(), root_key=random_secret_key(),
-                 extra_args=["--regions", regions, "--delivery-interval", "1", "--digest-interval", str(DIGEST_INTERVAL)],
-                 env=S.s3_env())
-    try:
-        srv.start()
-    except ServerStartError as e:
-        pytest.fail(str(e), pytrace=False)
+    srv = start_server(base, extra_args=["--regions", regions, "--delivery-interval", "1", "--digest-interval", str(DIGEST_INTERVAL)],
+                       env=S.s3_env())
     try:
         lines = [ln.strip() for ln in srv.cli("keys", "signing-public").stdout_text.splitlines() if ln.strip()]
         assert lines, "keys signing-public printed nothing"

@@ -28,14 +28,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 import s3support as S
 import support
 from support import (
-    Server,
     ServerStartError,
     expect_error,
     lookup_all,
     make_event,
-    random_secret_id,
-    random_secret_key,
     run_cli,
+    start_server,
     uid,
 )
 
@@ -873,12 +871,7 @@ def check_digests(objs, pub, account, track, prefix):
 @pytest.fixture(scope="module")
 def dg_server(tmp_path_factory):
     base = tmp_path_factory.mktemp("digest-server")
-    srv = Server(base / "data", base / "server.log", root_id=random_secret_id(), root_key=random_secret_key(),
-                 extra_args=["--delivery-interval", "1", "--digest-interval", "2", "--checkpoint-interval", "1"])
-    try:
-        srv.start()
-    except ServerStartError as e:
-        pytest.fail(str(e), pytrace=False)
+    srv = start_server(base, extra_args=["--delivery-interval", "1", "--digest-interval", "2", "--checkpoint-interval", "1"])
     yield srv
     srv.stop()
 

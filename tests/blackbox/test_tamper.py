@@ -33,7 +33,7 @@ import pytest
 
 import s3support as S
 import support
-from support import Server, ServerStartError, make_event, random_secret_id, random_secret_key, run_cli, uid
+from support import Server, make_event, run_cli, start_server, uid
 from test_integrity import (
     CompactRange,
     api,
@@ -79,13 +79,8 @@ class Deployment:
 def _start_deployment(base, moto, env_extra=None):
     base = Path(base)
     regions = S.write_regions(base / "regions.json", [S.s3_region(GZ, moto.url)])
-    srv = Server(base / "data", base / "server.log", root_id=random_secret_id(), root_key=random_secret_key(),
-                 extra_args=["--regions", regions, "--delivery-interval", "1", "--digest-interval", str(DIGEST_INTERVAL)],
-                 env=S.s3_env(**(env_extra or {})))
-    try:
-        srv.start()
-    except ServerStartError as e:
-        pytest.fail(str(e), pytrace=False)
+    srv = start_server(base, extra_args=["--regions", regions, "--delivery-interval", "1", "--digest-interval", str(DIGEST_INTERVAL)],
+                       env=S.s3_env(**(env_extra or {})))
     return srv, regions
 
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent / "blackbox"))
 sys.path.insert(0, str(HERE))
 
 import support  # noqa: E402
-from support import BIN, Server, ServerPool, ServerStartError, binary_available, clean_env, make_event, random_secret_id, random_secret_key, run_cli, uid  # noqa: E402
+from support import BIN, Server, ServerPool, binary_available, clean_env, make_event, run_cli, start_server, uid  # noqa: E402
 
 from console_page import ConsolePage  # noqa: E402
 
@@ -65,11 +65,7 @@ def _generate(server, key, count, span="24h", seed=SEED):
 @pytest.fixture(scope="session")
 def console_env(tmp_path_factory):
     base = tmp_path_factory.mktemp("console-server")
-    srv = Server(base / "data", base / "server.log", root_id=random_secret_id(), root_key=random_secret_key())
-    try:
-        srv.start()
-    except ServerStartError as e:
-        pytest.fail(str(e), pytrace=False)
+    srv = start_server(base)
     try:
         acct = srv.create_account(uid("console"))
         admin = srv.create_key(acct["AccountId"], "admin")
