@@ -13,12 +13,11 @@ import os
 import re
 import sqlite3
 import struct
-import uuid
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import s3support as S
-from support import clean_env, parse_json_output, uid
+from support import parse_json_output, uid
 
 KEY_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

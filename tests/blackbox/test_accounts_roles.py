@@ -1,9 +1,6 @@
 """Accounts never see each other's data; each role's limits (admin, auditor, ingest, service);
 disabled keys; the admin CLI for accounts and keys."""
 
-import json
-import time
-
 import pytest
 
 from support import (
@@ -15,7 +12,6 @@ from support import (
     lookup,
     lookup_all,
     make_event,
-    now,
     parse_json_output,
     poll,
     uid,

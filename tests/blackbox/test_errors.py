@@ -13,7 +13,6 @@ from support import (
     Key,
     REGION,
     SERVICE,
-    credential,
     expect_error,
     get_attribute_key,
     lookup,

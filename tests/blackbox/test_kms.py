@@ -9,7 +9,6 @@ and the built-in `local`)."""
 import gzip
 import json
 
-import pytest
 
 import kmssupport as K
 import s3support as S

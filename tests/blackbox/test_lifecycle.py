@@ -21,7 +21,6 @@ from support import (
     lookup,
     lookup_all,
     make_event,
-    now,
     random_secret_key,
     uid,
 )

@@ -2,7 +2,6 @@
 resourceType cloudaudit, eventName = the action), written asynchronously; PutEvents is not recorded;
 failed authentications are recorded with their errorCode."""
 
-import json
 import time
 
 from support import (

@@ -4,7 +4,6 @@ server-unreachable state (docs/console.md "Sign-in and sessions" and "HTTP contr
 import time
 
 import requests
-from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 import support

@@ -7,7 +7,6 @@ import uuid
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-import support
 from support import TencentCloudSDKException
 
 
