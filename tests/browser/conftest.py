@@ -108,7 +108,7 @@ def _chrome():
     for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,800",
               "--lang=en-US", "--hide-scrollbars"]:
         opts.add_argument(a)
-    DOWNLOADS.mkdir(exist_ok=True)
+    DOWNLOADS.mkdir(parents=True, exist_ok=True)
     opts.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en", "download.default_directory": str(DOWNLOADS),
                                            "download.prompt_for_download": False})
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
