@@ -1,17 +1,19 @@
-"""Fixtures for the browser suite: the web console (docs/console.md) driven by Selenium in Debian's
-headless Chromium, against a live `cloudaudit serve`.
+"""Fixtures for the browser suite: the web console (docs/console.md) driven in Debian's headless
+Chromium (Selenium with chromium-driver) and headless Firefox ESR (Marionette, see firefox.py), against a
+live `cloudaudit serve`. Every test runs in each browser of $CONSOLE_BROWSERS (default
+"chromium,firefox"), as test_x[chromium] and test_x[firefox].
 
 * `console_env` (session): one server with one tenant seeded by `cloudaudit events generate`
   (SEED_COUNT events over 24 h) plus a few events on one resource (HISTORY_RESOURCE), then a quiet
   second so that ranges ending at `seeded_at` hold exactly the seeded events.
-* `browser`: a fresh Chromium per test (1280x800); at teardown it saves
-  tests/browser/screenshots/<test>.png, whatever the outcome.
+* `browser`: a fresh browser per test (1280x800 of page); at teardown it saves
+  tests/browser/screenshots/<test>_<browser>_.png, whatever the outcome.
 * `console`: a `ConsolePage` on the session server for that browser.
 * `spawn_server`: extra servers (short idle timeout, a server to stop), killed at the end of the test.
 
 Server helpers (Server, keys, the SDK wrappers) come from tests/blackbox/support.py. The binary is
 `.build/debug/cloudaudit` or $CLOUDAUDIT_BIN; Chromium is /usr/bin/chromium with /usr/bin/chromedriver
-(or $CHROMIUM_BIN / $CHROMEDRIVER_BIN).
+(or $CHROMIUM_BIN / $CHROMEDRIVER_BIN), Firefox /usr/bin/firefox-esr (or $FIREFOX_BIN).
 """
 
 import os
@@ -39,11 +41,12 @@ SEED_COUNT = int(os.environ.get("CONSOLE_SEED_COUNT", "3000"))
 SEED = 20261121
 HISTORY_RESOURCE = ("cvm", "ins-console-history")
 HISTORY_EVENTS = 7
+BROWSERS = [b.strip() for b in os.environ.get("CONSOLE_BROWSERS", "chromium,firefox").split(",") if b.strip()]
 
 
 def pytest_report_header(config):
-    return "cloudaudit binary: %s (%s); chromium: %s" % (
-        BIN, "present" if binary_available() else "MISSING", os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium"))
+    return "cloudaudit binary: %s (%s); browsers: %s" % (
+        BIN, "present" if binary_available() else "MISSING", ", ".join(BROWSERS))
 
 
 @dataclass
@@ -108,11 +111,30 @@ def _chrome():
     for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,800",
               "--lang=en-US", "--hide-scrollbars"]:
         opts.add_argument(a)
-    DOWNLOADS.mkdir(parents=True, exist_ok=True)
     opts.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en", "download.default_directory": str(DOWNLOADS),
                                            "download.prompt_for_download": False})
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")), options=opts)
+    return webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")), options=opts)
+
+
+def _firefox():
+    from firefox import FirefoxDriver
+
+    return FirefoxDriver(os.environ.get("FIREFOX_BIN", "/usr/bin/firefox-esr"), prefs={
+        "intl.accept_languages": "en-US,en",
+        # the export links save into DOWNLOADS without asking
+        "browser.download.folderList": 2,
+        "browser.download.dir": str(DOWNLOADS),
+        "browser.download.useDownloadDir": True,
+        "browser.download.always_ask_before_handling_new_types": False,
+        "browser.download.manager.showWhenStarting": False,
+        "browser.helperApps.neverAsk.saveToDisk": "text/csv,application/x-ndjson,application/octet-stream",
+    })
+
+
+def _start(name):
+    DOWNLOADS.mkdir(parents=True, exist_ok=True)
+    drv = {"chromium": _chrome, "firefox": _firefox}[name]()
     # 1280x800 of page (the window's own frame, if any, comes on top)
     drv.set_window_size(1280, 800)
     inner = drv.execute_script("return [window.innerWidth, window.innerHeight]")
@@ -125,9 +147,9 @@ def _screenshot_name(node):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", node.name) + ".png"
 
 
-@pytest.fixture
+@pytest.fixture(params=BROWSERS)
 def browser(request):
-    drv = _chrome()
+    drv = _start(request.param)
     yield drv
     try:
         SCREENSHOTS.mkdir(exist_ok=True)

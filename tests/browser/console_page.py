@@ -225,7 +225,9 @@ class ConsolePage:
             from selenium.webdriver.common.keys import Keys
             row.send_keys(Keys.ENTER)
         else:
-            self.click(row)
+            # on the row's first cell, as a person clicks on its text: Firefox's WebDriver refuses to click
+            # a <tr> itself ("could not be scrolled into view", with the row in view)
+            self.click(row.find_element(By.CSS_SELECTOR, "td"))
         self.wait(lambda d: self.visible("detail"))
         return row.get_attribute("data-event-id")
 

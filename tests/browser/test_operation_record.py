@@ -31,8 +31,8 @@ def _seeded_range(env):
 
 
 def _readme_image(console, name, script="window.scrollTo(0, 0)"):
-    """The README's pictures (CONSOLE_README_IMAGES=1): 1280x800, from this seeded server."""
-    if README_IMAGES:
+    """The README's pictures (CONSOLE_README_IMAGES=1): 1280x800 in Chromium, from this seeded server."""
+    if README_IMAGES and console.d.name == "chrome":
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
         console.js("document.getElementById('events-panel').scrollLeft = 0; document.activeElement.blur();" + script)
         console.d.save_screenshot(str(DOCS_IMG / name))
