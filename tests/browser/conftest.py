@@ -120,7 +120,7 @@ def _chrome():
 def _firefox():
     from firefox import FirefoxDriver
 
-    return FirefoxDriver(os.environ.get("FIREFOX_BIN", "/usr/bin/firefox-esr"), prefs={
+    return FirefoxDriver(os.environ.get("FIREFOX_BIN", "/usr/bin/firefox-esr"), log=SCREENSHOTS / "firefox.log", prefs={
         "intl.accept_languages": "en-US,en",
         # the export links save into DOWNLOADS without asking
         "browser.download.folderList": 2,

@@ -155,9 +155,10 @@ class FirefoxDriver:
 
     name = "firefox"
 
-    def __init__(self, binary, prefs):
-        # port 0: Marionette picks a free port, so several runs can share the machine
-        self.m = Marionette(bin=binary, port=0, headless=True, prefs=prefs)
+    def __init__(self, binary, prefs, log):
+        # port 0: Marionette picks a free port, so several runs can share the machine; Firefox's own
+        # output goes to `log` (replaced by each start)
+        self.m = Marionette(bin=binary, port=0, headless=True, prefs=prefs, gecko_log=str(log))
         self.m.start_session()
         # Firefox's own window keeps 500px for its toolbars (min-width on its chrome document); lifted,
         # so that the page can be shown phone-sized as in Chromium
