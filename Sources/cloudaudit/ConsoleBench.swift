@@ -11,8 +11,9 @@ import NIOCore
 /// 1. The events are appended straight to the store of a fresh data directory (the ingest path has its
 ///    own figures in the core suite), then a `cloudaudit serve` child opens it.
 /// 2. A console session (key sign-in) sends, one at a time, the page's first calls for the last 30
-///    days, unfiltered: LookUpEvents (first page of 50, with TotalCount) and DescribeEventStats
-///    (60 bars, top users, event names, source IPs). The server's own time comes from the response's
+///    days: LookUpEvents (first page of 50, with TotalCount) and DescribeEventStats (60 bars, top
+///    users, event names, source IPs), unfiltered and then with the filter ResourceType=cvm (the
+///    bars then need an exact count each). The server's own time comes from the response's
 ///    `Server-Timing` header; the round trip on loopback is beside it.
 /// 3. Baseline: the same first page straight on the store, in this process.
 /// 4. Export: the whole 30-day range as CSV, rows/s.
@@ -37,9 +38,15 @@ extension BenchCommand {
         let range: [(String, JSONValue)] = [("StartTime", .int(now - 30 * 86400 + 60)), ("EndTime", .int(now))]
         let samples = 30
         var rows: [[String: Any]] = []
-        say(pad("call (30 days, unfiltered)", 34) + pad("server p50", 12) + pad("server p99", 12) + pad("round trip p50", 16) + "target")
-        for (name, action, params) in [("LookUpEvents, first page of 50", "LookUpEvents", range + [("MaxResults", .int(50))]),
-                                       ("DescribeEventStats, 60 bars", "DescribeEventStats", range + [("Buckets", .int(60))])] {
+        let cvm: [(String, JSONValue)] = [("LookupAttributes", .array([.object(JSONObject(fields: [
+            (key: "AttributeKey", value: "ResourceType"), (key: "AttributeValue", value: "cvm")]))]))]
+        let page: [(String, JSONValue)] = range + [("MaxResults", .int(50))]
+        let bars: [(String, JSONValue)] = range + [("Buckets", .int(60))]
+        say(pad("call (30 days)", 40) + pad("server p50", 12) + pad("server p99", 12) + pad("round trip p50", 16) + "target")
+        for (name, action, params) in [("LookUpEvents, first page of 50", "LookUpEvents", page),
+                                       ("DescribeEventStats, 60 bars", "DescribeEventStats", bars),
+                                       ("LookUpEvents, ResourceType=cvm", "LookUpEvents", page + cvm),
+                                       ("DescribeEventStats, ResourceType=cvm", "DescribeEventStats", bars + cvm)] {
             var serverTimes: [Double] = []
             var roundTrips: [Double] = []
             var total: Int64 = -1
@@ -52,9 +59,10 @@ extension BenchCommand {
                 if let e = answer["Response"]?["Error"] { throw ValidationError("\(action) failed: \(e)") }
             }
             let p50 = percentile(serverTimes, 0.5), p99 = percentile(serverTimes, 0.99)
-            say(pad(name, 34) + pad(String(format: "%.1f ms", p50), 12) + pad(String(format: "%.1f ms", p99), 12)
-                + pad(String(format: "%.1f ms", percentile(roundTrips, 0.5)), 16) + (p99 < 300 ? "under 300 ms: met" : "under 300 ms: MISSED"))
-            rows.append(["call": action, "serverP50ms": p50, "serverP99ms": p99, "roundTripP50ms": percentile(roundTrips, 0.5), "totalCount": total])
+            say(pad(name, 40) + pad(String(format: "%.1f ms", p50), 12) + pad(String(format: "%.1f ms", p99), 12)
+                + pad(String(format: "%.1f ms", percentile(roundTrips, 0.5)), 16) + pad(p99 < 300 ? "under 300 ms: met" : "under 300 ms: MISSED", 22)
+                + (total >= 0 ? "TotalCount \(total)" : ""))
+            rows.append(["call": name, "serverP50ms": p50, "serverP99ms": p99, "roundTripP50ms": percentile(roundTrips, 0.5), "totalCount": total])
         }
 
         let store = try SQLiteEventStore(path: dir + "/server/cloudaudit.sqlite")
@@ -66,7 +74,7 @@ extension BenchCommand {
             direct.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
         }
         try await store.close()
-        say(pad("the same first page on the store", 34) + pad(String(format: "%.1f ms", percentile(direct, 0.5)), 12)
+        say(pad("the first unfiltered page on the store", 40) + pad(String(format: "%.1f ms", percentile(direct, 0.5)), 12)
             + pad(String(format: "%.1f ms", percentile(direct, 0.99)), 12))
         report["consoleEvents"] = generated.count
         report["consoleCalls"] = rows
