@@ -64,7 +64,8 @@ struct SessionManager: Sendable {
         guard let s = try await store.consoleSession(tokenHash: hash) else { throw Problem.notSignedIn }
         let now = clock()
         if now - s.lastSeenAt >= configuration.idleTimeout || now - s.createdAt >= configuration.lifetime {
-            _ = try await store.deleteConsoleSession(tokenHash: hash)
+            // Kept (it grants nothing) until the sweep in `create`: the page's concurrent calls with this
+            // cookie all hear "expired", whichever reaches the server first.
             throw Problem.expired
         }
         if let secretId = s.secretId {

@@ -203,10 +203,16 @@ final class ConsoleTests: XCTestCase {
             XCTAssertEqual(old.errorCode, "SessionExpired", "300 s after sign-in the session ends however active")
 
             _ = try await b.signIn(h.admin)
+            let held = b.cookie
             clock.advance(61)
             let idle = try await b.call("DescribeAuditTracks", [("PageNumber", 1), ("PageSize", 10)])
             XCTAssertEqual(idle.status, .unauthorized)
             XCTAssertEqual(idle.errorCode, "SessionExpired")
+            // The page's other calls, sent with the same cookie before that answer cleared it, hear the
+            // same reason (the first answer may not be the first the page reads).
+            b.cookie = held
+            let concurrent = try await b.call("GetAttributeKey")
+            XCTAssertEqual(concurrent.errorCode, "SessionExpired", concurrent.text)
 
             _ = try await b.signIn(h.admin)
             _ = try await h.memory.setKeyStatus(secretId: h.admin.secretId, status: .disabled)

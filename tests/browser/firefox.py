@@ -90,12 +90,6 @@ class FirefoxElement:
         self.inner = inner
         self._driver = driver
 
-    def __eq__(self, other):
-        return isinstance(other, FirefoxElement) and self.inner.id == other.inner.id
-
-    def __hash__(self):
-        return hash(self.inner.id)
-
     @property
     @_translated
     def text(self):
@@ -136,10 +130,6 @@ class FirefoxElement:
     @_translated
     def get_dom_attribute(self, name):
         return self.inner.get_attribute(name)
-
-    @_translated
-    def get_property(self, name):
-        return _wrap(self.inner.get_property(name), self._driver)
 
     @_translated
     def find_element(self, by, value):
