@@ -76,9 +76,8 @@ public struct AuditAPI: Sendable {
         let now = environment.clock()
         // Every call is recorded in the caller's account, except ingestion itself (PutEvents).
         let selfAudited = !action.isEmpty && ActionTable.implemented[action]?.kind != .ingest
-        var audit = SelfAuditRecorder.Call(action: action, caller: Caller(secretId: "", accountId: 0, role: ""), requestId: context.requestId,
-                                           sourceIP: context.remoteAddress, userAgent: header(request, "user-agent") ?? "",
-                                           httpMethod: request.method.rawValue, region: region, parameters: "", error: nil)
+        var audit = SelfAuditRecorder.Call(action: action, caller: Caller(secretId: "", accountId: 0, role: ""), request: request, context: context,
+                                           region: region)
         let caller: Caller
         do {
             caller = try await authenticator.authenticate(signed)

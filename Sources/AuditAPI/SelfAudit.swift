@@ -1,6 +1,7 @@
 import AuditModel
 import AuditStore
 import Foundation
+import Hummingbird
 import Logging
 
 /// Records the calls made to CloudAudit as events of the caller's account (`eventSource`
@@ -39,16 +40,17 @@ public final class SelfAuditRecorder: @unchecked Sendable {
         public var region: String
         public var parameters: String
         public var error: APIError?
-        public var eventType: String = "ApiCall"
+        public var eventType: String
 
-        public init(action: String, caller: Caller, requestId: String, sourceIP: String, userAgent: String, httpMethod: String, region: String,
-                    parameters: String, error: APIError?, eventType: String = "ApiCall") {
+        /// A call made by `request`: its request id, source address, User-Agent and method.
+        public init(action: String, caller: Caller, request: Request, context: AuditRequestContext, region: String = "",
+                    parameters: String = "", error: APIError? = nil, eventType: String = "ApiCall") {
             self.action = action
             self.caller = caller
-            self.requestId = requestId
-            self.sourceIP = sourceIP
-            self.userAgent = userAgent
-            self.httpMethod = httpMethod
+            requestId = context.requestId
+            sourceIP = context.remoteAddress
+            userAgent = request.headers[.userAgent] ?? ""
+            httpMethod = request.method.rawValue
             self.region = region
             self.parameters = parameters
             self.error = error

@@ -22,19 +22,17 @@ extension WebConsole {
         await withSession(request, context, csrf: false) { active in
             // The API's GET form, plus LookupAttributes as one JSON array (what the page sends).
             var params = RequestParameters.fromQuery(request.uri.query ?? "")
-            let parsed: Result<(ExportFormat, EventQuery), APIError>
+            let format: ExportFormat
+            var q: EventQuery
             do {
                 params = try Self.exportParameters(params)
-                parsed = .success(try await exportQuery(params, caller: active.caller, context: context))
-            } catch let e as APIError {
-                parsed = .failure(e)
+                (format, q) = try await exportQuery(params, caller: active.caller, context: context)
             } catch {
-                parsed = .failure(.internalError)
+                let refusal = error as? APIError ?? .internalError
+                audit("ExportEvents", caller: active.caller, request: request, context: context, parameters: params.root, error: refusal)
+                return self.error(.badRequest, refusal.code, refusal.message)
             }
-            let failure: APIError? = if case .failure(let e) = parsed { e } else { nil }
-            audit("ExportEvents", caller: active.caller, request: request, context: context, parameters: params.root, error: failure)
-            guard case .success(let (format, searched)) = parsed else { return error(.badRequest, failure!.code, failure!.message) }
-            var q = searched
+            audit("ExportEvents", caller: active.caller, request: request, context: context, parameters: params.root, error: nil)
             q.limit = Self.exportPageSize
             q.includeTotalCount = false
             let pageQuery = q

@@ -140,10 +140,9 @@ public struct WebConsole: Sendable {
     }
 
     func audit(_ action: String, caller: Caller, request: Request, context: AuditRequestContext, parameters: JSONObject?, error: APIError?) {
-        let call = SelfAuditRecorder.Call(
-            action: action, caller: caller, requestId: context.requestId, sourceIP: context.remoteAddress,
-            userAgent: request.headers[.userAgent] ?? "", httpMethod: request.method.rawValue, region: "",
-            parameters: parameters.map { String(decoding: JSONWriter.encode(.object($0)), as: UTF8.self) } ?? "", error: error, eventType: "ConsoleCall")
+        let call = SelfAuditRecorder.Call(action: action, caller: caller, request: request, context: context,
+                                          parameters: parameters.map { String(decoding: JSONWriter.encode(.object($0)), as: UTF8.self) } ?? "",
+                                          error: error, eventType: "ConsoleCall")
         api.selfAudit.record(call, now: api.environment.clock())
     }
 

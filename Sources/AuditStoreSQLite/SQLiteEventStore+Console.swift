@@ -122,22 +122,25 @@ extension SQLiteEventStore {
             let sorted = counts.filter { $0.value > 0 }.sorted { $0.value > $1.value }
             guard !sorted.isEmpty else { return [] }
             let threshold = sorted[min(limit, sorted.count) - 1].value
-            var named: [String: Int] = [:]
             let find = try db.cachedStatement(sql: """
                 SELECT pos FROM postings WHERE account_id = ? AND key = ? AND day = ? AND value_hash = ? AND event_time BETWEEN ? AND ? LIMIT 1
                 """)
+            // One event of each candidate (the newest day first), then their records in one read.
+            var candidates: [(pos: Int64, hash: Int64, count: Int)] = []
             for (hash, count) in sorted.prefix(while: { $0.value >= threshold }).prefix(limit + 1000) {
-                var day = Self.day(endTime)
-                while day >= Self.day(startTime) {
+                for day in stride(from: Self.day(endTime), through: Self.day(startTime), by: -1) {
                     if let pos = try Int64.fetchOne(find, arguments: [accountId, key.rawValue, day, hash, startTime, endTime]) {
-                        if let data = try Data.fetchOne(db, sql: "SELECT record FROM events WHERE id = ?", arguments: [pos]),
-                           let record = try? JSONParser.parse(Array(data)), let value = key.value(in: record),
-                           fingerprint(key.rawValue, value) == hash {
-                            named[value] = count
-                        }
+                        candidates.append((pos, hash, count))
                         break
                     }
-                    day -= 1
+                }
+            }
+            let records = Dictionary(try Self.fetchEvents(db, candidates.map(\.pos)).map { ($0.position, $0.record) }, uniquingKeysWith: { a, _ in a })
+            var named: [String: Int] = [:]
+            for c in candidates {
+                if let record = records[c.pos], let parsed = try? JSONParser.parse(record), let value = key.value(in: parsed),
+                   fingerprint(key.rawValue, value) == c.hash {
+                    named[value] = c.count
                 }
             }
             return ValueCount.ranked(named, limit: limit)
