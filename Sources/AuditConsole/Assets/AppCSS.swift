@@ -39,7 +39,7 @@ h2 { font-size: 15px; }
 h3 { font-size: 13px; color: var(--muted); text-transform: none; margin: 0 0 6px; }
 p { margin: 0; }
 a { color: var(--accent); }
-code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; }
 .muted { color: var(--muted); }
 .small { font-size: 12px; }
 .h-small { font-size: 14px; }
@@ -98,7 +98,7 @@ main { padding: 20px 24px 48px; max-width: 1480px; margin: 0 auto; }
 .stack > * + * { margin-top: 12px; }
 
 /* ---- controls ---- */
-input, select, button, textarea { font: inherit; color: inherit; }
+input, select, button { font: inherit; color: inherit; }
 input, select {
   height: 32px; padding: 4px 8px; border: 1px solid var(--border-strong); border-radius: var(--radius);
   background: var(--surface); min-width: 0;

@@ -90,8 +90,6 @@ function h(tag, props, ...kids) {
     if (k === "class") el.className = v;
     else if (k === "text") el.textContent = v;
     else if (k === "dataset") Object.assign(el.dataset, v);
-    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
-    else if (v === true) el.setAttribute(k, "");
     else el.setAttribute(k, String(v));
   }
   for (const kid of kids.flat()) {
@@ -185,7 +183,7 @@ async function request(method, path, body) {
   const err = (data && (data.Error || (data.Response && data.Response.Error))) || null;
   if (resp.status === 401 && path !== "session") {
     const code = (err && err.Code) || "NotSignedIn";
-    sessionEnded(code === "SessionExpired" ? t("signin.expired") : t("signin.notSignedIn"));
+    sessionEnded(endedText(code));
     throw new ApiError(code, err && err.Message, 401);
   }
   if (!resp.ok) {
@@ -208,6 +206,11 @@ function errorText(e) {
 }
 
 // ---- session -------------------------------------------------------------------------------------
+
+/** Why the session ended, from the server's 401 code. */
+function endedText(code) {
+  return code === "SessionExpired" ? t("signin.expired") : t("signin.notSignedIn");
+}
 
 function sessionEnded(message) {
   // Concurrent calls may all answer 401: the first one decides the message.
@@ -294,9 +297,7 @@ async function signIn(ev) {
 
 async function signOut() {
   try { await request("DELETE", "session"); } catch (e) { /* the session may be gone already */ }
-  state.session = null;
-  forgetData();
-  showSignIn(t("signin.signedOut"));
+  sessionEnded(t("signin.signedOut"));
 }
 
 function renderSessionInfo() {
@@ -326,7 +327,6 @@ async function startSession(session) {
   // replaceState does not fire hashchange: one route() only.
   if (!/^#\/\w+/.test(location.hash)) history.replaceState(null, "", "#/events");
   await route();
-  if (!state.query && state.view === "events") search();
 }
 
 // ---- routing -------------------------------------------------------------------------------------
@@ -494,7 +494,7 @@ async function checkedExport(e) {
   try {
     await request("GET", "session");
   } catch (err) {
-    if (err.status === 401) sessionEnded(err.code === "SessionExpired" ? t("signin.expired") : t("signin.notSignedIn"));
+    if (err.status === 401) sessionEnded(endedText(err.code));
     return;
   }
   a.dataset.checked = "1";
@@ -1162,7 +1162,7 @@ async function openTrackForm(listed) {
   setMessage($("track-form-error"), "");
   let track = listed;
   if (listed) {
-    // The list leaves out the multi-product filters: read the whole set.
+    // Edit what the set is now, not what the list showed (it may be minutes old).
     try {
       track = { ...(await call("DescribeAuditTrack", { TrackId: listed.TrackId })), TrackId: listed.TrackId };
     } catch (e) {

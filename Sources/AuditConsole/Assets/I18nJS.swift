@@ -190,7 +190,6 @@ export const TEXT = {
     "form.busy": "Saving…",
     "actionType.any": "* (Read and Write)",
 
-    "loading": "Loading…",
     "error.generic": "Something went wrong: {msg}",
   },
   zh: {
@@ -378,7 +377,6 @@ export const TEXT = {
     "form.busy": "正在保存…",
     "actionType.any": "*（读和写）",
 
-    "loading": "加载中…",
     "error.generic": "出错了：{msg}",
   },
 };
