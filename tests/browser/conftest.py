@@ -54,7 +54,6 @@ class ConsoleEnv:
     server: Server
     account_id: int
     admin: support.Key
-    auditor: support.Key
     seeded_at: int
     seed_start: int
 
@@ -72,7 +71,6 @@ def console_env(tmp_path_factory):
     try:
         acct = srv.create_account(uid("console"))
         admin = srv.create_key(acct["AccountId"], "admin")
-        auditor = srv.create_key(acct["AccountId"], "auditor")
         t0 = int(time.time())
         _generate(srv, admin, SEED_COUNT)
         # One resource with a history: several operations spread over the last hours.
@@ -92,14 +90,9 @@ def console_env(tmp_path_factory):
     except Exception:
         srv.stop()
         raise
-    env = ConsoleEnv(srv, acct["AccountId"], admin, auditor, seeded_at, t0 - 86400 - 60)
+    env = ConsoleEnv(srv, acct["AccountId"], admin, seeded_at, t0 - 86400 - 60)
     yield env
     srv.stop()
-
-
-@pytest.fixture
-def console_server(console_env):
-    return console_env.server
 
 
 def _chrome():

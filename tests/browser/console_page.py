@@ -3,7 +3,6 @@ event...), in terms of the page's stable ids and data-testid attributes, and wai
 page's `data-state` / `data-loads` markers instead of sleeping."""
 
 import json
-import time
 
 import requests
 from selenium.common.exceptions import StaleElementReferenceException
@@ -256,7 +255,3 @@ class ConsolePage:
         before = self.loads("tracks-panel")
         action()
         return self.wait_loaded("tracks-panel", before)
-
-
-def now():
-    return int(time.time())

@@ -182,12 +182,9 @@ class FirefoxDriver:
     @_translated
     def execute(self, command, params=None):
         """The one Selenium command sent by ActionChains: W3C actions, which Marionette takes as they are."""
-        if command == Command.W3C_ACTIONS:
-            self.m.actions.perform(_unwrap(params["actions"]))
-        elif command == Command.W3C_CLEAR_ACTIONS:
-            self.m.actions.release()
-        else:
+        if command != Command.W3C_ACTIONS:
             raise sx.WebDriverException("the Firefox adapter does not send %r" % command)
+        self.m.actions.perform(_unwrap(params["actions"]))
         return {"value": None}
 
     @_translated

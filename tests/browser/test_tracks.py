@@ -2,26 +2,21 @@
 with DescribeAuditTrack(s) through the SDK; the API's refusals shown verbatim. Storage is the built-in
 `local` region (a folder)."""
 
-import uuid
-
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from support import TencentCloudSDKException
+from s3support import all_tracks, track_name, track_params
+from support import expect_error
 
 
 def _call(key, action, params):
+    """The exact JSON given, through the SDK's CommonClient."""
     return key.common().call_json(action, params)["Response"]
 
 
 def _find(key, name):
-    tracks = _call(key, "DescribeAuditTracks", {"PageNumber": 1, "PageSize": 100}).get("Tracks") or []
-    found = [t for t in tracks if t["Name"] == name]
+    found = [t for t in all_tracks(key) if t["Name"] == name]
     return found[0] if found else None
-
-
-def _new_name(prefix="console"):
-    return "%s_%s" % (prefix, uuid.uuid4().hex[:10])
 
 
 def _fill(console, id_, value):
@@ -46,14 +41,10 @@ def test_create_edit_stop_and_delete_a_tracking_set(console, console_env):
     Select(console.el("track-region")).select_by_value("local")
 
     # a name the API refuses: its message, verbatim
-    bad = {"Name": "x!", "Status": 1, "ActionType": "Write", "ResourceType": "cvm", "EventNames": ["RunInstances"],
-           "Storage": {"StorageType": "cos", "StorageRegion": "local", "StorageName": "console-e2e", "StoragePrefix": "consoletest",
-                       "Compress": 1}}
-    try:
-        _call(admin, "CreateAuditTrack", bad)
-        raise AssertionError("the API accepted a bad name")
-    except TencentCloudSDKException as e:
-        api_message, api_code = e.message, e.code
+    bad = track_params(name="x!", region="local", bucket="console-e2e", prefix="consoletest", action_type="Write",
+                       resource_type="cvm", event_names=["RunInstances"], compress=1)
+    refusal = expect_error("InvalidParameterValue", _call, admin, "CreateAuditTrack", bad)
+    api_message, api_code = refusal.message, refusal.code
     _fill(console, "track-name", "x!")
     _fill(console, "track-resource-type", "cvm")
     Select(console.el("track-action-type")).select_by_value("Write")
@@ -66,7 +57,7 @@ def test_create_edit_stop_and_delete_a_tracking_set(console, console_env):
     assert api_code in console.el("track-form-error").text
 
     # create: one product
-    name = _new_name()
+    name = track_name("console")
     _fill(console, "track-name", name)
     _fill(console, "track-event-names", "RunInstances, TerminateInstances")
     _save(console)
@@ -144,7 +135,7 @@ def test_create_a_multi_product_tracking_set(console, console_env):
     console.goto_tracks()
     console.click(console.el("track-new"))
     console.wait(lambda d: console.visible("track-form"))
-    name = _new_name("multi")
+    name = track_name("multi")
     _fill(console, "track-name", name)
     console.click(console.el("track-status"))  # created stopped
     console.click(console.el("track-mode-multi"))
