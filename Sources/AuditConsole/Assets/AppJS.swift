@@ -543,18 +543,23 @@ async function search(ev) {
   await loadPage(seq, true);
 }
 
+/** The API parameters of query `q` (its range and filters), plus `extra`. */
+function queryParams(q, extra) {
+  const params = { StartTime: q.StartTime, EndTime: q.EndTime, ...extra };
+  if (q.LookupAttributes.length) params.LookupAttributes = q.LookupAttributes;
+  return params;
+}
+
 async function loadPage(seq, first) {
   const panel = $("events-panel");
   const q = state.query;
-  panel.dataset.state = "loading";
+  panelState(panel, $("events-status"), "loading", t("results.loading"));
   if (first) {
     $("events-body").textContent = "";
     $("results-count").textContent = "";
   }
-  setStatus($("events-status"), t("results.loading"), "loading");
   $("load-more").disabled = true;
-  const params = { StartTime: q.StartTime, EndTime: q.EndTime, MaxResults: PAGE_SIZE };
-  if (q.LookupAttributes.length) params.LookupAttributes = q.LookupAttributes;
+  const params = queryParams(q, { MaxResults: PAGE_SIZE });
   if (!first && state.next) params.NextToken = state.next;
   try {
     const r = await call("LookUpEvents", params);
@@ -564,12 +569,11 @@ async function loadPage(seq, first) {
     state.next = r.NextToken || null;
     state.listOver = !!r.ListOver || !state.next;
     state.total = r.TotalCount ?? state.events.length;
-    appendRows(evs);
+    appendRows($("events-body"), evs, EVENT_COLUMNS);
     finishResults();
   } catch (e) {
     if (seq !== state.searchSeq) return;
-    panel.dataset.state = "error";
-    setStatus($("events-status"), t("results.error", { msg: errorText(e) }), "error");
+    panelState(panel, $("events-status"), "error", t("results.error", { msg: errorText(e) }));
     $("load-more").disabled = false;
   }
   bump(panel);
@@ -577,13 +581,8 @@ async function loadPage(seq, first) {
 
 function finishResults() {
   const panel = $("events-panel");
-  if (!state.events.length) {
-    panel.dataset.state = "empty";
-    setStatus($("events-status"), t("results.empty"), "empty", t("results.emptyHint"));
-  } else {
-    panel.dataset.state = "ready";
-    setStatus($("events-status"), "", "");
-  }
+  if (!state.events.length) panelState(panel, $("events-status"), "empty", t("results.empty"), t("results.emptyHint"));
+  else panelState(panel, $("events-status"), "ready");
   $("results-count").textContent = state.events.length ? t("results.count", { shown: state.events.length, total: state.total }) : "";
   show($("load-more"), !state.listOver);
   $("load-more").disabled = false;
@@ -591,6 +590,13 @@ function finishResults() {
 
 /** Counts finished loads on a panel (`data-loads`), so tests and people reading the DOM know one arrived. */
 function bump(el) { el.dataset.loads = String(Number(el.dataset.loads || 0) + 1); }
+
+/** A panel's `data-state` (what the tests wait on) and its status line, set together; the line's look
+ * follows the state, or `kind` when given. */
+function panelState(panel, statusEl, st, text = "", hint = "", kind = st === "ready" ? "" : st) {
+  panel.dataset.state = st;
+  setStatus(statusEl, text, kind, hint);
+}
 
 function setStatus(el, text, kind, hint) {
   el.textContent = "";
@@ -620,12 +626,13 @@ function eventRow(ev, columns) {
   const rec = recordOf(ev) || {};
   const time = Number(ev.EventTime);
   const res = resultOf(ev);
+  const resource = resourceOf(ev);
   const cells = {
     time: () => timeEl(time),
     user: () => ev.Username || "",
     eventName: () => ev.EventName || "",
-    resourceType: () => (ev.Resources && ev.Resources.ResourceType) || rec.resourceType || "",
-    resourceName: () => (ev.Resources && ev.Resources.ResourceName) || rec.resourceName || "",
+    resourceType: () => resource.type,
+    resourceName: () => resource.name,
     sourceIP: () => ev.SourceIPAddress || "",
     actionType: () => rec.actionType ? t("action." + rec.actionType) : "",
     result: () => badge(res.text, res.ok ? "ok" : "error"),
@@ -650,16 +657,20 @@ function eventRow(ev, columns) {
 
 const EVENT_COLUMNS = ["time", "user", "eventName", "resourceType", "resourceName", "sourceIP", "actionType", "result", "sensitive"];
 
-function appendRows(evs) {
-  const body = $("events-body");
+/** Appends a row per event to a table body, in one DOM change. */
+function appendRows(body, evs, columns, testid) {
   const frag = document.createDocumentFragment();
-  for (const ev of evs) frag.append(eventRow(ev, EVENT_COLUMNS));
+  for (const ev of evs) {
+    const tr = eventRow(ev, columns);
+    if (testid) tr.setAttribute("data-testid", testid);
+    frag.append(tr);
+  }
   body.append(frag);
 }
 
 function renderEvents() {
   $("events-body").textContent = "";
-  appendRows(state.events);
+  appendRows($("events-body"), state.events, EVENT_COLUMNS);
   if (state.query && $("events-panel").dataset.state !== "loading" && $("events-panel").dataset.state !== "error") finishResults();
 }
 
@@ -672,8 +683,7 @@ async function loadStats(seq) {
   hist.textContent = "";
   hist.append(h("p", { class: "muted small histogram-note", text: t("stats.loading") }));
   try {
-    const params = { StartTime: q.StartTime, EndTime: q.EndTime, Buckets: 60 };
-    if (q.LookupAttributes.length) params.LookupAttributes = q.LookupAttributes;
+    const params = queryParams(q, { Buckets: 60 });
     const r = await call("DescribeEventStats", params);
     if (seq !== state.searchSeq) return;
     state.lastStats = r;
@@ -869,12 +879,11 @@ async function runHistory(ev) {
   $("history-body").textContent = "";
   $("history-count").textContent = "";
   state.historyEvents = null;
-  panel.dataset.state = "loading";
+  panelState(panel, $("history-status"), "loading", t("history.loading", { n: 0 }));
   const attrs = [{ AttributeKey: "ResourceType", AttributeValue: type }, { AttributeKey: "ResourceName", AttributeValue: name }];
   const out = [];
   let token = null;
   let capped = false;
-  setStatus($("history-status"), t("history.loading", { n: 0 }), "loading");
   try {
     for (;;) {
       const params = { StartTime: range.StartTime, EndTime: range.EndTime, MaxResults: PAGE_SIZE, LookupAttributes: attrs };
@@ -889,8 +898,7 @@ async function runHistory(ev) {
     }
   } catch (e) {
     if (seq !== state.historySeq) return;
-    panel.dataset.state = "error";
-    setStatus($("history-status"), t("results.error", { msg: errorText(e) }), "error");
+    panelState(panel, $("history-status"), "error", t("results.error", { msg: errorText(e) }));
     bump(panel);
     return;
   }
@@ -904,22 +912,12 @@ function renderHistory() {
   const evs = state.historyEvents || [];
   const body = $("history-body");
   body.textContent = "";
-  const frag = document.createDocumentFragment();
-  for (const ev of evs) {
-    const tr = eventRow(ev, ["time", "user", "eventName", "sourceIP", "result"]);
-    tr.setAttribute("data-testid", "history-row");
-    frag.append(tr);
-  }
-  body.append(frag);
+  appendRows(body, evs, ["time", "user", "eventName", "sourceIP", "result"], "history-row");
   const panel = $("history-panel");
   $("history-count").textContent = t("history.count", { n: evs.length });
-  if (!evs.length) {
-    panel.dataset.state = "empty";
-    setStatus($("history-status"), t("history.empty"), "empty");
-  } else {
-    panel.dataset.state = "ready";
-    setStatus($("history-status"), state.historyCapped ? t("history.capped", { n: evs.length }) : "", state.historyCapped ? "warn" : "");
-  }
+  if (!evs.length) panelState(panel, $("history-status"), "empty", t("history.empty"));
+  else if (state.historyCapped) panelState(panel, $("history-status"), "ready", t("history.capped", { n: evs.length }), "", "warn");
+  else panelState(panel, $("history-status"), "ready");
 }
 
 function historyOf(ev, name) {
@@ -967,8 +965,7 @@ function describeFilter(f) {
 
 async function loadTracks() {
   const panel = $("tracks-panel");
-  panel.dataset.state = "loading";
-  setStatus($("tracks-status"), t("tracks.loading"), "loading");
+  panelState(panel, $("tracks-status"), "loading", t("tracks.loading"));
   setMessage($("tracks-error"), "");
   let tracks, statuses = {}, statusError = null;
   try {
@@ -987,8 +984,7 @@ async function loadTracks() {
       return loadTracks();
     }
   } catch (e) {
-    panel.dataset.state = "error";
-    setStatus($("tracks-status"), t("error.generic", { msg: errorText(e) }), "error");
+    panelState(panel, $("tracks-status"), "error", t("error.generic", { msg: errorText(e) }));
     bump(panel);
     return;
   }
@@ -1001,8 +997,8 @@ function renderTracks(tracks, statuses, statusError) {
   body.textContent = "";
   for (const tr of tracks) body.append(trackRow(tr, statuses[tr.TrackId], statusError));
   const panel = $("tracks-panel");
-  panel.dataset.state = tracks.length ? "ready" : "empty";
-  setStatus($("tracks-status"), tracks.length ? "" : t("tracks.empty"), tracks.length ? "" : "empty");
+  if (tracks.length) panelState(panel, $("tracks-status"), "ready");
+  else panelState(panel, $("tracks-status"), "empty", t("tracks.empty"));
   const pages = Math.max(1, Math.ceil(state.tracksTotal / TRACKS_PAGE_SIZE));
   $("tracks-page").textContent = t("tracks.page", { n: state.tracksPage, pages });
   $("tracks-prev").disabled = state.tracksPage <= 1;
