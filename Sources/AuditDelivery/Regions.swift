@@ -259,13 +259,8 @@ public final class RegionRegistry: RegionCatalog, Sendable {
 
     /// Reads a secret file, refusing one that others may read.
     static func secretFile(_ path: String, what: String) throws -> [UInt8] {
-        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path), let data = FileManager.default.contents(atPath: path) else {
-            throw RegionConfigError("\(what) \(path) cannot be read")
-        }
-        if let mode = (attrs[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 {
-            throw RegionConfigError("\(what) \(path) is readable by others (mode \(String(mode, radix: 8))); chmod 600 it")
-        }
-        var bytes = Array(data)
+        var bytes: [UInt8]
+        do { bytes = try SecretFile.read(path, what: what) } catch let problem as SecretFile.Problem { throw RegionConfigError(problem.description) }
         while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
         return bytes
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditAuth
+import AuditModel
 import AuditServer
 import AuditStore
 import Foundation
@@ -56,13 +57,9 @@ struct AccountsCommand: AsyncParsableCommand {
         func readPassword() throws -> String {
             let text: String
             if let passwordFile {
-                var st = stat()
-                guard stat(passwordFile, &st) == 0 else { throw ValidationError("--password-file \(passwordFile) cannot be read") }
-                guard st.st_mode & 0o077 == 0 else {
-                    throw ValidationError("--password-file \(passwordFile) is readable by others; chmod 600 it first")
+                do { text = String(decoding: try SecretFile.read(passwordFile, what: "--password-file"), as: UTF8.self) } catch let problem as SecretFile.Problem {
+                    throw ValidationError(problem.description)
                 }
-                guard let data = FileManager.default.contents(atPath: passwordFile) else { throw ValidationError("--password-file \(passwordFile) cannot be read") }
-                text = String(decoding: data, as: UTF8.self)
             } else {
                 text = readLine(strippingNewline: false) ?? ""
             }
