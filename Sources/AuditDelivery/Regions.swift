@@ -127,14 +127,19 @@ public final class RegionRegistry: RegionCatalog, Sendable {
     // MARK: Loading
 
 
+    /// A regions file lists a handful of endpoints; a larger file is not one.
+    static let maxFileBytes = 1024 * 1024
+
     /// The built-in `local` region plus the regions of `file` (JSON, see docs/contract.md).
     public static func load(file: String?, dataDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment,
                             httpClient: HTTPClient = S3ObjectStore.defaultHTTPClient, logger: Logger) throws -> RegionRegistry {
         var entries: [Entry] = []
         if let file {
-            guard let data = FileManager.default.contents(atPath: file) else { throw RegionConfigError("cannot read the regions file \(file)") }
+            let bytes: [UInt8]?
+            do { bytes = try LocalFile.read(file, limit: maxFileBytes, what: "the regions file") } catch { throw RegionConfigError("\(error)") }
+            guard let bytes else { throw RegionConfigError("cannot read the regions file \(file)") }
             do {
-                entries = try JSONDecoder().decode(File.self, from: data).regions
+                entries = try JSONDecoder().decode(File.self, from: Data(bytes)).regions
             } catch let e as DecodingError {
                 throw RegionConfigError("the regions file \(file) is not valid: \(describe(e))")
             } catch {

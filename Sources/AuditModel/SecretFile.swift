@@ -11,12 +11,17 @@ public enum SecretFile {
     /// `what` names the file in the message (e.g. "--password-file").
     public static func read(_ path: String, what: String) throws -> [UInt8] {
         var info = stat()
-        guard stat(path, &info) == 0, let data = FileManager.default.contents(atPath: path) else {
+        let bytes: [UInt8]?
+        do { bytes = try LocalFile.read(path, limit: maxBytes, what: what) } catch { throw Problem(description: "\(error)") }
+        guard stat(path, &info) == 0, let data = bytes else {
             throw Problem(description: "\(what) \(path) cannot be read")
         }
         guard info.st_mode & 0o077 == 0 else {
             throw Problem(description: "\(what) \(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
         }
-        return Array(data)
+        return data
     }
+
+    /// Secrets are short: a key, a password, credentials.
+    public static let maxBytes = 64 * 1024
 }

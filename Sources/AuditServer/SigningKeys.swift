@@ -1,4 +1,5 @@
 import AuditIntegrity
+import AuditModel
 import Foundation
 import Logging
 
@@ -71,8 +72,10 @@ public struct SigningKeys: Sendable {
 
     /// Every public key the deployment has used, oldest first.
     public func keyring() throws -> [Entry] {
-        guard let data = FileManager.default.contents(atPath: keyringPath) else { return [] }
-        do { return try JSONDecoder().decode([Entry].self, from: data) } catch {
+        let bytes: [UInt8]?
+        do { bytes = try LocalFile.read(keyringPath, limit: 4 * 1024 * 1024, what: "the signing keyring") } catch { throw ServerError("\(error)") }
+        guard let bytes else { return [] }
+        do { return try JSONDecoder().decode([Entry].self, from: Data(bytes)) } catch {
             throw ServerError("\(keyringPath) is not a list of public keys: \(error)")
         }
     }
