@@ -41,6 +41,18 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func requestSizeLimitExceeded(limit: Int) -> APIError {
         .init("RequestSizeLimitExceeded", "The request body is larger than \(limit) bytes. Send fewer events per call.")
     }
+    public static func tooManyQueryParameters(limit: Int) -> APIError {
+        .init("InvalidParameter", "The query string has more than \(limit) parameters. Send large requests as POST with a JSON body.")
+    }
+    public static func queryNameTooDeep(_ name: String, limit: Int) -> APIError {
+        .init("InvalidParameter", "The parameter name \(clip(name)) has more than \(limit) dot-separated parts.")
+    }
+    public static func bodyRequired(_ action: String) -> APIError {
+        .init("UnsupportedOperation", "\(clip(action)) takes its parameters in a JSON body only: send it as POST with Content-Type application/json.")
+    }
+    public static func requestTimedOut(seconds: Int64) -> APIError {
+        .init("FailedOperation", "The request did not finish within \(seconds) seconds and was cancelled. Narrow it (a shorter time range, more conditions, fewer events per call) and retry.")
+    }
     public static let internalError = APIError("InternalError", "An internal error occurred. Retry later; if it persists, report the RequestId to the operator.")
 
     // Parameters
@@ -58,6 +70,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func timeOrder(start: Int64, end: Int64) -> APIError {
         .init("InvalidParameterValue.Time", "StartTime (\(start)) is after EndTime (\(end)).")
     }
+    public static func endTimeAhead(_ end: Int64, now: Int64, limit: Int64) -> APIError {
+        .init("InvalidParameterValue.Time", "EndTime (\(end)) is more than \(limit / 3600) hours after the server's clock (\(now)); no event is that new. Send an EndTime up to now.")
+    }
     public static func overTime(retentionDays: Int) -> APIError {
         .init("LimitExceeded.OverTime", "StartTime is older than the account's retention of \(retentionDays) days; query a more recent range.")
     }
@@ -66,6 +81,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     }
     public static func attributeKey(_ k: String) -> APIError {
         .init("InvalidParameterValue.attributeKey", "The lookup attribute key \(clip(k)) is not supported. Call GetAttributeKey for the valid keys.")
+    }
+    public static func closedSetValue(index: Int, key: String, _ value: String, accepted: String) -> APIError {
+        .init("InvalidParameterValue", "LookupAttributes.\(index).AttributeValue \"\(clip(value))\" is not a value of \(key); use \(accepted).")
     }
     public static let badNextToken = APIError("InvalidParameterValue", "NextToken is invalid, expired, or belongs to another query. Start again without NextToken.")
 

@@ -62,7 +62,10 @@ public struct AuditAPI: Sendable {
             return respond(context, error: .requestSizeLimitExceeded(limit: Self.maxBodyBytes))
         }
         let query = request.uri.query ?? ""
-        let getParams = request.method == .get ? RequestParameters.fromQuery(query) : nil
+        let getParams: RequestParameters?
+        do { getParams = request.method == .get ? try RequestParameters.fromQuery(query) : nil } catch {
+            return respond(context, error: error as? APIError ?? .internalError)
+        }
         let action = header(request, "x-tc-action") ?? getParams?.root["Action"]?.stringValue ?? ""
         let version = header(request, "x-tc-version") ?? getParams?.root["Version"]?.stringValue ?? ""
         let region = header(request, "x-tc-region") ?? getParams?.root["Region"]?.stringValue ?? ""
@@ -155,6 +158,12 @@ public struct AuditAPI: Sendable {
 
     func respond(_ context: AuditRequestContext, error: APIError) -> Response {
         json(Self.envelope(.failure(error), requestId: context.requestId))
+    }
+
+    /// The answer to an API request that outlived its deadline (`RequestDeadlineMiddleware`).
+    public static func timedOut(_ context: AuditRequestContext, after timeout: Duration) -> Response {
+        let bytes = JSONWriter.encode(envelope(.failure(.requestTimedOut(seconds: timeout.components.seconds)), requestId: context.requestId))
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     func json(_ v: JSONValue) -> Response {

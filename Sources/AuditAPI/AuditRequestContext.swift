@@ -8,9 +8,12 @@ public struct AuditRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let requestId: String
     public let remoteAddress: String
+    /// The connection, closed when a request outlives its deadline (`RequestDeadlineMiddleware`).
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
         requestId = UUID().uuidString.lowercased()
         remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
         logger[metadataKey: "request.id"] = .string(requestId)

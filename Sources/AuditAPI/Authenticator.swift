@@ -7,6 +7,7 @@ import Foundation
 public struct Authenticator: Sendable {
     public static let service = "cloudaudit"
     public static let maxSkew: Int64 = 300
+    public static let maxAuthorizationBytes = 4096
 
     public struct EnvironmentKey: Sendable {
         public var secretId: String
@@ -66,7 +67,8 @@ public struct Authenticator: Sendable {
         guard let header = r.authorization, !header.isEmpty else {
             throw Failure(error: .invalidAuthorization("it is missing"), knownCaller: nil)
         }
-        guard let auth = TC3Authorization(header: header) else {
+        // The SDKs' header is under 300 bytes; parse nothing longer.
+        guard header.utf8.count <= Self.maxAuthorizationBytes, let auth = TC3Authorization(header: header) else {
             throw Failure(error: .invalidAuthorization("it could not be parsed"), knownCaller: nil)
         }
         guard let tsText = r.timestamp, let ts = Int64(tsText) else {
@@ -74,8 +76,7 @@ public struct Authenticator: Sendable {
         }
         // Resolve the key first, so that failures can be recorded in the key's account.
         let (caller, secretKey) = try await resolve(secretId: auth.secretId)
-        let skew = ts - clock()
-        if abs(skew) > Self.maxSkew {
+        if let skew = Self.excessSkew(timestamp: ts, now: clock()) {
             throw Failure(error: .signatureExpire(skew: skew), knownCaller: caller)
         }
         var headers: [(name: String, value: String)] = []
@@ -98,6 +99,15 @@ public struct Authenticator: Sendable {
             throw Failure(error: .signatureFailure, knownCaller: caller)
         }
         return caller
+    }
+
+    /// How far `timestamp` is from `now` when that is more than `maxSkew` (negative: in the past), or
+    /// nil when the timestamp is close enough. Total for every pair of 64-bit values: a difference
+    /// that does not fit saturates instead of overflowing.
+    public static func excessSkew(timestamp: Int64, now: Int64) -> Int64? {
+        let (difference, overflow) = timestamp.subtractingReportingOverflow(now)
+        let skew = overflow ? (timestamp < now ? -Int64.max : Int64.max) : difference
+        return skew.magnitude > UInt64(maxSkew) ? skew : nil
     }
 
     /// The caller and SecretKey of a SecretId: the root key given by the environment, or an enabled

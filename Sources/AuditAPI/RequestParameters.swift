@@ -7,10 +7,13 @@ public struct RequestParameters: Sendable {
     public let root: JSONObject
     /// The raw body (PutEvents keeps records byte-exact from it).
     public let body: [UInt8]
+    /// True when the parameters came from a GET query string (no body, every value a string).
+    public let fromQueryString: Bool
 
-    public init(root: JSONObject, body: [UInt8]) {
+    public init(root: JSONObject, body: [UInt8], fromQueryString: Bool = false) {
         self.root = root
         self.body = body
+        self.fromQueryString = fromQueryString
     }
 
     /// Parses a POST body; an empty body is an empty object.
@@ -24,37 +27,62 @@ public struct RequestParameters: Sendable {
         return RequestParameters(root: o, body: body)
     }
 
+    /// How many parameters a GET query string may carry: the largest call (a tracking set with 50
+    /// lookup conditions, or many event names) needs a few hundred.
+    public static let maxQueryParameters = 1000
+    /// How many dot-separated parts a parameter name may have (`Filters.ResourceFields.0.EventNames.1`
+    /// has five).
+    public static let maxQueryNameDepth = 8
+
     /// Parses a query string in the API 3.0 GET form (`LookupAttributes.0.AttributeKey=...`).
-    /// Values stay strings; readers accept numeric strings where numbers are expected.
-    public static func fromQuery(_ query: String) -> RequestParameters {
+    /// Values stay strings; readers accept numeric strings where numbers are expected. Whether the
+    /// parameters came from a query string is kept (`fromQueryString`), for the actions that need a body.
+    ///
+    /// Runs before authentication, so its work is bounded by the limits above whatever the input.
+    /// - Throws: `InvalidParameter` when a name has more than `maxQueryNameDepth` parts or there are
+    ///   more than `maxQueryParameters` parameters.
+    public static func fromQuery(_ query: String) throws -> RequestParameters {
         final class Node {
             var value: String?
             var children: [(String, Node)] = []
+            var index: [String: Int] = [:]
             func child(_ k: String) -> Node {
-                if let c = children.first(where: { $0.0 == k }) { return c.1 }
+                if let i = index[k] { return children[i].1 }
                 let n = Node()
+                index[k] = children.count
                 children.append((k, n))
                 return n
             }
+            /// Recursion depth is at most `maxQueryNameDepth`.
             func json() -> JSONValue {
                 if children.isEmpty { return .string(value ?? "") }
-                if children.allSatisfy({ Int($0.0) != nil }) {
-                    return .array(children.sorted { Int($0.0)! < Int($1.0)! }.map { $0.1.json() })
+                let indices = children.map { UInt32($0.0) }
+                if indices.allSatisfy({ $0 != nil }) {
+                    return .array(zip(indices, children).sorted { $0.0! < $1.0! }.map { $0.1.1.json() })
                 }
                 return .object(JSONObject(fields: children.map { (key: $0.0, value: $0.1.json()) }))
             }
         }
         let root = Node()
+        var count = 0
         for pair in query.split(separator: "&") where !pair.isEmpty {
+            count += 1
+            if count > maxQueryParameters {
+                throw APIError.tooManyQueryParameters(limit: maxQueryParameters)
+            }
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = percentDecode(String(parts[0]))
+            let segments = key.split(separator: ".", omittingEmptySubsequences: false)
+            if segments.count > maxQueryNameDepth {
+                throw APIError.queryNameTooDeep(key, limit: maxQueryNameDepth)
+            }
             let value = parts.count > 1 ? percentDecode(String(parts[1])) : ""
             var node = root
-            for segment in key.split(separator: ".") { node = node.child(String(segment)) }
+            for segment in segments { node = node.child(String(segment)) }
             node.value = value
         }
         let obj = root.json().objectValue ?? JSONObject(fields: [])
-        return RequestParameters(root: obj, body: [])
+        return RequestParameters(root: obj, body: [], fromQueryString: true)
     }
 
     static func percentDecode(_ s: String) -> String {
@@ -109,7 +137,7 @@ public struct RequestParameters: Sendable {
     public func object(_ name: String) throws -> RequestParameters? {
         guard let v = self[name] else { return nil }
         guard case .object(let o) = v else { throw APIError.wrongType(name, expected: "an object", got: v.typeName) }
-        return RequestParameters(root: o, body: [])
+        return RequestParameters(root: o, body: [], fromQueryString: fromQueryString)
     }
 
     /// A list of strings (`EventNames`).

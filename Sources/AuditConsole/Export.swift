@@ -21,10 +21,11 @@ extension WebConsole {
     func export(_ request: Request, _ context: AuditRequestContext) async -> Response {
         await withSession(request, context, csrf: false) { active in
             // The API's GET form, plus LookupAttributes as one JSON array (what the page sends).
-            var params = RequestParameters.fromQuery(request.uri.query ?? "")
+            var params = RequestParameters(root: JSONObject(fields: []), body: [], fromQueryString: true)
             let format: ExportFormat
             var q: EventQuery
             do {
+                params = try RequestParameters.fromQuery(request.uri.query ?? "")
                 params = try Self.exportParameters(params)
                 (format, q) = try await exportQuery(params, caller: active.caller, context: context)
             } catch {
@@ -75,7 +76,7 @@ extension WebConsole {
             }
             fields.append((key: "LookupAttributes", value: value))
         }
-        return RequestParameters(root: JSONObject(fields: fields), body: [])
+        return RequestParameters(root: JSONObject(fields: fields), body: [], fromQueryString: true)
     }
 
     /// The export's format and query, checked as LookUpEvents checks its parameters. The export is of a

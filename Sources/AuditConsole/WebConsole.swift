@@ -79,6 +79,16 @@ public struct WebConsole: Sendable {
         return secured(Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.encode(value)))))
     }
 
+    /// The answer to a console request that outlived its deadline (`RequestDeadlineMiddleware`).
+    public static func timedOut(_ context: AuditRequestContext, after timeout: Duration) -> Response {
+        let error = APIError.requestTimedOut(seconds: timeout.components.seconds)
+        let body = JSONWriter.encode(.obj([("Error", .obj([("Code", .string(error.code)), ("Message", .string(error.message))]))]))
+        var response = Response(status: .serviceUnavailable, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        for (name, value) in securityHeaders { response.headers[name] = value }
+        return response
+    }
+
     func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, cookie: String? = nil) -> Response {
         json(status, .obj([("Error", .obj([("Code", .string(code)), ("Message", .string(message))]))]), cookie: cookie)
     }

@@ -50,6 +50,11 @@ public enum EventRecordValidator {
         guard case .object(let obj) = value else {
             return .failure(.init("InvalidParameter", "each element of Events must be a JSON object, not \(value.typeName)"))
         }
+        // The record is kept as the bytes it was parsed from; an object that did not come from `source`
+        // (a GET query string has no body) has none to keep.
+        guard obj.range.count >= 2, obj.range.upperBound <= source.count else {
+            return .failure(.init("InvalidParameter", "the record has no JSON text to keep; send Events in a JSON body"))
+        }
         if obj.range.count > maxRecordBytes {
             return .failure(.init("InvalidParameterValue", "the record is \(obj.range.count) bytes; the limit is \(maxRecordBytes)"))
         }

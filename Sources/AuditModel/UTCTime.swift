@@ -2,7 +2,13 @@
 public struct UTCTime: Sendable, Equatable {
     public var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
 
-    public init(_ t: Int64) {
+    /// The times this type represents: 0001-01-01T00:00:00Z through 9999-12-31T23:59:59Z. A time outside
+    /// is clamped to the nearer end, so that no input (a client's timestamp, a file's field) can make
+    /// the calendar arithmetic below overflow.
+    public static let representable: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
+    public init(_ time: Int64) {
+        let t = min(max(time, Self.representable.lowerBound), Self.representable.upperBound)
         let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
         let secs = Int(t - days * 86400)
         // Howard Hinnant's civil_from_days.

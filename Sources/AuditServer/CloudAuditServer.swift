@@ -8,6 +8,8 @@ import AuditStore
 import AuditStoreSQLite
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import NIOCore
 import Logging
 import Metrics
 import Prometheus
@@ -69,7 +71,15 @@ public enum CloudAuditServer {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
         }
-        let app = Application(router: router,
+        router.add(middleware: RequestDeadlineMiddleware(timeout: c.requestTimeout) { request, context, timeout in
+            request.uri.path.hasPrefix("/console") ? WebConsole.timedOut(context, after: timeout) : AuditAPI.timedOut(context, after: timeout)
+        })
+        let http = HTTP1Channel.Configuration(
+            idleTimeout: TimeAmount.seconds(c.idleTimeout.components.seconds),
+            // Headers: the SDKs send a dozen of a few hundred bytes; the request line (a GET form's query
+            // string) counts in the list size.
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 100))
+        let app = Application(router: router, server: .http1(configuration: http),
                               configuration: .init(address: .hostname(c.host, port: c.port), serverName: "cloudaudit"),
                               onServerRunning: { channel in
                                   logger.notice("listening", metadata: ["address": "http://\(c.host):\(channel.localAddress?.port ?? c.port)",

@@ -11,6 +11,12 @@ public struct ServerConfiguration: Sendable {
     /// Requests per second allowed per SecretId (burst: twice that).
     public var rateLimit: Double = 5000
     public var maxConcurrentRequests = 512
+    /// A request still unanswered after this is answered with an error and its work cancelled (longer than
+    /// the console's longest sign-in delay, 31 s).
+    public var requestTimeout: Duration = .seconds(60)
+    /// A connection that sends nothing for this long (between requests, or while sending its headers
+    /// or body) is closed.
+    public var idleTimeout: Duration = .seconds(30)
     public var retentionInterval: Duration = .seconds(600)
     /// The regions file (JSON); nil: only the built-in `local` region.
     public var regionsFile: String?
@@ -37,7 +43,7 @@ public struct ServerConfiguration: Sendable {
         if let v = env["CLOUDAUDIT_DATA_DIR"], !v.isEmpty { c.dataDirectory = v }
         if let v = env["CLOUDAUDIT_HOST"], !v.isEmpty { c.host = v }
         if let v = env["CLOUDAUDIT_PORT"].flatMap(Int.init) { c.port = v }
-        if let v = env["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) { c.retentionDays = v }
+        if let v = env["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init), (1...3650).contains(v) { c.retentionDays = v }
         if let v = env["CLOUDAUDIT_REGIONS_FILE"], !v.isEmpty { c.regionsFile = v }
         if let v = env["CLOUDAUDIT_TRACK_QUOTA"].flatMap(Int.init), v >= 0 { c.trackQuota = v }
         if let id = env["CLOUDAUDIT_ROOT_SECRET_ID"], let key = env["CLOUDAUDIT_ROOT_SECRET_KEY"], !id.isEmpty, !key.isEmpty {

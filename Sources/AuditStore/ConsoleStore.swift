@@ -89,7 +89,8 @@ extension ValueCount {
 extension EventStore {
     /// Events per bucket of `query`'s range: `buckets` consecutive ranges of whole seconds covering
     /// [startTime, endTime] (the last one may be shorter), each counted like `lookup`'s `totalCount`.
-    public func histogram(_ query: EventQuery, buckets: Int) async throws -> [(startTime: Int64, endTime: Int64, count: Int)] {
+    public func histogram(_ unclamped: EventQuery, buckets: Int) async throws -> [(startTime: Int64, endTime: Int64, count: Int)] {
+        let query = unclamped.clampedToRepresentableTimes
         let span = query.endTime - query.startTime + 1
         guard span > 0, buckets > 0 else { return [] }
         let width = max(1, (span + Int64(buckets) - 1) / Int64(buckets))

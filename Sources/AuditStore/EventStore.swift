@@ -87,6 +87,19 @@ public struct EventQuery: Sendable, Equatable {
     }
 }
 
+extension EventQuery {
+    /// The query with its bounds inside the times an event can have (`UTCTime.representable`): the same
+    /// answer, and a store's arithmetic on the bounds (`end + 1`, day and hour numbers) cannot overflow
+    /// whatever numbers a caller put in. The API refuses far-off times before a query gets here.
+    public var clampedToRepresentableTimes: EventQuery {
+        var q = self
+        let r = UTCTime.representable
+        q.startTime = min(max(startTime, r.lowerBound), r.upperBound)
+        q.endTime = min(max(endTime, r.lowerBound), r.upperBound)
+        return q
+    }
+}
+
 public struct StoredEvent: Sendable, Equatable {
     public var accountId: Int64
     /// The account's sequence number: 1, 2, 3... in append order.

@@ -95,14 +95,20 @@ extension SQLiteEventStore {
     /// the value of each leading fingerprint read from one of its events.
     public func topValues(accountId: Int64, key: LookupKey, startTime: Int64, endTime: Int64, limit: Int) async throws -> [ValueCount] {
         guard key.recordPath != nil, key.keepsHourlyCounts, startTime <= endTime, limit > 0 else { return [] }
+        let r = UTCTime.representable
+        let (startTime, endTime) = (max(startTime, r.lowerBound), min(endTime, r.upperBound))
         return try await pool.read { db in
+            // Only the days that hold events of the account are walked, whatever the range asked.
+            guard let days = try Self.days(db, accountId, startTime, endTime) else { return [] }
             var counts: [Int64: Int] = [:]
             func postings(_ from: Int64, _ to: Int64) throws {
                 guard from <= to else { return }
+                let (first, last) = (max(Self.day(from), days.lowerBound), min(Self.day(to), days.upperBound))
+                guard first <= last else { return }
                 let statement = try db.cachedStatement(sql: """
                     SELECT value_hash, COUNT(*) FROM postings WHERE account_id = ? AND key = ? AND day = ? AND event_time BETWEEN ? AND ? GROUP BY value_hash
                     """)
-                for d in Self.day(from)...Self.day(to) {
+                for d in first...last {
                     for row in try Row.fetchAll(statement, arguments: [accountId, key.rawValue, d, from, to]) { counts[row[0], default: 0] += row[1] as Int }
                 }
             }
@@ -128,7 +134,7 @@ extension SQLiteEventStore {
             // One event of each candidate (the newest day first), then their records in one read.
             var candidates: [(pos: Int64, hash: Int64, count: Int)] = []
             for (hash, count) in sorted.prefix(while: { $0.value >= threshold }).prefix(limit + 1000) {
-                for day in stride(from: Self.day(endTime), through: Self.day(startTime), by: -1) {
+                for day in stride(from: days.upperBound, through: days.lowerBound, by: -1) {
                     if let pos = try Int64.fetchOne(find, arguments: [accountId, key.rawValue, day, hash, startTime, endTime]) {
                         candidates.append((pos, hash, count))
                         break

@@ -11,7 +11,8 @@ extension SQLiteEventStore {
         var multiValued: Bool
     }
 
-    public func lookup(_ q: EventQuery) async throws -> EventPage {
+    public func lookup(_ query: EventQuery) async throws -> EventPage {
+        let q = query.clampedToRepresentableTimes
         var conditions = q.conditions.map { c in
             HashedCondition(key: c.key.rawValue, hashes: Array(Set(c.values.map { fingerprint(c.key.rawValue, $0) })).sorted(),
                             multiValued: c.key.isMultiValued)
@@ -22,13 +23,19 @@ extension SQLiteEventStore {
         let conditionList = conditions
         return try await pool.read { db in
             let conditions = conditionList
+            // Every loop below walks days: only the days that hold events of the account, whatever the range.
+            guard let days = try Self.days(db, q.accountId, q.startTime, q.endTime) else {
+                return EventPage(events: [], listOver: true, totalCount: q.includeTotalCount ? 0 : nil)
+            }
             // Drive the scan with the condition that matches the fewest events; check the others per row.
-            let estimates = try conditions.map { c in try c.hashes.reduce(0) { $0 + (try Self.count(db, q.accountId, c.key, $1, q.startTime, q.endTime)) } }
+            let estimates = try conditions.map { c in
+                try c.hashes.reduce(0) { $0 + (try Self.count(db, q.accountId, c.key, $1, q.startTime, q.endTime, days: days)) }
+            }
             let order = conditions.indices.sorted { estimates[$0] < estimates[$1] }
             let driver = conditions[order[0]]
             let filters = order.dropFirst().map { conditions[$0] }
 
-            let positions = try Self.scan(db, q, driver: driver, filters: filters, limit: q.limit + 1)
+            let positions = try Self.scan(db, q, driver: driver, filters: filters, limit: q.limit + 1, days: days)
             let listOver = positions.count <= q.limit
             let page = Array(positions.prefix(q.limit))
             let events = try Self.fetchEvents(db, page.map(\.position))
@@ -38,16 +45,31 @@ extension SQLiteEventStore {
                 if filters.isEmpty, !(driver.multiValued && driver.hashes.count > 1) {
                     total = estimates[order[0]]
                 } else {
-                    total = try Self.exactCount(db, q, driver: driver, filters: filters)
+                    total = try Self.exactCount(db, q, driver: driver, filters: filters, days: days)
                 }
             }
             return EventPage(events: events, listOver: listOver, totalCount: total)
         }
     }
 
+    /// The days of [start, end] that can hold events of the account: the range cut to the first and last
+    /// day of its posting list of every event (two index seeks), or nil when none can. Every walk over
+    /// days uses it, so the work of a query is bounded by the days of data, not by the numbers asked for.
+    static func days(_ db: Database, _ account: Int64, _ start: Int64, _ end: Int64) throws -> ClosedRange<Int64>? {
+        guard start <= end else { return nil }
+        let edge = "SELECT day FROM postings WHERE account_id = ? AND key = ? ORDER BY day %@ LIMIT 1"
+        guard let first = try Int64.fetchOne(db.cachedStatement(sql: edge.replacingOccurrences(of: "%@", with: "ASC")),
+                                             arguments: [account, LookupKey.all.rawValue]),
+              let last = try Int64.fetchOne(db.cachedStatement(sql: edge.replacingOccurrences(of: "%@", with: "DESC")),
+                                            arguments: [account, LookupKey.all.rawValue]) else { return nil }
+        let from = max(day(start), first), through = min(day(end), last)
+        return from <= through ? from...through : nil
+    }
+
     /// The number of events with (key, value) in [start, end]: whole hours from `hourly_counts`, the
-    /// partial hours at either end from the posting list.
-    static func count(_ db: Database, _ account: Int64, _ key: Int, _ hash: Int64, _ start: Int64, _ end: Int64) throws -> Int {
+    /// partial hours at either end from the posting list. Posting lists are read on `days` only.
+    static func count(_ db: Database, _ account: Int64, _ key: Int, _ hash: Int64, _ start: Int64, _ end: Int64,
+                      days: ClosedRange<Int64>) throws -> Int {
         guard start <= end else { return 0 }
         /// Postings of the value in [from, to]; with `cap`, nil as soon as there are `cap` of them.
         func postings(_ from: Int64, _ to: Int64, cap: Int? = nil) throws -> Int? {
@@ -57,7 +79,9 @@ extension SQLiteEventStore {
                                       AND event_time BETWEEN ? AND ? LIMIT ?)
                 """)
             var n = 0
-            for d in Self.day(from)...Self.day(to) {
+            let (first, last) = (max(Self.day(from), days.lowerBound), min(Self.day(to), days.upperBound))
+            guard first <= last else { return 0 }
+            for d in first...last {
                 let limit = cap.map { $0 - n } ?? -1
                 n += try Int.fetchOne(statement, arguments: [account, key, d, hash, from, to, limit]) ?? 0
                 if let cap, n >= cap { return nil }
@@ -113,16 +137,18 @@ extension SQLiteEventStore {
 
     /// Positions of matching events, newest first, strictly after `q.after`: one ordered index range
     /// scan per driver value, merged.
-    static func scan(_ db: Database, _ q: EventQuery, driver: HashedCondition, filters: [HashedCondition], limit: Int) throws -> [PagePosition] {
+    static func scan(_ db: Database, _ q: EventQuery, driver: HashedCondition, filters: [HashedCondition], limit: Int,
+                     days: ClosedRange<Int64>) throws -> [PagePosition] {
         let (filter, filterArgs) = filterSQL(filters)
+        // (endTime is at most UTCTime.representable's end, so + 1 cannot overflow.)
         let after = q.after ?? PagePosition(eventTime: q.endTime + 1, position: 0)
         let sql = """
             SELECT event_time, pos FROM postings p
             WHERE account_id = ? AND key = ? AND day = ? AND value_hash = ? AND event_time >= ? AND event_time <= ? AND (event_time, pos) < (?, ?)\(filter)
             ORDER BY event_time DESC, pos DESC
             """
-        let lastDay = day(min(q.endTime, after.eventTime))
-        let firstDay = day(q.startTime)
+        let lastDay = min(day(min(q.endTime, after.eventTime)), days.upperBound)
+        let firstDay = max(day(q.startTime), days.lowerBound)
         // One ordered stream per value of the driver, walking the days from the newest.
         var cursors: [DayWalk] = []
         for hash in driver.hashes {
@@ -148,7 +174,7 @@ extension SQLiteEventStore {
     }
 
 
-    static func exactCount(_ db: Database, _ q: EventQuery, driver: HashedCondition, filters: [HashedCondition]) throws -> Int {
+    static func exactCount(_ db: Database, _ q: EventQuery, driver: HashedCondition, filters: [HashedCondition], days: ClosedRange<Int64>) throws -> Int {
         let (filter, filterArgs) = filterSQL(filters)
         let marks = Array(repeating: "?", count: driver.hashes.count).joined(separator: ",")
         var args: [DatabaseValueConvertible] = [q.accountId, driver.key]
@@ -161,7 +187,7 @@ extension SQLiteEventStore {
             """)
         args.insert(0, at: 2)
         var n = 0
-        for d in day(q.startTime)...day(q.endTime) {
+        for d in days {
             args[2] = d
             n += try Int.fetchOne(statement, arguments: StatementArguments(args)) ?? 0
         }

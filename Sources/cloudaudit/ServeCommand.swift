@@ -33,6 +33,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds without a request after which a console session ends.") var consoleIdleTimeout: Int?
     @Option(help: "Seconds after sign-in after which a console session ends.") var consoleSessionLifetime: Int?
     @Flag(help: "Mark the console's session cookie Secure (serve it over HTTPS, e.g. behind a proxy).") var consoleSecureCookies = false
+    @Option(help: "Seconds after which an unanswered request is answered with an error (FailedOperation) and its work cancelled.")
+    var requestTimeout: Int?
+    @Option(help: "Seconds without a byte from a connection (between requests, or while it sends its headers) after which it is closed.")
+    var idleTimeout: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
 
     func validate() throws {
@@ -50,6 +54,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let t = consoleSessionLifetime, t < 1 || t > 30 * 86400 {
             throw ValidationError("--console-session-lifetime must be between 1 second and 30 days (2592000)")
         }
+        if let t = requestTimeout, t < 1 || t > 3600 { throw ValidationError("--request-timeout must be between 1 and 3600 seconds") }
+        if let t = idleTimeout, t < 1 || t > 3600 { throw ValidationError("--idle-timeout must be between 1 and 3600 seconds") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
     }
 
@@ -71,6 +77,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let consoleIdleTimeout { c.console.idleTimeout = Int64(consoleIdleTimeout) }
         if let consoleSessionLifetime { c.console.lifetime = Int64(consoleSessionLifetime) }
         if consoleSecureCookies { c.console.secureCookies = true }
+        if let requestTimeout { c.requestTimeout = .seconds(requestTimeout) }
+        if let idleTimeout { c.idleTimeout = .seconds(idleTimeout) }
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

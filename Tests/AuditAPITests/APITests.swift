@@ -1078,6 +1078,7 @@ final class APITests: XCTestCase {
                 switch a.name {
                 case "Tags": v = #"[{\"key\":\"k\",\"value\":\"v\"}]"#
                 case "ReadOnly", "SensitiveAction": v = "true"
+                case "ActionType": v = "Read"
                 default: v = "v"
                 }
                 return #"{"AttributeKey": "\#(a.name)", "AttributeValue": "\#(v)"}"#

@@ -22,6 +22,7 @@ public struct EventStoreConformance {
         try await totalCountsOfBusyPartialHours()
         try await retentionDeletesOnlyOldEvents()
         try await cursorsAreBoundToTheirAccount()
+        try await queriesOfAnyTimesAreAnsweredFromTheDaysOfData()
         try await runTrackSuite()
         try await runKmsSuite()
         try await runMerkleSuite()
@@ -222,6 +223,29 @@ public struct EventStoreConformance {
         let awaited18 = try await s.append([event(a, id: "new", time: now - 10)])
         XCTAssertEqual(awaited18, [.duplicate(sequence: 2)])
         try await s.close()
+    }
+
+    /// A query's bounds may be any 64-bit numbers (the API refuses far-off times, but the store must not
+    /// trap or walk billions of empty days if one gets through): the answer is that of the days of data.
+    func queriesOfAnyTimesAreAnsweredFromTheDaysOfData() async throws {
+        let s = try await makeStore()
+        let a = try await s.createAccount(name: "a", retentionDays: nil, id: nil).id
+        _ = try await s.append([event(a, id: "old", time: now - 5 * 86400), event(a, id: "new", time: now - 10, user: "bob")])
+        for (start, end) in [(Int64.min, Int64.max), (Int64.min, now), (0, Int64.max), (now - 6 * 86400, Int64.max - 1)] {
+            let page = try await s.lookup(EventQuery(accountId: a, startTime: start, endTime: end, limit: 10))
+            XCTAssertEqual(page.events.map(\.eventId), ["new", "old"], "\(start)...\(end)")
+            XCTAssertEqual(page.totalCount, 2, "\(start)...\(end)")
+            let bob = try await s.lookup(EventQuery(accountId: a, startTime: start, endTime: end,
+                                                    conditions: [LookupCondition(key: .username, values: ["bob", "alice"])], limit: 1))
+            XCTAssertEqual(bob.events.map(\.eventId), ["new"])
+            XCTAssertEqual(bob.totalCount, 2)
+            let bars = try await s.histogram(EventQuery(accountId: a, startTime: start, endTime: end, limit: 0), buckets: 200)
+            XCTAssertEqual(bars.reduce(0) { $0 + $1.count }, 2, "\(start)...\(end)")
+            let top = try await s.topValues(accountId: a, key: .username, startTime: start, endTime: end, limit: 10)
+            XCTAssertEqual(top.map(\.value).sorted(), ["alice", "bob"])
+        }
+        let empty = try await s.lookup(EventQuery(accountId: a, startTime: Int64.max, endTime: Int64.max, limit: 10))
+        XCTAssertEqual(empty.events.count, 0)
     }
 
     func cursorsAreBoundToTheirAccount() async throws {

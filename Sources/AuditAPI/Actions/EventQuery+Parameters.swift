@@ -14,19 +14,35 @@ public struct QueryParameters {
     /// keep its later pages (the cursor is bound to the query, so the StartTime cannot change).
     static let continuationGrace: Int64 = 86400
 
+    /// How far after the server's clock an `EndTime` may be. No stored event is more than
+    /// `EventRecordValidator.maxFutureSkew` in the future, so a later EndTime finds nothing more; a
+    /// day allows for clients that send "end of today", and keeps the work of a query (one index range
+    /// per day of the range) bounded by the retention.
+    public static let maxEndTimeAhead: Int64 = 86400
+
     public static func parse(_ call: ActionCall, defaultMaxResults: Int64, continuing: Bool = false) async throws -> QueryParameters {
-        let p = call.params
+        let retention = try await call.environment.retentionDays(of: call.caller.accountId)
+        return try parse(call.params, accountId: call.caller.accountId, now: call.environment.clock(), retentionDays: retention,
+                         defaultMaxResults: defaultMaxResults, continuing: continuing)
+    }
+
+    /// The query of a call's parameters, checked before any work: both times present and integers,
+    /// StartTime not after EndTime, StartTime within the retention, EndTime at most `maxEndTimeAhead`
+    /// after `now`, MaxResults 1...50, the lookup attributes known. Total for any input (no arithmetic on
+    /// a client's number can overflow).
+    public static func parse(_ p: RequestParameters, accountId: Int64, now: Int64, retentionDays: Int, defaultMaxResults: Int64,
+                             continuing: Bool = false) throws -> QueryParameters {
         let start = try p.time("StartTime")
         let end = try p.time("EndTime")
         if start > end { throw APIError.timeOrder(start: start, end: end) }
-        let retention = try await call.environment.retentionDays(of: call.caller.accountId)
-        let now = call.environment.clock()
+        let retention = min(max(retentionDays, 1), 36500)
         if start < now - Int64(retention) * 86400 - (continuing ? continuationGrace : 0) { throw APIError.overTime(retentionDays: retention) }
+        if end > now + maxEndTimeAhead { throw APIError.endTimeAhead(end, now: now, limit: maxEndTimeAhead) }
         let max: Int64
         do { max = try p.integer("MaxResults") ?? defaultMaxResults } catch { throw APIError.maxResult(-1) }
         guard (1...maxResults).contains(max) else { throw APIError.maxResult(max) }
         let conditions = try parseAttributes(p)
-        return QueryParameters(query: EventQuery(accountId: call.caller.accountId, startTime: start, endTime: end, conditions: conditions, limit: Int(max)))
+        return QueryParameters(query: EventQuery(accountId: accountId, startTime: start, endTime: end, conditions: conditions, limit: Int(max)))
     }
 
     /// `LookupAttributes` as conditions: ANDed across keys, ORed within one key.
@@ -69,7 +85,17 @@ public struct QueryParameters {
             switch raw {
             case "true": return ["Read"]
             case "false": return ["Write"]
-            default: throw APIError.invalidValue("LookupAttributes.\(index).AttributeValue", "ReadOnly takes true or false")
+            default: throw APIError.closedSetValue(index: index, key: "ReadOnly", raw, accepted: "true or false")
+            }
+        case "ActionType":
+            guard raw == "Read" || raw == "Write" else { throw APIError.closedSetValue(index: index, key: "ActionType", raw, accepted: "Read or Write") }
+            return [raw]
+        case "SensitiveAction":
+            // Records carry sensitiveAction as 0/1 (Tencent) or false/true; postings say false/true.
+            switch raw {
+            case "1", "true": return ["true"]
+            case "0", "false": return ["false"]
+            default: throw APIError.closedSetValue(index: index, key: "SensitiveAction", raw, accepted: "1 or 0 (also true or false)")
             }
         case "Tags":
             guard let parsed = try? JSONParser.parse(Array(raw.utf8)) else {

@@ -9,6 +9,8 @@ import Foundation
 /// visible to the next query. `eventId` is the idempotency key.
 enum PutEvents {
     static let definition = ActionDefinition(name: "PutEvents", kind: .ingest) { call in
+        // Records are kept byte-exact as sent, which needs a JSON body; a query string has none.
+        if call.params.fromQueryString { throw APIError.bodyRequired("PutEvents") }
         guard let raw = call.params["Events"] else { throw APIError.missing("Events") }
         guard case .array(let records) = raw else { throw APIError.wrongType("Events", expected: "an array of event records", got: raw.typeName) }
         if records.isEmpty { throw APIError.invalidValue("Events", "send at least one event record") }

@@ -636,7 +636,7 @@ function eventRow(ev, columns) {
     sourceIP: () => ev.SourceIPAddress || "",
     actionType: () => rec.actionType ? t("action." + rec.actionType) : "",
     result: () => badge(res.text, res.ok ? "ok" : "error"),
-    sensitive: () => rec.sensitiveAction === true || rec.sensitiveAction === "true" ? badge(t("sensitive.yes"), "warn") : "",
+    sensitive: () => [true, 1, "true", "1"].includes(rec.sensitiveAction) ? badge(t("sensitive.yes"), "warn") : "",
   };
   const tr = h("tr", { tabindex: "0", class: "clickable", "data-testid": "event-row", dataset: { eventId: ev.EventId, eventTime: ev.EventTime },
     "aria-label": t("results.open", { name: ev.EventName || "", time: localText(time) }) },
