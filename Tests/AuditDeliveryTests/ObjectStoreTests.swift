@@ -56,9 +56,110 @@ final class FileSystemObjectStoreTests: XCTestCase {
         let none = try await store.list(bucket: "audit", prefix: "zzz/")
         XCTAssertEqual(none, [])
 
-        // Nothing but the objects is left behind.
-        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: root + "/buckets/audit").filter { $0.contains(".cloudaudit-tmp-") }
+        // Nothing but the objects is left behind: not in the bucket, not in the staging folder.
+        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: root + "/buckets/audit").filter { $0.contains(".cloudaudit-tmp") }
         XCTAssertEqual(leftovers, [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/buckets/.cloudaudit-tmp"), [])
+    }
+
+    /// What a person or a program reading the bucket folder sees while a put is between its write and
+    /// its rename: only complete objects. (The temporary file used to sit in the key's folder, where
+    /// a folder listing showed it and could read it half-written.)
+    func testPutInProgressIsInvisibleInTheBucket() async throws {
+        var store = FileSystemObjectStore(root: root)
+        try await store.createBucket("b")
+        try await store.put(bucket: "b", key: "logs/2024050112/old.json", body: [1], contentType: "application/json")
+        let bucket = root + "/b"
+        let seen = Observations()
+        store.beforeRename = { temporary, target in
+            // The put's file is written and flushed, not yet renamed: look at the bucket now.
+            let onDisk = (try? FileManager.default.subpathsOfDirectory(atPath: bucket)) ?? ["<unreadable>"]
+            let listed = (try? FileSystemObjectStore.keys(bucketPath: bucket, prefix: "")) ?? ["<error>"]
+            seen.record(temporary: temporary, target: target, onDisk: onDisk.sorted(), listed: listed,
+                        temporaryExists: FileManager.default.fileExists(atPath: temporary))
+        }
+        let body = [UInt8](repeating: 7, count: 1 << 20)
+        try await store.put(bucket: "b", key: "logs/2024050112/new.json", body: body, contentType: "application/json")
+        try await store.put(bucket: "b", key: "logs/2024050113/next.json", body: body, contentType: "application/json")
+
+        let all = seen.all
+        XCTAssertEqual(all.count, 2)
+        for o in all {
+            XCTAssertTrue(o.temporaryExists, "the hook runs between write and rename")
+            XCTAssertFalse(o.temporary.hasPrefix(bucket + "/"), "a temporary file inside the bucket: \(o.temporary)")
+            XCTAssertTrue(o.temporary.hasPrefix(root + "/.cloudaudit-tmp/"), o.temporary)
+            XCTAssertFalse(o.onDisk.contains { ($0 as NSString).lastPathComponent.hasPrefix(".") },
+                           "the bucket folder shows a temporary file: \(o.onDisk)")
+        }
+        XCTAssertEqual(all[0].onDisk, ["logs", "logs/2024050112", "logs/2024050112/old.json"])
+        XCTAssertEqual(all[0].listed, ["logs/2024050112/old.json"])
+        XCTAssertEqual(all[1].listed, ["logs/2024050112/new.json", "logs/2024050112/old.json"])
+        let listed = try await store.list(bucket: "b", prefix: "")
+        XCTAssertEqual(listed, ["logs/2024050112/new.json", "logs/2024050112/old.json", "logs/2024050113/next.json"])
+    }
+
+    /// Puts (new keys and overwrites) racing lists and gets: every listed key reads back complete, and
+    /// the bucket folder never holds anything but objects and their folders.
+    func testListDuringPutsShowsOnlyCompleteObjects() async throws {
+        let store = FileSystemObjectStore(root: root)
+        try await store.createBucket("b")
+        let bucket = root + "/b"
+        // Bodies of 2 MiB, so that each put spends a while between creating its file and renaming it.
+        func body(_ i: Int) -> [UInt8] { [UInt8](repeating: UInt8(i % 251), count: 2 << 20 + i) }
+        func index(_ key: String) -> Int { Int(key.split(separator: "-").last!)! }
+        let writers = 8, rounds = 4
+        let writing = Observations()
+        let bad = try await withThrowingTaskGroup(of: [String].self) { group in
+            for i in 0..<writers {
+                group.addTask {
+                    for _ in 0..<rounds {
+                        try await store.put(bucket: "b", key: "p/\(i % 3)/obj-\(i)", body: body(i), contentType: "application/octet-stream")
+                    }
+                    writing.record(temporary: "", target: "done", onDisk: [], listed: [], temporaryExists: false)
+                    return []
+                }
+            }
+            group.addTask {
+                // Look at the bucket for as long as the writers write (and at least a few times).
+                var problems: [String] = []
+                var looks = 0
+                while writing.all.count < writers || looks < 5 {
+                    looks += 1
+                    let onDisk = (try? FileManager.default.subpathsOfDirectory(atPath: bucket)) ?? []
+                    problems += onDisk.filter { ($0 as NSString).lastPathComponent.hasPrefix(".") }
+                    // Every listed key is complete (one read per look keeps the looks frequent).
+                    if let key = try await store.list(bucket: "b", prefix: "p/").randomElement() {
+                        let got = try await store.get(bucket: "b", key: key)
+                        if got != body(index(key)) { problems.append("\(key): \(got?.count ?? -1) bytes") }
+                    }
+                }
+                return problems
+            }
+            var out: [String] = []
+            for try await p in group { out += p }
+            return out
+        }
+        XCTAssertEqual(bad, [], "the bucket showed a temporary or half-written object")
+        let keys = try await store.list(bucket: "b", prefix: "")
+        XCTAssertEqual(keys.count, writers)
+    }
+
+    func testStagingFolderIsNoBucketAndItsLeftoversGo() async throws {
+        let store = FileSystemObjectStore(root: root)
+        await assertThrows(.rejected) { try await store.createBucket(".cloudaudit-tmp") }
+        await assertThrows(.rejected) { try await store.put(bucket: ".cloudaudit-tmp", key: "k", body: [1], contentType: "x") }
+        await assertThrows(.rejected) { _ = try await store.list(bucket: ".cloudaudit-tmp", prefix: "") }
+        try await store.createBucket("b")
+        // What a crash left: an old temporary file goes at the first put, a recent one (in flight) stays.
+        let staging = root + "/.cloudaudit-tmp"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
+        XCTAssertTrue(FileManager.default.createFile(atPath: staging + "/.cloudaudit-tmp-old", contents: Data([1])))
+        XCTAssertTrue(FileManager.default.createFile(atPath: staging + "/.cloudaudit-tmp-new", contents: Data([2])))
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: staging + "/.cloudaudit-tmp-old")
+        try await store.put(bucket: "b", key: "k", body: [3], contentType: "x")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: staging), [".cloudaudit-tmp-new"])
+        let keys = try await store.list(bucket: "b", prefix: "")
+        XCTAssertEqual(keys, ["k"])
     }
 
     func testListSkipsTemporaryFiles() async throws {
@@ -476,6 +577,26 @@ private func captureError(_ body: () async throws -> Void) async -> ObjectStoreE
         XCTFail("unexpected error \(error)")
         return nil
     }
+}
+
+/// What `FileSystemObjectStore.beforeRename` saw, collected across threads.
+private final class Observations: @unchecked Sendable {
+    struct Observation {
+        var temporary: String
+        var target: String
+        var onDisk: [String]
+        var listed: [String]
+        var temporaryExists: Bool
+    }
+
+    private let lock = NSLock()
+    private var items: [Observation] = []
+
+    func record(temporary: String, target: String, onDisk: [String], listed: [String], temporaryExists: Bool) {
+        lock.withLock { items.append(Observation(temporary: temporary, target: target, onDisk: onDisk, listed: listed, temporaryExists: temporaryExists)) }
+    }
+
+    var all: [Observation] { lock.withLock { items } }
 }
 
 private func assertThrows(_ kind: ObjectStoreError.Kind, _ note: String = "", file: StaticString = #filePath, line: UInt = #line,

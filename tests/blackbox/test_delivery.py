@@ -514,11 +514,17 @@ def test_metrics_export_delivery_gauges(track_env, track_tenant, bucket, s3):
     evs = [make_event(src, "M%d" % i, resourceType=rt) for i in range(3)]
     admin.put_ok(evs)
     _wait(track_env, s3, bucket, "metricpfx", _ids(evs), settle=0)
-    r = requests.get(track_env.server.url + "/metrics", timeout=10)
-    assert r.status_code == 200
-    lines = [ln for ln in r.text.splitlines() if ln.startswith("cloudaudit_delivery_")]
-    assert lines, "GET /metrics exports no cloudaudit_delivery_* gauges"
-    assert any(('"%d"' % tid) in ln for ln in lines), "no cloudaudit_delivery_* series for set %d" % tid
+    # the gauges are refreshed every few seconds, not at each file: poll until the set's series shows
+    deadline = time.time() + 30
+    while True:
+        r = requests.get(track_env.server.url + "/metrics", timeout=10)
+        assert r.status_code == 200
+        lines = [ln for ln in r.text.splitlines() if ln.startswith("cloudaudit_delivery_")]
+        if any(('"%d"' % tid) in ln for ln in lines):
+            break
+        assert time.time() < deadline, ("GET /metrics exports no cloudaudit_delivery_* gauges" if not lines else
+                                         "no cloudaudit_delivery_* series for set %d after 30 s" % tid)
+        time.sleep(0.5)
 
 
 # ---- file size bound and flush interval
