@@ -22,8 +22,11 @@ import Foundation
 ///   line count of its JSON lines), *missing*, *moved* (absent, but an unlisted object has its
 ///   SHA-256), *modified*, or *unreadable* (cannot be decrypted or decompressed);
 /// - files of the track that no valid digest lists: *unexpected* when a valid digest of the account
-///   already ends after the file's key time, the file is older than twice the digest interval, or its
-///   key time is in the future (beyond `clockSkew`); else *pending* (its digest is not written yet: not a problem);
+///   already ends after the file's key time, the file is twice the digest interval old or older, or its
+///   key time is in the future (beyond `clockSkew`); else *pending*: its digest is not written yet. A
+///   pending file is not a problem, but it is not verified either: the report lists the pending files
+///   of each account with the time their digest is due (``PendingCoverage``), and its ``Verdict`` is
+///   `.pending` rather than `.verified`;
 /// - the log check: the events of each valid digest's files (and its `Skipped` subtrees) appended to
 ///   `TreeStart` must give its checkpoint's root.
 ///
@@ -220,9 +223,9 @@ public struct BucketVerifier: Sendable {
             if let newest, f.time <= newest.digest.endTime {
                 result.status = .unexpected
                 result.reason = "not listed by any valid digest, though digest \(newest.key) already covers its time"
-            } else if f.time < now - 2 * digestInterval {
+            } else if f.time <= now - 2 * digestInterval {
                 result.status = .unexpected
-                result.reason = "not listed by any valid digest, and older than twice the digest interval (\(2 * digestInterval) s)"
+                result.reason = "not listed by any valid digest, though written at least twice the digest interval (\(2 * digestInterval) s) ago"
             } else if f.time > now + Self.clockSkew {
                 // The server names a file by the time it writes it: a key from the future was not written by it.
                 result.status = .unexpected
@@ -242,9 +245,37 @@ public struct BucketVerifier: Sendable {
         }
         report.digests = digestResults.values.sorted { ($0.accountId, $0.endTime ?? 0, $0.key) < ($1.accountId, $1.endTime ?? 0, $1.key) }
         report.problems.sort { ($0.kind.order, $0.key) < ($1.kind.order, $1.key) }
+        report.pending = pendingCoverage(report.logFiles, chains: chains)
         report.summary = BucketVerificationReport.Summary(report)
         report.isValid = report.problems.isEmpty
+        report.isComplete = report.pending.isEmpty
+        if !report.isValid {
+            report.verdict = .failed
+        } else if report.digests.isEmpty && report.logFiles.isEmpty {
+            report.verdict = .nothing
+        } else {
+            report.verdict = report.isComplete ? .verified : .pending
+        }
         return report
+    }
+
+    /// The pending files of each account, and when the digest that will list them is due.
+    func pendingCoverage(_ files: [LogFileResult], chains: [Int64: AccountChain]) -> [PendingCoverage] {
+        var times: [Int64: [Int64]] = [:]
+        for f in files where f.status == .pending {
+            guard let account = f.accountId, let time = BucketKeys.logFile(f.key)?.time else { continue }
+            times[account, default: []].append(time)
+        }
+        return times.keys.sorted().map { account in
+            let t = times[account]!
+            let lastDigest = chains[account]?.valid.map(\.digest.endTime).max()
+            // A digest period starts where the previous digest ended, or (the set's first) before its
+            // first file was written; it closes `digestInterval` later. A stopped set or a shutdown
+            // closes it sooner.
+            let due = (lastDigest ?? t.min()!) + digestInterval
+            return PendingCoverage(accountId: account, files: t.count, oldestFileTime: t.min()!, newestFileTime: t.max()!,
+                                   lastDigestEndTime: lastDigest, nextDigestDue: due)
+        }
     }
 
     // MARK: - The chain
@@ -723,8 +754,27 @@ public struct BucketVerificationReport: Codable, Sendable, Equatable {
     public var digests: [DigestResult] = []
     public var logFiles: [LogFileResult] = []
     public var problems: [Problem] = []
+    /// Per account, the delivered files no digest lists yet (see ``PendingCoverage``).
+    public var pending: [PendingCoverage] = []
     public var summary = Summary()
+    /// No problem was found (pending files are not problems).
     public var isValid = true
+    /// Every delivered file (of the range) is listed by a valid digest: nothing is pending.
+    public var isComplete = true
+    public var verdict = Verdict.verified
+
+    /// What a run found, as one word (`cloudaudit verify` maps it to its exit status).
+    public enum Verdict: String, Codable, Sendable {
+        /// No problem, and every delivered file is listed by a valid digest and checked (exit 0).
+        case verified
+        /// No problem in what the digests list, but some delivered files are not listed by a digest
+        /// yet: they are not verified until it is written (exit 3).
+        case pending
+        /// At least one problem (exit 1).
+        case failed
+        /// No digest and no log file of the track (in the range): nothing was checked (exit 1).
+        case nothing
+    }
 
     public init(bucket: String, prefix: String, trackId: Int64, accountId: Int64?, startTime: Int64?, endTime: Int64?, checkedAt: Int64) {
         self.bucket = bucket
@@ -791,6 +841,34 @@ public struct BucketVerificationReport: Codable, Sendable, Equatable {
     }
 }
 
+/// An account's delivered files that no digest lists yet: written after its newest valid digest and
+/// less than twice the digest interval ago. Not a problem, but not verified: their digest is due by
+/// `nextDigestDue`.
+public struct PendingCoverage: Codable, Sendable, Equatable {
+    public var accountId: Int64
+    /// How many log files wait for their digest.
+    public var files: Int
+    /// The key times (Unix seconds) of the oldest and the newest of them.
+    public var oldestFileTime: Int64
+    public var newestFileTime: Int64
+    /// The end time of the account's newest valid digest; nil before its first digest.
+    public var lastDigestEndTime: Int64?
+    /// When the digest that lists them is due at the latest (Unix seconds): the newest digest's end
+    /// plus the digest interval; before the first digest, the oldest file's key time plus the interval
+    /// (the first period starts before the set's first file). A server that is stopped, or whose
+    /// deliveries fail, writes it later; a set that is stopped gets its digest at once.
+    public var nextDigestDue: Int64
+
+    public init(accountId: Int64, files: Int, oldestFileTime: Int64, newestFileTime: Int64, lastDigestEndTime: Int64?, nextDigestDue: Int64) {
+        self.accountId = accountId
+        self.files = files
+        self.oldestFileTime = oldestFileTime
+        self.newestFileTime = newestFileTime
+        self.lastDigestEndTime = lastDigestEndTime
+        self.nextDigestDue = nextDigestDue
+    }
+}
+
 public struct DigestResult: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable {
         case valid, forged
@@ -850,7 +928,8 @@ public struct LogFileResult: Codable, Sendable, Equatable {
         case unreadable
         /// Listed by no valid digest although one should list it.
         case unexpected
-        /// Listed by no digest yet: newer than the newest digest and than 2 digest intervals. Not a problem.
+        /// Listed by no digest yet: written after the newest digest and less than 2 digest intervals
+        /// ago. Not a problem, but not verified (the report's verdict is then `.pending`).
         case pending
     }
 

@@ -35,15 +35,32 @@ struct VerifyCommand: AsyncParsableCommand {
             with the deployment's key store and check the log from them too.
 
             With --start/--end, the digests from --start up to the first one after --end are checked, \
-            and unlisted files whose key time is inside the range. Files newer than the newest digest \
-            and than 2 x --digest-interval are pending (not a problem).
+            and unlisted files whose key time is inside the range.
+
+            Pending files: the server writes a set's digest every --digest-interval (serve flag; 3600 s, \
+            hourly, by default), so the newest files are not listed by any digest yet. A file no digest \
+            lists, written after the account's newest digest and less than 2 x --digest-interval ago, \
+            is pending: not a problem, but not verified either. Everything the digests list is checked; \
+            each account with pending files gets a PENDING line with their number and the time its \
+            next digest is due, and the exit status is 3. Older unlisted files are UNEXPECTED. Give \
+            --digest-interval the server's value. To check only what must already be covered (exit 0 \
+            or 1, never 3), pass --end two intervals ago (--end -2h with hourly digests).
 
             Output: one line per problem (FORGED, GAP, CHAIN, MISSING, MOVED, MODIFIED, UNREADABLE, \
-            UNEXPECTED, LOG), then `N/N digest files valid, N/N log files valid; ...`.
+            UNEXPECTED, LOG), one PENDING line per account with pending files, then `N/N digest files \
+            valid, N/N log files valid; ...` (with `N pending files`), and, when files are pending, a \
+            last line saying when to run verify again. --output json has the same report, with \
+            Verdict (verified, pending, failed, nothing), IsValid (no problem found), IsComplete \
+            (nothing pending), Pending (per account: Files, NextDigestDue...) and ExitStatus.
 
-            Exit status: 0 everything verified, 1 a problem was found (or nothing to verify), 2 the \
-            bucket or the keys could not be read.
+            Exit status: 0 every file was verified (each delivered file is listed by a valid digest, \
+            and nothing is wrong); 1 a problem was found, or there was nothing to verify; 2 the bucket \
+            or the keys could not be read; 3 nothing wrong was found, but some files are pending (not \
+            listed by a digest yet): run verify again after the next digest; 64 invalid arguments.
             """)
+
+    /// Exit status when nothing is wrong but some delivered files are not listed by a digest yet.
+    static let exitPending: Int32 = 3
 
     @Option(help: ArgumentHelp("A bucket folder, e.g. <data-dir>/buckets/<bucket>.", valueName: "dir"))
     var folder: String?
@@ -185,18 +202,26 @@ struct VerifyCommand: AsyncParsableCommand {
             throw error
         }
 
-        let nothing = report.digests.isEmpty && report.logFiles.isEmpty
+        let status = Self.exitStatus(report.verdict)
         switch output {
         case .json:
-            print(try Self.json(report))
+            print(try Self.json(report, exitStatus: status))
         case .text:
-            print(Self.text(report, verbose: verbose), terminator: "")
-            if nothing {
+            print(Self.text(report, verbose: verbose, now: now), terminator: "")
+            if report.verdict == .nothing {
                 EventsCommand.Terminal.error("nothing to verify: no digest or log file of track \(trackId) under \(bucketName)/\(prefix)/"
                     + (accountId.map { " for account \($0)" } ?? "") + (start != nil || end != nil ? " in the time range" : ""))
             }
         }
-        if !report.isValid || nothing { throw ExitCode(1) }
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    static func exitStatus(_ verdict: BucketVerificationReport.Verdict) -> Int32 {
+        switch verdict {
+        case .verified: return 0
+        case .pending: return exitPending
+        case .failed, .nothing: return 1
+        }
     }
 
     static func openKeyVault(_ path: String) throws -> (KeyVault, () async throws -> Void) {
@@ -210,7 +235,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
     // MARK: Output
 
-    static func text(_ r: BucketVerificationReport, verbose: Bool) -> String {
+    static func text(_ r: BucketVerificationReport, verbose: Bool, now: Int64) -> String {
         var out = ""
         if verbose {
             for d in r.digests {
@@ -228,6 +253,7 @@ struct VerifyCommand: AsyncParsableCommand {
             }
         }
         for p in r.problems { out += p.description + "\n" }
+        for p in r.pending { out += pendingLine(p, now: now) + "\n" }
         // Log checks that could not run for want of keys are not problems, but say so.
         var notes: [String: Int] = [:]
         for d in r.digests where d.status == .valid {
@@ -236,10 +262,46 @@ struct VerifyCommand: AsyncParsableCommand {
         for (detail, n) in notes.sorted(by: { $0.key < $1.key }) {
             out += "NOTE  log check of \(n) digest\(n == 1 ? "" : "s") not checked (\(detail))\n"
         }
-        return out + r.summary.line + "\n"
+        out += r.summary.line + "\n"
+        if r.verdict == .pending, let due = r.pending.map(\.nextDigestDue).max() {
+            let n = r.pending.reduce(0) { $0 + $1.files }
+            let again = due >= now ? "after \(timeText(due))" : "once the server writes the next digest (due by \(timeText(due)))"
+            out += "NOT YET VERIFIED: nothing wrong found in what the digests list, but \(n) log file\(n == 1 ? " is" : "s are") "
+                + "not listed by a digest yet; run verify again \(again) (exit status \(exitPending))\n"
+        }
+        return out
     }
 
-    static func json(_ r: BucketVerificationReport) throws -> String {
+    /// `PENDING  account A: N log files not yet listed by a digest (...); the next digest is due by T (in ...)`
+    static func pendingLine(_ p: PendingCoverage, now: Int64) -> String {
+        let files = p.files == 1 ? "1 log file" : "\(p.files) log files"
+        let times = p.oldestFileTime == p.newestFileTime
+            ? "key time \(timeText(p.oldestFileTime))" : "key times \(timeText(p.oldestFileTime)) to \(timeText(p.newestFileTime))"
+        let since = p.lastDigestEndTime.map { "the newest digest ends \(timeText($0))" } ?? "no digest yet"
+        var line = "PENDING  account \(p.accountId): \(files) not yet listed by a digest (\(times); \(since)); "
+        if p.nextDigestDue >= now {
+            line += "the next digest is due by \(timeText(p.nextDigestDue)) (in \(durationText(p.nextDigestDue - now)))"
+        } else {
+            line += "the next digest was due by \(timeText(p.nextDigestDue)) (\(durationText(now - p.nextDigestDue)) ago; "
+                + "a stopped server, or one that cannot write to the bucket, writes it late)"
+        }
+        return line
+    }
+
+    /// RFC 3339, UTC: `2026-11-21T07:33:03Z`.
+    static func timeText(_ t: Int64) -> String {
+        UTCTime(t).dateTime.replacingOccurrences(of: " ", with: "T") + "Z"
+    }
+
+    /// `42 s`, `12 min`, `1 h 5 min`.
+    static func durationText(_ seconds: Int64) -> String {
+        if seconds < 60 { return "\(seconds) s" }
+        let minutes = (seconds + 30) / 60
+        if minutes < 60 { return "\(minutes) min" }
+        return minutes % 60 == 0 ? "\(minutes / 60) h" : "\(minutes / 60) h \(minutes % 60) min"
+    }
+
+    static func json(_ r: BucketVerificationReport, exitStatus: Int32) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .custom { path in PascalKey(path.last!.stringValue) }
@@ -247,6 +309,7 @@ struct VerifyCommand: AsyncParsableCommand {
         // The summary line too, for scripts that print it.
         if var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
             object["SummaryLine"] = r.summary.line
+            object["ExitStatus"] = Int(exitStatus)
             data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         }
         return String(decoding: data, as: UTF8.self)
@@ -521,8 +584,10 @@ struct VerifyEventCommand: AsyncParsableCommand {
     func lookUpRecord(_ api: APIClient) async throws -> String? {
         let now = Int64(Date().timeIntervalSince1970)
         var start = now - 3650 * 86400
+        // The server takes an EndTime up to a day after its clock (and keeps no event more than a few
+        // minutes ahead): half a day after ours leaves room for a clock that differs either way.
         for _ in 0..<2 {
-            let params: [String: Any] = ["StartTime": start, "EndTime": now + 7 * 86400, "MaxResults": 50,
+            let params: [String: Any] = ["StartTime": start, "EndTime": now + 12 * 3600, "MaxResults": 50,
                                          "LookupAttributes": [["AttributeKey": "EventId", "AttributeValue": eventId]]]
             let body = try JSONSerialization.data(withJSONObject: params)
             let bytes = try await api.call(action: "LookUpEvents", body: Array(body))

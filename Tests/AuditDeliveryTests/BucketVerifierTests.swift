@@ -160,6 +160,9 @@ final class BucketVerifierTests: XCTestCase {
         XCTAssertEqual(report.summary.line.prefix(while: { $0 != ";" }), "5/5 digest files valid, \(report.logFiles.count)/\(report.logFiles.count) log files valid")
         XCTAssertGreaterThan(report.logFiles.count, files)
         XCTAssertEqual(report.summary.logChecksVerified, 5)
+        XCTAssertEqual(report.verdict, .verified)
+        XCTAssertTrue(report.isComplete)
+        XCTAssertEqual(report.pending, [])
         // The report is Codable.
         let data = try JSONEncoder().encode(report)
         XCTAssertEqual(try JSONDecoder().decode(BucketVerificationReport.self, from: data), report)
@@ -234,10 +237,77 @@ final class BucketVerifierTests: XCTestCase {
         XCTAssertEqual(report.logFiles.first { $0.key == recent }?.status, .pending)
         XCTAssertNil(report.logFiles.first { $0.key == other })
         XCTAssertEqual(report.summary.pending, 1)
+        // A problem wins over pending files, which are still reported.
+        XCTAssertEqual(report.verdict, .failed)
+        XCTAssertEqual(report.pending, [PendingCoverage(accountId: account, files: 1, oldestFileTime: t0 + 3 * interval + 60,
+                                                        newestFileTime: t0 + 3 * interval + 60, lastDigestEndTime: t0 + 3 * interval,
+                                                        nextDigestDue: t0 + 4 * interval)])
 
         // Much later, the recent file should have been listed long ago.
         let later = try await verifier(built, now: now + 3 * interval).verify()
         XCTAssertEqual(Set(problems(later, .unexpected).map(\.key)), [forged, recent])
+    }
+
+    /// A file key of the set at `time`, for files no digest lists.
+    func fileKey(account: Int64? = nil, time: Int64, firstSequence: Int64) -> String {
+        let stamp = UTCTime(time)
+        return "\(prefix)/\(stamp.compactHour)/\(account ?? self.account)_CloudAudit_ap_guangzhou_\(stamp.basicTimestamp)_\(track)_\(firstSequence).json.gz"
+    }
+
+    /// The normal state of a running set: the digests list every file but the newest few, which wait
+    /// for the next digest. Everything listed is verified; the rest is pending, not verified.
+    func testNewestFilesWithoutADigestArePendingNotVerified() async throws {
+        let built = try await build(periods: 2)
+        let newest = [fileKey(time: t0 + 2 * interval + 120, firstSequence: 27), fileKey(time: t0 + 2 * interval + 900, firstSequence: 30)]
+        for k in newest { try await built.store.put(bucket: bucket, key: k, body: Gzip.compress(Array("{}\n".utf8)), contentType: "application/gzip") }
+        let now = t0 + 2 * interval + 1000
+        let report = try await verifier(built, now: now).verify()
+        XCTAssertTrue(report.isValid, report.problems.map(\.description).joined(separator: "\n"))
+        XCTAssertFalse(report.isComplete)
+        XCTAssertEqual(report.verdict, .pending)
+        XCTAssertEqual(report.pending, [PendingCoverage(accountId: account, files: 2, oldestFileTime: t0 + 2 * interval + 120,
+                                                        newestFileTime: t0 + 2 * interval + 900, lastDigestEndTime: t0 + 2 * interval,
+                                                        nextDigestDue: t0 + 3 * interval)])
+        // What the digests list is checked all the same.
+        let listed = report.logFiles.filter { $0.status != .pending }
+        XCTAssertEqual(listed.count, built.files.flatMap { $0 }.count)
+        XCTAssertTrue(listed.allSatisfy { $0.status == .valid && $0.contentChecked })
+        XCTAssertTrue(report.digests.allSatisfy { $0.logCheck?.status == .verified })
+        XCTAssertEqual(Set(report.logFiles.filter { $0.status == .pending }.map(\.key)), Set(newest))
+        XCTAssertTrue(report.summary.line.hasSuffix(", 2 pending files"), report.summary.line)
+        // The JSON report carries the verdict and the pending files.
+        let json = try JSONEncoder().encode(report)
+        XCTAssertEqual(try JSONDecoder().decode(BucketVerificationReport.self, from: json), report)
+
+        // Up to the newest digest only (--end): nothing pending, everything verified.
+        let closed = try await verifier(built, now: now, end: t0 + 2 * interval).verify()
+        XCTAssertEqual(closed.verdict, .verified)
+        XCTAssertEqual(closed.pending, [])
+    }
+
+    /// Before a set's first digest, every file is pending; the first digest is due at the latest one
+    /// interval after the oldest file (the first period starts before the set's first file).
+    func testFilesBeforeTheFirstDigestArePending() async throws {
+        let store = FileSystemObjectStore(root: root)
+        try await store.createBucket(bucket)
+        let times = [t0 + 5, t0 + 65, t0 + 125]
+        for (i, t) in times.enumerated() {
+            try await store.put(bucket: bucket, key: fileKey(time: t, firstSequence: Int64(1 + 4 * i)), body: Gzip.compress(Array("{}\n".utf8)),
+                                contentType: "application/gzip")
+        }
+        let built = Built(store: store, digests: [], files: [], records: [])
+        let report = try await verifier(built, now: t0 + 200).verify()
+        XCTAssertTrue(report.isValid, report.problems.map(\.description).joined(separator: "\n"))
+        XCTAssertEqual(report.verdict, .pending)
+        XCTAssertEqual(report.summary.pending, 3)
+        XCTAssertEqual(report.summary.logFiles, 0)
+        XCTAssertEqual(report.pending, [PendingCoverage(accountId: account, files: 3, oldestFileTime: t0 + 5, newestFileTime: t0 + 125,
+                                                        lastDigestEndTime: nil, nextDigestDue: t0 + 5 + interval)])
+
+        // An empty bucket: nothing was checked.
+        try await store.createBucket("empty")
+        let empty = try await BucketVerifier(store: store, bucket: "empty", prefix: prefix, trackId: track, keys: [key.publicKey], now: t0).verify()
+        XCTAssertEqual(empty.verdict, .nothing)
     }
 
     func testDeletedDigestInTheChainIsAGap() async throws {
@@ -262,6 +332,8 @@ final class BucketVerifierTests: XCTestCase {
         let soon = try await verifier(built, now: t0 + 3 * interval + 600).verify()
         XCTAssertTrue(soon.isValid, soon.problems.map(\.description).joined(separator: "\n"))
         XCTAssertEqual(soon.summary.pending, built.files[2].count)
+        XCTAssertEqual(soon.verdict, .pending, "files no digest lists are not verified")
+        XCTAssertEqual(soon.pending.map(\.nextDigestDue), [t0 + 3 * interval], "the digest of the period after digest 1 is due")
         // Two intervals later they should have been listed: unexpected.
         let later = try await verifier(built, now: t0 + 6 * interval).verify()
         XCTAssertFalse(later.isValid)

@@ -15,7 +15,8 @@ One server for the module, with a moto S3 region (ap-guangzhou) and the built-in
    flipped ciphertext byte, a disabled key (decrypt refuses naming the key; delivery waits with a
    LastError naming it, writes no object and no plaintext anywhere, and resumes after `kms enable`
    with every event exactly once);
-4. `cloudaudit verify` with `--data-dir` checks the log from the decrypted files (every log check
+4. `cloudaudit verify` (run once the digests list every delivered file: one they do not list yet is
+   pending, exit 3) with `--data-dir` checks the log from the decrypted files (every log check
    passed); without it the files are valid as stored and the log checks of the digests that list
    files are "not checked" (exit 0, as BucketVerifier/VerifyCommand implement it); a flipped byte
    in an `.enc` object is MODIFIED (exit 1), with or without `--data-dir`.
@@ -111,7 +112,9 @@ class Store:
             self.root = Path(root) if root else Path(env.server.data_dir) / "buckets" / self.name
 
     def objects(self):
-        """{key: bytes} of everything in the bucket; for a folder, writers' temporary (dot) files too."""
+        """{key: bytes} of everything in the bucket; for a folder, every file in it, dot files too: the
+        folder store writes its temporary files outside the bucket folders, so a reader never meets one
+        (one here fails the test as a file that is not an envelope)."""
         if self.backend == "s3":
             return {k: self.env.s3.get_object(Bucket=self.name, Key=k)["Body"].read()
                     for k in S.list_s3_keys(self.env.s3, self.name)}
@@ -549,6 +552,7 @@ def _verify(env, store, track, tmp_path, data_dir=None):
     except ValueError:
         raise AssertionError("verify --output json printed no JSON:\n%s\n%s" % (j.stdout_text[-2000:], j.stderr_text[-2000:]))
     assert j.returncode == t.returncode, "exit status text %s vs json %s" % (t.returncode, j.returncode)
+    assert js.get("ExitStatus") == t.returncode, "json ExitStatus %r, exit status %s" % (js.get("ExitStatus"), t.returncode)
     return VerifyRun(t.returncode, t.stdout_text, t.stderr_text, summary, rest, problems, js)
 
 
@@ -723,7 +727,12 @@ def test_encryption_disabled_key_holds_delivery_until_enabled(enc_env, backend, 
             d.key_id in (r.get("LastError") or "") and "disabled" in (r.get("LastError") or "") for r in rows),
             timeout=30, what="LastError naming the disabled key")
         assert rows[0].get("LastErrorAt"), rows
-        time.sleep(2.5)
+        # a later attempt (delivery retries with a back-off of 1, 2, 4... s) failed on the key too: had
+        # delivery written anything while the key is disabled, it would be in the bucket by now
+        first_at = max(r.get("LastErrorAt") or 0 for r in rows)
+        S.wait_status(srv, d.track, lambda rows: any(
+            (r.get("LastErrorAt") or 0) > first_at and d.key_id in (r.get("LastError") or "") for r in rows),
+            timeout=30, what="a later delivery attempt failing on the disabled key")
         objs = d.store.objects()
         logs = _logs(objs)
         assert set(logs) == before, "no object may be written while the key is disabled: new %s" % sorted(set(logs) - before)

@@ -384,12 +384,18 @@ def test_tree_size_counts_every_event_including_self_audit(server, keys3, pubkey
     acct, ingest, auditor = keys3
     src = uid("ig")
     ingest.put_ok([make_event(src, "A%d" % i) for i in range(4)])
-    # auditor calls are recorded in the account (asynchronously) and become leaves too
+    # auditor calls are recorded in the account (asynchronously) and become leaves too: wait until
+    # at least the four calls below are (each poll is a call too, and only adds leaves)
     for _ in range(3):
         checkpoint_of(auditor)
     lookup_all(auditor, [("EventSource", src)])
-    time.sleep(0.5)
-    r = checkpoint_of(auditor)
+    deadline = time.time() + 30
+    while True:
+        r = checkpoint_of(auditor)
+        if r["TreeSize"] >= 4 + 4:
+            break
+        assert time.time() < deadline, "the auditor's calls are not in the log after 30 s: size %d" % r["TreeSize"]
+        time.sleep(0.2)
     cp = check_checkpoint_response(r, pubkey, acct)
     size = r["TreeSize"]
     assert size >= 4 + 4, "the account's own API calls are events of its log: size %d" % size
@@ -908,6 +914,19 @@ def _wait_covered(srv, root, prefix, want_ids, pub, account, track, timeout=40, 
         time.sleep(0.5)
 
 
+def _wait_delivered(srv, root, prefix, want_ids, timeout=40):
+    """Poll until every wanted event is in a log file of the bucket folder."""
+    deadline = time.time() + timeout
+    while True:
+        _, logs = split_objects(read_bucket(root, prefix))
+        got = {json.loads(line)["eventId"] for k, raw in logs.items() for line in file_lines(k, raw).decode().splitlines()}
+        if set(want_ids) <= got:
+            return logs
+        assert time.time() < deadline, "%d of %d events delivered after %ss\nserver log:\n%s" % (
+            len(set(want_ids) & got), len(want_ids), timeout, srv.log_tail(20))
+        time.sleep(0.3)
+
+
 def test_digests_on_the_local_region(dg_server):
     srv = dg_server
     pub = signing_public(srv)[0]
@@ -921,9 +940,10 @@ def test_digests_on_the_local_region(dg_server):
         evs = [make_event(src, "D%d_%d" % (i, j), resourceName="名-%d" % j) for j in range(6)]
         ingest.put_ok(evs)
         want += ids(evs)
-        time.sleep(2.2)
-    parsed, listed, logs = _wait_covered(srv, root, "dgall", want, pub, acct, tid)
-    assert len(logs) >= 2 and len(parsed) >= 2, (len(logs), len(parsed))
+        # each batch in a file of its own: wait until it is delivered before the next one
+        _wait_delivered(srv, root, "dgall", want)
+    parsed, listed, logs = _wait_covered(srv, root, "dgall", want, pub, acct, tid, extra=lambda ps: len(ps) >= 2)
+    assert len(logs) >= 3 and len(parsed) >= 2, (len(logs), len(parsed))
     # periods without events still get a digest (so a missing one shows as a gap)
     last_file_end = max(d["DigestEndTime"] for k, d, _ in parsed if d["LogFiles"])
     parsed, listed, logs = _wait_covered(
@@ -952,7 +972,7 @@ def test_filtered_set_digests_have_skipped_ranges(dg_server):
         ingest.put_ok([x for pair in zip(w, r) for x in pair])
         writes += w
         reads += r
-        time.sleep(1.5)
+        _wait_delivered(srv, root, "dgw", ids(writes))
     total = 20
 
     def enough(ps):
@@ -1006,12 +1026,8 @@ def test_stopping_a_set_writes_a_digest_of_its_last_files(spawn_server):
     S.call(admin, "StopLogging", {"AuditName": names[0]})
     S.call(admin, "ModifyAuditTrack", {"TrackId": tids[1], "Status": 0})
     for r, tid in zip(roots[:2], tids[:2]):
-        deadline = time.time() + 20
-        while not split_objects(read_bucket(r, "stops"))[0]:
-            assert time.time() < deadline, "stopping set %d wrote no digest; log:\n%s" % (tid, srv.log_tail(20))
-            time.sleep(0.5)
-        time.sleep(1.0)
-        parsed, listed, logs = check_digests(read_bucket(r, "stops"), pub, acct, tid, "stops")
+        # the stop digest: every delivered file listed (polled: it is written by the next delivery pass)
+        parsed, listed, logs = _wait_covered(srv, r, "stops", ids(evs), pub, acct, tid, timeout=20)
         assert set(listed) == set(logs), "the stop digest covers every delivered file: %s" % (set(logs) - set(listed))
     assert not split_objects(read_bucket(roots[2], "stops"))[0]
     # shutdown writes the running set's digest
@@ -1058,3 +1074,133 @@ def test_final_digest_in_the_same_second_as_the_previous_one(spawn_server):
     p = run_cli(["verify", "--folder", str(root), "--track", str(tid), "--public-key", pub, "--digest-interval", "1"],
                 check=False)
     assert p.returncode == 0, "verify of the untouched bucket: %s %s" % (p.stdout_text, p.stderr_text)
+
+
+# --------------------------------------------------------------------------------------------------
+# verify before a digest lists the files: pending, not verified
+
+
+PENDING_LINE_RE = re.compile(r"^PENDING  account (\d+): (\d+) log files? not yet listed by a digest \((.*)\); "
+                             r"the next digest (is|was) due by (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) \((.*)\)$")
+VERIFY_SUMMARY_RE = re.compile(r"^(\d+)/(\d+) digest files valid, (\d+)/(\d+) log files valid; (.*)$")
+VERIFY_PROBLEM_RE = re.compile(r"^(FORGED|GAP|CHAIN|MISSING|MOVED|MODIFIED|UNREADABLE|UNEXPECTED|LOG)  ")
+EXIT_PENDING = 3
+
+
+def rfc3339(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def key_time(key):
+    return stamp_time(re.search(r"_(\d{8}T\d{6}Z)_", key).group(1))
+
+
+def run_verify(root, tid, pub, interval):
+    """`cloudaudit verify` of a bucket folder, text and json: (text process, parsed json)."""
+    args = ["verify", "--folder", str(root), "--track", str(tid), "--public-key", pub, "--digest-interval", str(interval)]
+    t = run_cli(args, check=False)
+    j = run_cli(args + ["--output", "json"], check=False)
+    try:
+        js = json.loads(j.stdout_text)
+    except ValueError:
+        raise AssertionError("verify --output json printed no JSON:\n%s\n%s" % (j.stdout_text, j.stderr_text))
+    assert j.returncode == t.returncode == js["ExitStatus"], (t.returncode, j.returncode, js.get("ExitStatus"))
+    assert "Traceback" not in t.stderr_text and "Fatal error" not in t.stderr_text, t.stderr_text
+    return t, js
+
+
+def _verify_lines(t):
+    out = t.stdout_text.splitlines()
+    summary = [m for m in (VERIFY_SUMMARY_RE.match(ln) for ln in out) if m]
+    assert len(summary) == 1, "one summary line expected:\n%s\n%s" % (t.stdout_text, t.stderr_text)
+    return out, summary[0], [m for m in (PENDING_LINE_RE.match(ln) for ln in out) if m], \
+        [ln for ln in out if VERIFY_PROBLEM_RE.match(ln)]
+
+
+def test_verify_reports_files_no_digest_lists_yet(spawn_server):
+    """verify never passes what it did not check. Digests come every --digest-interval (hourly here, as
+    by default), so a running set's newest files are listed by no digest yet: verify checks everything
+    the digests list, reports the rest as pending (how many, and when the next digest is due) and exits
+    3, distinct from 0 (all verified) and 1 (a problem). Once a digest lists them (stopping a set writes
+    it at once), it exits 0."""
+    interval = 3600
+    srv = _start(spawn_server, extra_args=["--delivery-interval", "1", "--digest-interval", str(interval)])
+    pub = signing_public(srv)[0]
+    acct, admin, ingest, auditor = _tenant_keys(srv)
+    b = S.new_bucket_name()
+    rt = uid("res")
+    tid = S.create_track(admin, region="local", bucket=b, prefix="pend", resource_type=rt)
+    root = Path(srv.data_dir) / "buckets" / b
+    src = uid("dg")
+
+    # the help says what 3 means
+    h = run_cli(["verify", "--help"])
+    assert re.search(r"\b3 nothing wrong was found, but some files are pending", " ".join(h.stdout_text.split())), h.stdout_text
+
+    # 1. delivered, no digest yet: every file pending, exit 3
+    first = [make_event(src, "P%d" % i, resourceType=rt) for i in range(5)]
+    ingest.put_ok(first)
+    logs = _wait_delivered(srv, root, "pend", ids(first))
+    assert not split_objects(read_bucket(root, "pend"))[0], "no digest before the %d s interval" % interval
+    n, oldest, newest = len(logs), min(map(key_time, logs)), max(map(key_time, logs))
+    t, js = run_verify(root, tid, pub, interval)
+    out, summary, pending, problems = _verify_lines(t)
+    assert t.returncode == EXIT_PENDING, "files no digest lists must not pass (exit %d expected):\n%s\n%s" % (
+        EXIT_PENDING, t.stdout_text, t.stderr_text)
+    assert problems == [], t.stdout_text
+    assert len(pending) == 1, t.stdout_text
+    m = pending[0]
+    assert (int(m.group(1)), int(m.group(2))) == (acct, n), t.stdout_text
+    assert "no digest yet" in m.group(3), t.stdout_text
+    assert m.group(4) == "is" and m.group(5) == rfc3339(oldest + interval), (
+        "the first digest is due one interval after the first file at the latest: %s" % t.stdout_text)
+    assert m.group(6).startswith("in "), t.stdout_text
+    assert summary.group(1, 2, 3, 4) == ("0", "0", "0", "0"), t.stdout_text
+    assert summary.group(5).endswith("%d pending file%s" % (n, "" if n == 1 else "s")), t.stdout_text
+    assert out[-1].startswith("NOT YET VERIFIED") and rfc3339(oldest + interval) in out[-1], t.stdout_text
+    assert js["Verdict"] == "pending" and js["IsValid"] is True and js["IsComplete"] is False, js
+    assert js["Problems"] == [] and js["Summary"]["Pending"] == n, js
+    assert js["Pending"] == [{"AccountId": acct, "Files": n, "OldestFileTime": oldest, "NewestFileTime": newest,
+                              "NextDigestDue": oldest + interval}], js["Pending"]
+    assert sorted(f["Key"] for f in js["LogFiles"] if f["Status"] == "pending") == sorted(logs), js["LogFiles"]
+
+    # 2. the set is stopped: its digest lists every file at once; exit 0
+    S.call(admin, "ModifyAuditTrack", {"TrackId": tid, "Status": 0})
+    parsed, listed, logs = _wait_covered(srv, root, "pend", ids(first), pub, acct, tid, timeout=30)
+    t, js = run_verify(root, tid, pub, interval)
+    out, summary, pending, problems = _verify_lines(t)
+    assert t.returncode == 0, "every file listed by a digest: exit 0 expected:\n%s\n%s" % (t.stdout_text, t.stderr_text)
+    assert pending == [] and problems == [] and "pending" not in summary.group(5), t.stdout_text
+    assert summary.group(3) == summary.group(4) == str(len(logs)), t.stdout_text
+    assert js["Verdict"] == "verified" and js["IsComplete"] is True and js["Pending"] == [], js
+    stop_end = max(d["DigestEndTime"] for _, d, _ in parsed)
+
+    # 3. started again, more events: the digested files verify, the newest are pending (the normal state
+    # of a running set); the next digest is due one interval after the last one ended
+    S.call(admin, "ModifyAuditTrack", {"TrackId": tid, "Status": 1})
+    second = [make_event(src, "Q%d" % i, resourceType=rt) for i in range(4)]
+    ingest.put_ok(second)
+    all_logs = _wait_delivered(srv, root, "pend", ids(first + second))
+    new = sorted(set(all_logs) - set(logs))
+    assert new, "the second batch is in new files"
+    t, js = run_verify(root, tid, pub, interval)
+    out, summary, pending, problems = _verify_lines(t)
+    assert t.returncode == EXIT_PENDING, "%s\n%s" % (t.stdout_text, t.stderr_text)
+    assert problems == [] and len(pending) == 1, t.stdout_text
+    m = pending[0]
+    assert int(m.group(2)) == len(new) and m.group(5) == rfc3339(stop_end + interval), t.stdout_text
+    assert "the newest digest ends %s" % rfc3339(stop_end) in m.group(3), t.stdout_text
+    assert summary.group(1) == summary.group(2) and summary.group(3) == summary.group(4) == str(len(logs)), (
+        "every file a digest lists is checked: %s" % t.stdout_text)
+    assert "1 log check passed, 0 failed" in summary.group(5), t.stdout_text
+    assert js["Verdict"] == "pending" and js["Pending"][0]["LastDigestEndTime"] == stop_end, js["Pending"]
+    assert js["Pending"][0]["NextDigestDue"] == stop_end + interval, js["Pending"]
+    assert {f["Key"]: f["Status"] for f in js["LogFiles"]} == dict([(k, "valid") for k in logs] + [(k, "pending") for k in new]), \
+        js["LogFiles"]
+
+    # 4. stopped again: the new digest lists them; exit 0
+    S.call(admin, "ModifyAuditTrack", {"TrackId": tid, "Status": 0})
+    _wait_covered(srv, root, "pend", ids(first + second), pub, acct, tid, timeout=30)
+    t, js = run_verify(root, tid, pub, interval)
+    assert t.returncode == 0 and js["Verdict"] == "verified", "%s\n%s" % (t.stdout_text, t.stderr_text)
+    assert js["Summary"]["ValidLogFiles"] == len(all_logs) and js["Summary"]["Pending"] == 0, js["Summary"]

@@ -17,6 +17,8 @@ or a copy of the folder), so the cases are independent:
     checkpoint saved earlier stays consistent unless the log itself (leaf hashes) was rewritten.
 
 Every case checks the exact key named, the exit status, and that `--output json` agrees with the text.
+The copies are made after the final digests, so no file is pending: verify exits 0 or 1, never 3
+(test_integrity.py::test_verify_reports_files_no_digest_lists_yet covers pending files).
 """
 
 import base64
@@ -123,6 +125,21 @@ def _wait_delivered(dep, want, timeout=60):
             time.sleep(0.5)
 
 
+def _wait_listed(dep, timeout=60):
+    """Until, on both backends, every log file delivered so far is listed by a digest."""
+    deadline = time.time() + timeout
+    for backend in BACKENDS:
+        while True:
+            objs = _read_backend(dep, backend)
+            listed = {f["Key"] for k, v in objs.items() if "/CloudAudit-Digest/" in k for f in json.loads(v)["LogFiles"]}
+            logs = {k for k in objs if "/CloudAudit-Digest/" not in k}
+            if logs and logs <= listed:
+                break
+            assert time.time() < deadline, "%s: files not listed by a digest after %ss: %s; log:\n%s" % (
+                backend, timeout, sorted(logs - listed)[:3], dep.server.log_tail(20))
+            time.sleep(0.5)
+
+
 def _digest_times(dep, backend):
     if backend == "s3":
         keys = S.list_s3_keys(dep.s3, dep.buckets["s3"], PREFIX + "/CloudAudit-Digest/")
@@ -167,8 +184,10 @@ def deployment(tmp_path_factory, moto, s3):
             evs = [make_event(src, "T%d_%d" % (i, j)) for j in range(5)]
             dep.ingest.put_ok(evs)
             dep.ids += [e["eventId"] for e in evs]
-            time.sleep(1.6)
-        _wait_delivered(dep, dep.ids)
+            # each batch in files of its own: delivered before the next one is put
+            _wait_delivered(dep, dep.ids)
+        # periodic digests list those files (so a digest with files is followed by later ones)
+        _wait_listed(dep)
         # a last batch, then SIGTERM at once: the final pass delivers it and writes the final digests
         _wait_for_a_quiet_second(dep)
         last = [make_event(src, "Last%d" % j) for j in range(3)]
@@ -274,7 +293,10 @@ class Result:
         assert jp == sorted((k, key) for k, key, _ in self.problems), (
             "--output json problems %s differ from the text ones %s" % (jp, self.problems))
         valid = self.json.get("IsValid", self.json.get("Valid"))
+        assert self.rc in (0, 1), "no file of a copy made after the final digests can be pending (exit 3): %s" % self
         assert valid is (self.rc == 0), "json IsValid %r with exit status %s" % (valid, self.rc)
+        assert self.json.get("ExitStatus") == self.rc, "json ExitStatus %r, exit status %s" % (self.json.get("ExitStatus"), self.rc)
+        assert self.json.get("Verdict") == ("verified" if self.rc == 0 else "failed"), (self.json.get("Verdict"), self.rc)
         self.valid = valid
 
     def has(self, kind, key):
@@ -322,6 +344,7 @@ def test_untouched_bucket_verifies(copy):
     assert (d_ok, d_all, f_ok, f_all) == (n_digests, n_digests, n_logs, n_logs), (
         "summary %s; bucket has %d digests, %d log files" % (r.summary, n_digests, n_logs))
     assert r.valid is True and r.json["Problems"] == []
+    assert r.json["IsComplete"] is True and r.json["Pending"] == [] and "PENDING" not in r.out, r
     # the deployment's keyring file works as --public-key too
     ring = str(Path(copy.dep.server.data_dir) / "signing-keys.json")
     assert copy.verify(pub=ring).rc == 0
