@@ -78,7 +78,7 @@ public enum CloudAuditServer {
             idleTimeout: TimeAmount.seconds(c.idleTimeout.components.seconds),
             // Headers: the SDKs send a dozen of a few hundred bytes; the request line (a GET form's query
             // string) counts in the list size.
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 100))
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: 64 * 1024, maxHeaderListSize: 80 * 1024, maxHeaderFieldCount: 100))
         let app = Application(router: router, server: .http1(configuration: http),
                               configuration: .init(address: .hostname(c.host, port: c.port), serverName: "cloudaudit"),
                               onServerRunning: { channel in
