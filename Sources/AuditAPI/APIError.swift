@@ -137,8 +137,14 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         .init("InvalidParameterValue", "KMS key \(clip(id)) is disabled. Choose an enabled key (ListKeyAliasByRegion), or ask the operator to enable it.")
     }
 
+    /// A client's text as quoted in a message: printable, at most 64 Unicode scalars (not Characters:
+    /// one letter with thousands of combining marks is one Character).
     static func clip(_ s: String) -> String {
-        let printable = String(s.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
-        return printable.count > 64 ? String(printable.prefix(64)) + "…" : printable
+        var printable = String.UnicodeScalarView()
+        for u in s.unicodeScalars where u.value >= 0x20 && u.value != 0x7F {
+            if printable.count == 64 { return String(printable) + "…" }
+            printable.append(u)
+        }
+        return String(printable)
     }
 }

@@ -64,20 +64,22 @@ public final class SelfAuditRecorder: @unchecked Sendable {
         let authCode = call.error.map { Self.authErrorCode($0.code) } ?? 0
         let record = JSONValue.obj([
             ("eventVersion", "1.0"), ("eventId", .string(eventId)), ("eventTime", .int(now)),
-            ("eventName", .string(call.action)), ("eventSource", "cloudaudit.api"), ("eventType", .string(call.eventType)),
-            ("eventRegion", .string(call.region)), ("actionType", .string(read ? "Read" : "Write")), ("sensitiveAction", false),
+            ("eventName", .string(Self.fit(call.action, 128))), ("eventSource", "cloudaudit.api"), ("eventType", .string(call.eventType)),
+            ("eventRegion", .string(Self.fit(call.region, 128))), ("actionType", .string(read ? "Read" : "Write")), ("sensitiveAction", false),
             ("resourceType", "cloudaudit"), ("resourceName", ""),
-            ("userIdentity", .obj([("type", "CAMUser"), ("principalId", .string(call.caller.userName)), ("accountId", .string(String(call.caller.accountId))),
-                                   ("secretId", .string(call.caller.secretId)), ("userName", .string(call.caller.userName))])),
-            ("sourceIPAddress", .string(call.sourceIP)), ("userAgent", .string(String(call.userAgent.prefix(512)))),
-            ("httpMethod", .string(call.httpMethod)), ("apiVersion", "2019-03-19"), ("requestID", .string(call.requestId)),
-            ("requestParameters", .string(String(call.parameters.prefix(2048)))), ("responseElements", ""),
-            ("errorCode", .int(authCode)), ("errorMessage", .string(authCode != 0 ? call.error!.message : "")),
-            ("apiErrorCode", .string(call.error?.code ?? "")), ("apiErrorMessage", .string(call.error?.message ?? "")),
+            ("userIdentity", .obj([("type", "CAMUser"), ("principalId", .string(Self.fit(call.caller.userName, 256))),
+                                   ("accountId", .string(String(call.caller.accountId))),
+                                   ("secretId", .string(Self.fit(call.caller.secretId, 256))), ("userName", .string(Self.fit(call.caller.userName, 256)))])),
+            ("sourceIPAddress", .string(Self.fit(call.sourceIP, 256))), ("userAgent", .string(Self.fit(call.userAgent, 512))),
+            ("httpMethod", .string(Self.fit(call.httpMethod, 16))), ("apiVersion", "2019-03-19"), ("requestID", .string(call.requestId)),
+            ("requestParameters", .string(Self.fit(call.parameters, 2048))), ("responseElements", ""),
+            ("errorCode", .int(authCode)), ("errorMessage", .string(Self.fit(authCode != 0 ? call.error?.message ?? "" : "", 2048))),
+            ("apiErrorCode", .string(Self.fit(call.error?.code ?? "", 128))), ("apiErrorMessage", .string(Self.fit(call.error?.message ?? "", 2048))),
         ])
         let bytes = JSONWriter.encode(record)
         let scope = AccountScope(accountId: call.caller.accountId, retentionDays: 36500)
-        guard case .success(let event) = EventRecordValidator.validate(try! JSONParser.parse(bytes), source: bytes, now: now, resolveAccount: { _ in .success(scope) }) else {
+        guard let parsed = try? JSONParser.parse(bytes),
+              case .success(let event) = EventRecordValidator.validate(parsed, source: bytes, now: now, resolveAccount: { _ in .success(scope) }) else {
             logger.error("self-audit record failed validation", metadata: ["audit.action": "\(call.action)"])
             return
         }
@@ -88,6 +90,23 @@ public final class SelfAuditRecorder: @unchecked Sendable {
                 self.logger.error("self-audit append failed", metadata: ["error": "\(error)", "request.id": "\(call.requestId)"])
             }
         }
+    }
+
+    /// `s` cut to at most `maxBytes` of UTF-8 (at a Unicode scalar, marked with "…"), so that whatever a
+    /// client sends in a header or a parameter, its call's record stays within the record's field limits
+    /// and is stored: a long X-TC-Region must not keep a call out of the trail. (Characters are no bound:
+    /// one letter with 150,000 combining marks is one Character.)
+    static func fit(_ s: String, _ maxBytes: Int) -> String {
+        guard s.utf8.count > maxBytes else { return s }
+        var out = String.UnicodeScalarView()
+        var bytes = 0
+        for u in s.unicodeScalars {
+            let width = UTF8.width(u)
+            if bytes + width > maxBytes - 3 { break }
+            out.append(u)
+            bytes += width
+        }
+        return String(out) + "…"
     }
 
     /// Waits (up to `timeout` seconds) until the records in flight are stored.
