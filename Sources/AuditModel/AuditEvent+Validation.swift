@@ -101,7 +101,7 @@ public enum EventRecordValidator {
         }
         if let v = obj["apiErrorCode"], v != .null {
             guard let s = scalarString(v) else { return .failure(.init("InvalidParameter", "apiErrorCode must be a string or a number")) }
-            if s.count > 128 { return .failure(.init("InvalidParameterValue", "apiErrorCode is longer than 128 characters")) }
+            if s.unicodeScalars.count > 128 { return .failure(.init("InvalidParameterValue", "apiErrorCode is longer than 128 characters")) }
         }
         for f in ["requestParameters", "responseElements"] {
             if let v = obj[f] {
@@ -137,7 +137,7 @@ public enum EventRecordValidator {
                 default: return .failure(.init("InvalidParameter", "resourceSet entries must be strings or objects"))
                 }
             }
-            if resourceSet.contains(where: { $0.count > 2048 }) { return .failure(.init("InvalidParameterValue", "a resourceSet entry is longer than 2048 characters")) }
+            if resourceSet.contains(where: { $0.unicodeScalars.count > 2048 }) { return .failure(.init("InvalidParameterValue", "a resourceSet entry is longer than 2048 characters")) }
         }
         var tags: [(String, String)] = []
         if let v = obj["tags"], v != .null {
@@ -224,8 +224,11 @@ public enum EventRecordValidator {
     static func checkString(_ v: JSONValue?, name: String, limit: Int) -> RecordRejection? {
         guard let v, v != .null else { return nil }
         guard case .string(let s) = v else { return .init("InvalidParameter", "\(name) must be a string, not \(v.typeName)") }
-        // utf8.count bounds the character count from above, and is O(1) for native strings.
-        if s.utf8.count > limit, s.count > limit { return .init("InvalidParameterValue", "\(name) is \(s.count) characters; the limit is \(limit)") }
+        // Limits count Unicode scalars, not Characters: one letter with 100,000 combining marks is one
+        // Character. utf8.count bounds the scalar count from above, and is O(1) for native strings.
+        if s.utf8.count > limit, s.unicodeScalars.count > limit {
+            return .init("InvalidParameterValue", "\(name) is \(s.unicodeScalars.count) characters; the limit is \(limit)")
+        }
         return nil
     }
 
@@ -257,7 +260,7 @@ public enum EventRecordValidator {
             return .failure(.init("InvalidParameter", "tags must be a list of key/value objects, not \(v.typeName)"))
         }
         if out.count > 50 { return .failure(.init("InvalidParameterValue", "an event carries at most 50 tags")) }
-        if out.contains(where: { $0.0.count > 128 || $0.1.count > 256 }) {
+        if out.contains(where: { $0.0.unicodeScalars.count > 128 || $0.1.unicodeScalars.count > 256 }) {
             return .failure(.init("InvalidParameterValue", "tag keys are limited to 128 characters and values to 256"))
         }
         return .success(out)
@@ -290,5 +293,5 @@ public enum EventRecordValidator {
         }
     }
 
-    static func clip(_ s: String) -> String { s.count > 40 ? String(s.prefix(40)) + "…" : s }
+    static func clip(_ s: String) -> String { s.unicodeScalars.count > 40 ? String(String.UnicodeScalarView(s.unicodeScalars.prefix(40))) + "…" : s }
 }

@@ -124,7 +124,7 @@ public enum TrackRules {
         guard ["Read", "Write", "*"].contains(f.actionType) else {
             throw TrackValidationError("InvalidParameterValue", "\(field)ActionType must be Read, Write or * (got \"\(clip(f.actionType))\")")
         }
-        guard (1...128).contains(f.resourceType.count), !f.resourceType.contains(where: \.isWhitespace) else {
+        guard (1...128).contains(f.resourceType.unicodeScalars.count), !f.resourceType.contains(where: \.isWhitespace) else {
             throw TrackValidationError("InvalidParameterValue", "\(field)ResourceType must be a product such as cvm or cos (1-128 characters, no spaces), or * for all")
         }
         guard (1...maxEventNames).contains(f.eventNames.count) else {
@@ -136,7 +136,7 @@ public enum TrackRules {
         if f.eventNames.count > 1, f.eventNames.contains("*") {
             throw TrackValidationError("InvalidParameterValue", "\(field)EventNames must be either [\"*\"] or a list of names, not both")
         }
-        if let bad = f.eventNames.first(where: { !(1...128).contains($0.count) }) {
+        if let bad = f.eventNames.first(where: { !(1...128).contains($0.unicodeScalars.count) }) {
             throw TrackValidationError("InvalidParameterValue", "\(field)EventNames entries must be 1-128 characters (got \"\(clip(bad))\")")
         }
     }
@@ -169,7 +169,7 @@ public enum TrackRules {
     static func isAlpha(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
     static func isAlnum(_ c: UInt8) -> Bool { isAlpha(c) || (c >= 0x30 && c <= 0x39) }
 
-    static func clip(_ s: String) -> String { s.count > 60 ? String(s.prefix(60)) + "..." : s }
+    static func clip(_ s: String) -> String { s.unicodeScalars.count > 60 ? String(String.UnicodeScalarView(s.unicodeScalars.prefix(60))) + "..." : s }
 }
 
 /// A storage region as the API describes it.

@@ -94,6 +94,17 @@ final class EventValidationTests: XCTestCase {
         }
     }
 
+    /// Limits count Unicode scalars: one letter with thousands of combining marks is one Character, and
+    /// passed a 128-character limit at 200 KB.
+    func testLengthLimitsCountScalarsNotCharacters() {
+        let marks = "a" + String(repeating: "\u{0301}", count: 2000)
+        assertRejected(record(required.map { $0.0 == "eventName" ? ("eventName", "\"\(marks)\"") : $0 }), "InvalidParameterValue",
+                       mentioning: "eventName", "eventName of one Character")
+        assertRejected(record(required + [("resourceName", "\"\(marks + marks)\"")]), "InvalidParameterValue", mentioning: "resourceName")
+        let ok = "e" + String(repeating: "\u{0301}", count: 127)
+        assertAccepted(record(required.map { $0.0 == "eventName" ? ("eventName", "\"\(ok)\"") : $0 }), "128 scalars")
+    }
+
     // MARK: required fields
 
     func testEachMissingRequiredFieldIsMissingParameter() {

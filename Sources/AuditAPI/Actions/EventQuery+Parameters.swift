@@ -67,7 +67,7 @@ public struct QueryParameters {
             case nil, .null?: throw APIError.missing("LookupAttributes.\(i).AttributeValue")
             case let v?: throw APIError.wrongType("LookupAttributes.\(i).AttributeValue", expected: "a string", got: v.typeName)
             }
-            if raw.count > 2048 { throw APIError.invalidValue("LookupAttributes.\(i).AttributeValue", "it is longer than 2048 characters") }
+            if raw.utf8.count > 2048, raw.unicodeScalars.count > 2048 { throw APIError.invalidValue("LookupAttributes.\(i).AttributeValue", "it is longer than 2048 characters") }
             let values = try postingValues(attribute, raw, index: i)
             if let j = byName.firstIndex(where: { $0.0 == keyName }) {
                 byName[j].2 += values
