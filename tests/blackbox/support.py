@@ -189,10 +189,112 @@ class Server:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()  # SIGKILL
             self.proc.wait(timeout=10)
+        if self.proc is not None:
+            # The server runs in a session of its own (start_new_session): a helper it forked, such as the
+            # Swift runtime's backtracer after a crash, would keep the listening port; end that group too.
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def restart(self):
         self.stop()
         return self.start(port=self.port)
+
+    def alive(self):
+        """The process is running (it has not exited, crashed or been killed)."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def exit_description(self):
+        """How the process ended, for failure messages: `exit 1`, `signal SIGTRAP`, or `running`."""
+        if self.proc is None:
+            return "never started"
+        rc = self.proc.poll()
+        if rc is None:
+            return "running"
+        if rc < 0:
+            try:
+                return "signal %s" % signal.Signals(-rc).name
+            except ValueError:
+                return "signal %d" % -rc
+        return "exit %d" % rc
+
+    def healthy(self, timeout=5.0):
+        """Alive and answering GET /healthz with 200 {"status": "ok"} within `timeout` seconds."""
+        if not self.alive():
+            return False
+        try:
+            r = requests.get(self.url + "/healthz", timeout=timeout)
+            return r.status_code == 200 and r.json() == {"status": "ok"}
+        except (requests.RequestException, ValueError):
+            return False
+
+    def assert_up(self, after="", timeout=10.0):
+        """Fail (with the log's tail) unless the process is alive and /healthz answers."""
+        what = (" after " + after) if after else ""
+        if not self.alive():
+            raise AssertionError("the server died%s (%s); log tail:\n%s" % (what, self.exit_description(), self.log_tail(25)))
+        try:
+            r = requests.get(self.url + "/healthz", timeout=timeout)
+        except requests.RequestException as e:
+            raise AssertionError("GET /healthz failed%s (%s: %s); the process is %s" % (
+                what, type(e).__name__, e, self.exit_description()))
+        assert r.status_code == 200 and r.json() == {"status": "ok"}, "GET /healthz%s answered %s %r" % (
+            what, r.status_code, r.text[:200])
+
+    def log_size(self):
+        """A mark in the log (its size in bytes now): `log_since(mark)`, `crashing(mark)` and
+        `crash_report(mark)` read only what came after it."""
+        try:
+            return os.path.getsize(self.log_path)
+        except FileNotFoundError:
+            return 0
+
+    def log_since(self, mark=0):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(mark)
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def crashing(self, since=0):
+        """The log since the mark `since` shows the Swift runtime handling a crash (it may still be writing
+        its backtrace, which takes seconds, before the process exits)."""
+        text = self.log_since(since)
+        return any(m in text for m in ("*** Signal ", "Fatal error", "crashed:", "Program crashed"))
+
+    def crash_report(self, since=0):
+        """One line from the log since the mark `since` saying why the process crashed and where: the
+        runtime's message and the first frames of the crashed thread (`Thread N crashed:`), or ""."""
+        lines = self.log_since(since).splitlines()
+        fatal = [ln.strip() for ln in lines if "Fatal error" in ln][:1]
+        for i, ln in enumerate(lines):
+            if ln.rstrip().endswith("crashed:"):
+                frames = []
+                for f in lines[i + 1:i + 12]:
+                    f = f.strip()
+                    if not f or not f[0].isdigit():
+                        if frames:
+                            break
+                        continue
+                    # "1  0x... static Foo.bar(_:) + 757 in cloudaudit at /path/File.swift:96:32"
+                    what = f.split(" in ", 1)[0]
+                    what = what.split("0x", 1)[-1].split(" ", 1)[-1] if "0x" in what else what
+                    where = f.rsplit("/", 1)[-1] if " at /" in f else ""
+                    frames.append("%s (%s)" % (what.strip(), where) if where else what.strip())
+                    if len(frames) == 3:
+                        break
+                return "; ".join(fatal + frames)
+        return "; ".join(fatal)
+
+    def ensure_healthy(self, timeout=5.0):
+        """Restart the server (same port and data) unless it is alive and healthy; True if it was."""
+        if self.healthy(timeout):
+            return True
+        self.kill9()
+        self.start(port=self.port)
+        return False
 
     # -- addresses
 
@@ -618,6 +720,20 @@ def poll(fn, timeout=5.0, interval=0.2):
         if v or time.time() >= deadline:
             return v
         time.sleep(interval)
+
+
+# --------------------------------------------------------------------------------------------------
+# the console's HTTP side
+
+
+def console_sign_in(server, key, timeout=REQ_TIMEOUT):
+    """Signs in to the console with an admin or auditor key; returns (requests.Session holding the
+    session cookie, the answer's Session object with its CsrfToken)."""
+    s = requests.Session()
+    r = s.post(server.url + "/console/api/session", json={"SecretId": key.secret_id, "SecretKey": key.secret_key},
+               timeout=timeout)
+    assert r.status_code == 200, "console sign-in failed: %s %s" % (r.status_code, r.text[:300])
+    return s, r.json()["Session"]
 
 
 # --------------------------------------------------------------------------------------------------
