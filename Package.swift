@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -103,3 +104,25 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// Coverage-guided fuzz targets (libFuzzer), only with CLOUDAUDIT_FUZZ=1 so that the normal build and
+// CI are unchanged. Build and run them with scripts/fuzz (its own scratch path, .build-fuzz).
+if ProcessInfo.processInfo.environment["CLOUDAUDIT_FUZZ"] == "1" {
+    let fuzzFlags: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])]
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzQueryString", ["AuditAPI", "AuditModel"]),
+        ("FuzzQueryParameters", ["AuditAPI", "AuditModel"]),
+        ("FuzzEventRecord", ["AuditModel"]),
+        ("FuzzAuthorization", ["AuditAPI", "AuditAuth", "AuditModel"]),
+        ("FuzzNextToken", ["AuditAPI", "AuditStore", "AuditModel"]),
+        ("FuzzSignedNote", ["AuditIntegrity", "AuditModel"]),
+        ("FuzzMerkleProof", ["AuditIntegrity"]),
+    ]
+    // Declares libFuzzer's LLVMFuzzerRunDriver, which each target's main calls.
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
+    for t in fuzzTargets {
+        package.targets.append(.executableTarget(name: t.name, dependencies: ["FuzzSupport"] + t.dependencies, path: "Fuzz/\(t.name)",
+                                                 swiftSettings: fuzzFlags))
+        package.products.append(.executable(name: t.name, targets: [t.name]))
+    }
+}

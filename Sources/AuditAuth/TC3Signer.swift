@@ -96,7 +96,7 @@ public struct TC3Authorization: Sendable, Equatable {
         guard let credential = fields["Credential"], let signed = fields["SignedHeaders"], let sig = fields["Signature"] else { return nil }
         let scope = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard scope.count == 4, scope[3] == "tc3_request", !scope[0].isEmpty else { return nil }
-        guard sig.count == 64, sig.allSatisfy({ $0.isHexDigit }) else { return nil }
+        guard sig.utf8.count == 64, sig.utf8.allSatisfy(Self.isHexDigit) else { return nil }
         let names = signed.split(separator: ";").map { $0.lowercased() }
         guard !names.isEmpty else { return nil }
         self.secretId = scope[0]
@@ -104,6 +104,11 @@ public struct TC3Authorization: Sendable, Equatable {
         self.service = scope[2]
         self.signedHeaders = names
         self.signature = sig.lowercased()
+    }
+
+    /// An ASCII hex digit (`Character.isHexDigit` also holds for the fullwidth forms, U+FF10...).
+    static func isHexDigit(_ b: UInt8) -> Bool {
+        (0x30...0x39).contains(b) || (0x41...0x46).contains(b) || (0x61...0x66).contains(b)
     }
 }
 

@@ -169,10 +169,12 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     public static func parse(body: String) throws -> Checkpoint {
-        // Canonical only: one text per checkpoint (no "+5" or "05" numbers, no empty origin, no partial line).
+        // Canonical only: one text per checkpoint (no "+5" or "05" numbers, no empty origin, no partial line,
+        // no base64 root with non-zero padding bits, which Foundation's decoder accepts).
         let lines = body.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         guard body.hasSuffix("\n"), lines.count == 4, !lines[0].isEmpty, let size = UInt64(lines[1]), String(size) == lines[1],
-              let root = Data(base64Encoded: String(lines[2])), root.count == 32, lines[3].hasPrefix("timestamp "),
+              let root = Data(base64Encoded: String(lines[2])), root.count == 32, root.base64EncodedString() == lines[2],
+              lines[3].hasPrefix("timestamp "),
               let time = Int64(lines[3].dropFirst("timestamp ".count)), "timestamp \(time)" == lines[3] else {
             throw NoteError.malformed("a checkpoint is four lines: origin, tree size, base64 root, timestamp")
         }

@@ -87,12 +87,51 @@ public enum EventTimeParser {
         return rfc3339(s.replacingOccurrences(of: " ", with: "T") + "+08:00")
     }
 
+    /// RFC 3339, `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (also `±HHMM` and `±HH`, as strftime's `%z`
+    /// prints), as whole seconds rounded down; years 0001-9999.
+    ///
+    /// Parsed here, byte by byte, not by ISO8601DateFormatter: its ICU parser died of SIGFPE on a fraction
+    /// of a second of 35 digits or more, or written with an exponent (found by FuzzEventRecord), and is
+    /// lenient in ways that misread times (`12025-06-15` as 2025, digits of other scripts, one-digit fields).
     public static func rfc3339(_ s: String) -> Int64? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        if let d = f.date(from: s) { return Int64(d.timeIntervalSince1970.rounded(.down)) }
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: s) { return Int64(d.timeIntervalSince1970.rounded(.down)) }
-        return nil
+        let b = Array(s.utf8)
+        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":") else { return nil }
+        // The date and time as `YYYYMMDDTHHMMSSZ`, whose parser checks every digit and the calendar.
+        var basic = Array(b[0..<4])
+        for r in [5..<7, 8..<10, 10..<11, 11..<13, 14..<16, 17..<19] { basic += b[r] }
+        basic.append(UInt8(ascii: "Z"))
+        guard let utc = UTCTime.parseBasicTimestamp(String(decoding: basic, as: UTF8.self)) else { return nil }
+        var at = 19
+        if b[at] == UInt8(ascii: ".") {
+            // Rounded down to whole seconds, the fraction changes nothing: its digits are only checked.
+            at += 1
+            let first = at
+            while at < b.count, isDigit(b[at]) { at += 1 }
+            guard at > first else { return nil }
+        }
+        guard let offset = zoneOffset(b[at...]) else { return nil }
+        return utc - offset
     }
+
+    /// `Z`, `±HH:MM`, `±HHMM` or `±HH` as seconds east of UTC; nil for anything else.
+    static func zoneOffset(_ z: ArraySlice<UInt8>) -> Int64? {
+        guard let sign = z.first else { return nil }
+        if sign == UInt8(ascii: "Z") { return z.count == 1 ? 0 : nil }
+        guard sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") else { return nil }
+        let rest = Array(z.dropFirst())
+        let hhmm: [UInt8]
+        switch rest.count {
+        case 2: hhmm = rest + Array("00".utf8)
+        case 4: hhmm = rest
+        case 5 where rest[2] == UInt8(ascii: ":"): hhmm = Array(rest[0..<2] + rest[3..<5])
+        default: return nil
+        }
+        guard hhmm.allSatisfy(isDigit) else { return nil }
+        let hours = Int64(hhmm[0] - 0x30) * 10 + Int64(hhmm[1] - 0x30), minutes = Int64(hhmm[2] - 0x30) * 10 + Int64(hhmm[3] - 0x30)
+        guard hours < 24, minutes < 60 else { return nil }
+        return (sign == UInt8(ascii: "-") ? -1 : 1) * (hours * 3600 + minutes * 60)
+    }
+
+    static func isDigit(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) }
 }

@@ -40,6 +40,18 @@ final class TC3SignerTests: XCTestCase {
         }
     }
 
+    /// Found with FuzzAuthorization (Fuzz/Corpus/FuzzAuthorization/regression-fullwidth-hex-signature):
+    /// `Character.isHexDigit` accepted fullwidth digits and letters, so a 64-character, 192-byte
+    /// "hex" signature parsed.
+    func testSignatureMustBeASCIIHex() {
+        let prefix = "TC3-HMAC-SHA256 Credential=AKIDexample0001/2025-06-15/cloudaudit/tc3_request, SignedHeaders=host, Signature="
+        for sig in [String(repeating: "\u{FF41}", count: 64), String(repeating: "\u{FF10}", count: 64), String(repeating: "a", count: 63) + "\u{FF41}",
+                    String(repeating: "a", count: 63) + "g", String(repeating: "a", count: 65), String(repeating: "a\u{301}", count: 64)] {
+            XCTAssertNil(TC3Authorization(header: prefix + sig), sig)
+        }
+        XCTAssertEqual(TC3Authorization(header: prefix + String(repeating: "aF09", count: 16))?.signature, String(repeating: "af09", count: 16))
+    }
+
     func testUTCDate() {
         XCTAssertEqual(TC3Signer.utcDate(0), "1970-01-01")
         XCTAssertEqual(TC3Signer.utcDate(951_782_400), "2000-02-29")

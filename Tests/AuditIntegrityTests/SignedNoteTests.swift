@@ -370,4 +370,21 @@ final class SignedNoteTests: XCTestCase {
             XCTAssertThrowsError(try Checkpoint.parse(body: bad), bad.debugDescription)
         }
     }
+
+    /// Found by FuzzSignedNote (Fuzz/Corpus/FuzzSignedNote/regression-checkpoint-root-padding-bits): a root
+    /// whose last base64 digit has non-zero padding bits decodes to the same 32 bytes as the canonical
+    /// text, so one checkpoint had several texts.
+    func testCheckpointRootWithNonZeroPaddingBitsIsRejected() throws {
+        let canonical = "NWAZGAMChESyMgGKwEf9tWHAnCOnpodsheCLXk1I6fM="
+        let root = try XCTUnwrap(Data(base64Encoded: canonical))
+        XCTAssertEqual(root.base64EncodedString(), canonical)
+        let body = "fuzz.cloudaudit.example/accounts/100000000001\n7\n\(canonical)\ntimestamp 1750000000\n"
+        XCTAssertEqual(try Checkpoint.parse(body: body).body, body)
+        for variant in ["NWAZGAMChESyMgGKwEf9tWHAnCOnpodsheCLXk1I6fN=", "NWAZGAMChESyMgGKwEf9tWHAnCOnpodsheCLXk1I6Mf="] {
+            let bad = body.replacingOccurrences(of: canonical, with: variant)
+            XCTAssertThrowsError(try Checkpoint.parse(body: bad), variant) { error in
+                XCTAssertEqual(error as? NoteError, .malformed("a checkpoint is four lines: origin, tree size, base64 root, timestamp"))
+            }
+        }
+    }
 }

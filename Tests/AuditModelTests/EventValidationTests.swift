@@ -308,6 +308,50 @@ final class EventValidationTests: XCTestCase {
         assertRejected(record(with: "eventTime", "null"), "InvalidParameter", mentioning: "eventTime", "null eventTime must be left out instead")
     }
 
+    /// Found by FuzzEventRecord (Fuzz/Corpus/FuzzEventRecord/regression-eventtime-*): ICU's parser behind
+    /// ISO8601DateFormatter died of SIGFPE on a fraction of a second of 35 digits or more (in ASCII or
+    /// another script's digits) or written with an exponent, which ended the server on one PutEvents
+    /// record. RFC 3339 is now parsed by EventTimeParser itself.
+    func testEventTimeWithAnyFractionIsParsedNotFatal() throws {
+        let zeros = String(repeating: "0", count: 40)
+        for (text, expected) in [("2023-11-14T22:13:19.\(zeros)5Z", 1_699_999_999), ("2023-11-15T06:13:19.\(zeros)+08:00", 1_699_999_999),
+                                 ("2023-11-14T22:13:19.\(String(repeating: "9", count: 10_000))Z", 1_699_999_999),
+                                 ("2023-11-14T22:13:19.123456789Z", 1_699_999_999)] as [(String, Int64)] {
+            XCTAssertEqual(EventTimeParser.rfc3339(text), expected, String(text.prefix(80)))
+            let e = try XCTUnwrap(assertAccepted(record(with: "eventTime", "\"\(text)\""), String(text.prefix(80))))
+            XCTAssertEqual(e.eventTime, expected)
+        }
+        var refused = ["2023-11-14T22:13:19.\(zeros)9e15\(zeros)Z", "2023-11-14T22:13:19.5e3Z", "2023-11-14T22:13:19.Z"]
+        // Digits of other scripts, which ICU read too.
+        for digit in ["\u{FF10}", "\u{0660}", "\u{0966}"] { refused.append("2023-11-14T22:13:19." + String(repeating: digit, count: 40) + "Z") }
+        refused.append("\u{FF12}\u{FF10}\u{FF12}\u{FF13}-11-14T22:13:20Z")
+        for text in refused {
+            XCTAssertNil(EventTimeParser.rfc3339(text), text)
+            assertRejected(record(with: "eventTime", "\"\(text)\""), "InvalidParameter", mentioning: "eventTime", text)
+        }
+    }
+
+    /// The RFC 3339 forms: `Z`, `±HH:MM`, and the `±HHMM` / `±HH` offsets that strftime's %z prints
+    /// (ISO8601DateFormatter took those too); nothing looser than RFC 3339 otherwise.
+    func testRFC3339Forms() {
+        let t: Int64 = 1_700_000_000  // 2023-11-14T22:13:20Z
+        for (text, expected) in [("2023-11-14T22:13:20Z", t), ("2023-11-15T06:13:20+08:00", t), ("2023-11-15T06:13:20+0800", t),
+                                 ("2023-11-15T06:13:20+08", t), ("2023-11-14T22:13:20-00:00", t), ("2023-11-14T12:43:20-09:30", t),
+                                 ("2023-11-14T22:13:20.999Z", t), ("1969-12-31T23:59:59.5Z", -1), ("0001-01-01T00:00:00Z", -62_135_596_800),
+                                 ("9999-12-31T23:59:59Z", 253_402_300_799), ("2024-02-29T00:00:00Z", 1_709_164_800)] as [(String, Int64)] {
+            XCTAssertEqual(EventTimeParser.rfc3339(text), expected, text)
+        }
+        XCTAssertEqual(EventTimeParser.seconds("2023-11-15 06:13:20"), t, "Tencent's local time, UTC+08:00")
+        for text in ["2023-11-14T22:13:20", "2023-11-14t22:13:20Z", "2023-11-14 22:13:20Z", " 2023-11-14T22:13:20Z", "2023-11-14T22:13:20Z ",
+                     "2023-11-14T22:13:20z", "2023-11-14T24:00:00Z", "2023-11-14T22:60:00Z", "2023-11-14T22:13:60Z", "2023-02-29T00:00:00Z",
+                     "2023-11-31T00:00:00Z", "2023-00-14T22:13:20Z", "0000-01-01T00:00:00Z", "12023-11-14T22:13:20Z", "2023-1-4T2:3:20Z",
+                     "+2023-11-14T22:13:20Z", "2023-11-14T22:13:20+24:00", "2023-11-14T22:13:20+08:60", "2023-11-14T22:13:20+8:00",
+                     "2023-11-14T22:13:20+08:00:00", "2023-11-14T22:13:20+", "2023-11-14T22:13:20ZZ", "2023-11-14T22:13:20,5Z",
+                     "2023-11-14T22:13:-1Z", "2023-11-14T22:13:20+-8:00"] {
+            XCTAssertNil(EventTimeParser.rfc3339(text), text)
+        }
+    }
+
     func testUnparseableEventTimeIsInvalidParameter() {
         for bad in [#""yesterday""#, #""""#, "true", "{}", "[]", "1699999000.5", #""2023-13-45T00:00:00Z""#, #""1699999000x""#] {
             assertRejected(record(with: "eventTime", bad), "InvalidParameter", mentioning: "eventTime", bad)
