@@ -631,9 +631,23 @@ public struct BucketVerifier: Sendable {
             case subtrees([(MerkleNode, MerkleHash)])
         }
         var segments: [(first: Int64, last: Int64, part: Part)] = []
+        // Sizes and sequence numbers come from the files: checked before any arithmetic on them, so that a
+        // digest (even one signed by a trusted key) cannot make verify overflow.
+        guard digest.treeStart.size < UInt64(Int64.max), let checkpointSize = Int64(exactly: checkpoint.size), checkpointSize < Int64.max else {
+            return failure + ": a tree size is beyond 2^63"
+        }
+        func isSequenceRange(_ first: Int64, _ last: Int64) -> Bool { first >= 1 && first <= last && last < Int64.max }
         for f in digest.files {
             guard let records = lines[f.key] else { return failure + ": \(f.key) was not read" }
-            let total = f.sequences.reduce(Int64(0)) { $0 + ($1.upperBound - $1.lowerBound + 1) }
+            var total: Int64 = 0
+            for run in f.sequences {
+                guard isSequenceRange(run.lowerBound, run.upperBound) else {
+                    return failure + ": \(f.key) lists Sequences [\(run.lowerBound), \(run.upperBound)], not a range of sequence numbers"
+                }
+                let (sum, overflow) = total.addingReportingOverflow(run.upperBound - run.lowerBound + 1)
+                guard !overflow else { return failure + ": \(f.key) lists more Sequences than it can hold records" }
+                total = sum
+            }
             guard total == Int64(records.count) else {
                 return failure + ": \(f.key) has \(records.count) records but its Sequences cover \(total)"
             }
@@ -645,7 +659,7 @@ public struct BucketVerifier: Sendable {
             }
         }
         for s in digest.skipped {
-            guard s.from >= 1, s.from <= s.to else { return failure + ": a Skipped range [\(s.from), \(s.to)] is empty or not positive" }
+            guard isSequenceRange(s.from, s.to) else { return failure + ": a Skipped range [\(s.from), \(s.to)] is empty or not positive" }
             let nodes = MerkleNode.decompose(UInt64(s.from - 1)..<UInt64(s.to))
             guard nodes.count == s.subtrees.count else {
                 return failure + ": Skipped [\(s.from), \(s.to)] needs \(nodes.count) subtree hashes, not \(s.subtrees.count)"
@@ -668,8 +682,8 @@ public struct BucketVerifier: Sendable {
             }
             next = s.last + 1
         }
-        if next - 1 > Int64(checkpoint.size) { return failure + ": the files reach sequence \(next - 1)" }
-        if next - 1 < Int64(checkpoint.size) { return failure + ": sequences \(next)...\(checkpoint.size) are in no file and no skipped range" }
+        if next - 1 > checkpointSize { return failure + ": the files reach sequence \(next - 1)" }
+        if next - 1 < checkpointSize { return failure + ": sequences \(next)...\(checkpoint.size) are in no file and no skipped range" }
         guard range.root() == checkpoint.root else { return failure }
         return nil
     }

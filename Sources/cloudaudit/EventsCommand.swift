@@ -397,23 +397,16 @@ extension EventsCommand {
             if text.lowercased() == "now" { return now }
             if text.hasPrefix("-"), let d = duration(String(text.dropFirst())) { return now - d }
             if text.allSatisfy(isDigit) { return Int64(text) }
-            let withFraction = ISO8601DateFormatter()
-            withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            let plain = ISO8601DateFormatter()
-            plain.formatOptions = [.withInternetDateTime]
-            let dateOnly = ISO8601DateFormatter()
-            dateOnly.formatOptions = [.withFullDate]
-            dateOnly.timeZone = TimeZone(identifier: "UTC")
-            // RFC 3339 allows a space or lower-case t between date and time.
+            // RFC 3339 allows a space or lower-case t between date and time. Parsed by the server's own
+            // parser: ISO8601DateFormatter's ICU parser dies (SIGFPE) on a fraction of 35 digits.
             var normalised = text
             if normalised.count > 10 {
                 let i = normalised.index(normalised.startIndex, offsetBy: 10)
                 if normalised[i] == " " || normalised[i] == "t" { normalised.replaceSubrange(i...i, with: "T") }
                 if normalised.hasSuffix("z") { normalised = String(normalised.dropLast()) + "Z" }
             }
-            for f in [plain, withFraction, dateOnly] {
-                if let d = f.date(from: normalised) { return Int64(d.timeIntervalSince1970.rounded(.down)) }
-            }
+            if let t = EventTimeParser.rfc3339(normalised) { return t }
+            if normalised.utf8.count == 10, let t = EventTimeParser.rfc3339(normalised + "T00:00:00Z") { return t }
             return nil
         }
 

@@ -526,6 +526,8 @@ struct VerifyEventCommand: AsyncParsableCommand {
             if let saved, let cp = current {
                 if saved.checkpoint.origin != cp.origin {
                     fail("consistency", "the saved checkpoint is of \(saved.checkpoint.origin), not \(cp.origin)")
+                } else if Int64(exactly: saved.checkpoint.size) == nil || Int64(exactly: cp.size) == nil {
+                    fail("consistency", "a checkpoint's tree size is beyond 2^63, which no log reaches")
                 } else {
                     let (small, large) = saved.checkpoint.size <= cp.size ? (saved.checkpoint, cp) : (cp, saved.checkpoint)
                     do {

@@ -146,6 +146,26 @@ final class BucketVerifierTests: XCTestCase {
 
     // MARK: - Tests
 
+    /// A digest's numbers are checked before any arithmetic: sequence runs and sizes near 2^63 (even in a
+    /// digest a trusted key signed) are a failure to report, not an overflow that ends verify (found by
+    /// FuzzSignedNote's reading of the verifier).
+    func testDigestNumbersNearTheEndOfInt64FailInsteadOfTrapping() throws {
+        let root = [UInt8](repeating: 7, count: 32)
+        func rebuild(sequences: [ClosedRange<Int64>], records: Int, skipped: [DigestFile.Skipped] = [], checkpointSize: UInt64 = 2) -> String? {
+            let file = DigestFile.LogFile(key: "f", sha256: [], objectSHA256: [], events: records, firstEventTime: 0, lastEventTime: 0, sequences: sequences)
+            let digest = DigestFile(accountId: 1, trackId: 1, startTime: 0, endTime: 1, previousKey: nil, previousSignature: nil,
+                                    treeStart: CompactRange(), checkpoint: "", files: [file], skipped: skipped, signingKey: "")
+            return BucketVerifier.rebuild(digest, checkpoint: Checkpoint(origin: "o", size: checkpointSize, root: root, time: 0),
+                                          lines: ["f": Array(repeating: Array("{}".utf8), count: records)])
+        }
+        for runs in [[1...Int64.max, 1...Int64.max], [Int64.min...Int64.max], [-5 ... -1], [1...(Int64.max - 1), 1...(Int64.max - 1)]] {
+            XCTAssertNotNil(rebuild(sequences: runs, records: 2), "\(runs)")
+        }
+        XCTAssertNotNil(rebuild(sequences: [1...2], records: 2, checkpointSize: UInt64.max))
+        XCTAssertNotNil(rebuild(sequences: [1...2], records: 2, skipped: [DigestFile.Skipped(from: 3, to: Int64.max, subtrees: [])]))
+        XCTAssertNotNil(rebuild(sequences: [1...2], records: 2), "a made-up root")
+    }
+
     func testCleanBucketIsValid() async throws {
         let built = try await build()
         try await build(account: 100_000_000_002, periods: 2, deliverAll: true, compress: false)
