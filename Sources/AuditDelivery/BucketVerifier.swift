@@ -220,7 +220,7 @@ public struct BucketVerifier: Sendable {
             let newest = chains[f.accountId]?.valid.max(by: { ($0.digest.endTime, $0.key) < ($1.digest.endTime, $1.key) })
             var result = LogFileResult(key: key, accountId: f.accountId, status: .pending, digestKey: nil, movedTo: nil, reason: nil, events: nil,
                                        contentChecked: false)
-            if let newest, f.time <= newest.digest.endTime {
+            if let newest, f.time < newest.digest.endTime {
                 result.status = .unexpected
                 result.reason = "not listed by any valid digest, though digest \(newest.key) already covers its time"
             } else if f.time <= now - 2 * digestInterval {

@@ -268,6 +268,23 @@ final class BucketVerifierTests: XCTestCase {
         XCTAssertEqual(Set(problems(later, .unexpected).map(\.key)), [forged, recent])
     }
 
+    /// A period starts in the second its predecessor ended, so a file written in that second, after the
+    /// digest, belongs to the next period: pending, not unexpected (a loaded CI run wrote one).
+    func testAFileInTheSecondTheNewestDigestEndedIsPending() async throws {
+        let built = try await build()
+        let sameSecond = fileKey(time: t0 + 3 * interval, firstSequence: 41)
+        try await built.store.put(bucket: bucket, key: sameSecond, body: Gzip.compress(Array("{}\n".utf8)), contentType: "application/gzip")
+        let report = try await verifier(built, now: t0 + 3 * interval + 60).verify()
+        XCTAssertEqual(report.problems.count, 0, report.problems.map(\.description).joined(separator: "\n"))
+        XCTAssertEqual(report.logFiles.first { $0.key == sameSecond }?.status, .pending)
+        XCTAssertEqual(report.verdict, .pending)
+        // One second earlier, the digest ending after it would have listed it.
+        let before = fileKey(time: t0 + 3 * interval - 1, firstSequence: 42)
+        try await built.store.put(bucket: bucket, key: before, body: Gzip.compress(Array("{}\n".utf8)), contentType: "application/gzip")
+        let again = try await verifier(built, now: t0 + 3 * interval + 60).verify()
+        XCTAssertEqual(problems(again, .unexpected).map(\.key), [before])
+    }
+
     /// A file key of the set at `time`, for files no digest lists.
     func fileKey(account: Int64? = nil, time: Int64, firstSequence: Int64) -> String {
         let stamp = UTCTime(time)
