@@ -1,3 +1,5 @@
+import AuditModel
+
 /// An error answered to the client in the API 3.0 envelope
 /// `{"Response": {"Error": {"Code", "Message"}, "RequestId"}}` (always HTTP 200).
 ///
@@ -139,12 +141,5 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// A client's text as quoted in a message: printable, at most 64 Unicode scalars (not Characters:
     /// one letter with thousands of combining marks is one Character).
-    static func clip(_ s: String) -> String {
-        var printable = String.UnicodeScalarView()
-        for u in s.unicodeScalars where u.value >= 0x20 && u.value != 0x7F {
-            if printable.count == 64 { return String(printable) + "…" }
-            printable.append(u)
-        }
-        return String(printable)
-    }
+    static func clip(_ s: String) -> String { TextClip.scalars(s, 64, printable: true) }
 }

@@ -96,18 +96,7 @@ public final class SelfAuditRecorder: @unchecked Sendable {
     /// client sends in a header or a parameter, its call's record stays within the record's field limits
     /// and is stored: a long X-TC-Region must not keep a call out of the trail. (Characters are no bound:
     /// one letter with 150,000 combining marks is one Character.)
-    static func fit(_ s: String, _ maxBytes: Int) -> String {
-        guard s.utf8.count > maxBytes else { return s }
-        var out = String.UnicodeScalarView()
-        var bytes = 0
-        for u in s.unicodeScalars {
-            let width = UTF8.width(u)
-            if bytes + width > maxBytes - 3 { break }
-            out.append(u)
-            bytes += width
-        }
-        return String(out) + "…"
-    }
+    static func fit(_ s: String, _ maxBytes: Int) -> String { TextClip.utf8(s, maxBytes) }
 
     /// Waits (up to `timeout` seconds) until the records in flight are stored.
     public func drain(timeout: Double = 10) async {

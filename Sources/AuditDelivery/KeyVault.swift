@@ -107,8 +107,5 @@ public struct KmsError: Error, Sendable, Equatable, CustomStringConvertible {
               "KMS key \(clip(id)) does not unseal with this deployment's master key: CLOUDAUDIT_MASTER_KEY or <data-dir>/master.key is not the one the key was created with")
     }
 
-    static func clip(_ s: String) -> String {
-        let printable = String(s.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
-        return printable.count > 64 ? String(printable.prefix(64)) + "..." : printable
-    }
+    static func clip(_ s: String) -> String { TextClip.scalars(s, 64, marker: "...", printable: true) }
 }

@@ -293,5 +293,5 @@ public enum EventRecordValidator {
         }
     }
 
-    static func clip(_ s: String) -> String { s.unicodeScalars.count > 40 ? String(String.UnicodeScalarView(s.unicodeScalars.prefix(40))) + "…" : s }
+    static func clip(_ s: String) -> String { TextClip.scalars(s, 40) }
 }

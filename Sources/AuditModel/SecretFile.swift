@@ -10,16 +10,13 @@ public enum SecretFile {
     /// The file's bytes. Refuses a file that cannot be read, or that its group or others may read;
     /// `what` names the file in the message (e.g. "--password-file").
     public static func read(_ path: String, what: String) throws -> [UInt8] {
-        var info = stat()
-        let bytes: [UInt8]?
-        do { bytes = try LocalFile.read(path, limit: maxBytes, what: what) } catch { throw Problem(description: "\(error)") }
-        guard stat(path, &info) == 0, let data = bytes else {
-            throw Problem(description: "\(what) \(path) cannot be read")
+        let file: LocalFile.Contents?
+        do { file = try LocalFile.contents(path, limit: maxBytes, what: what) } catch { throw Problem(description: "\(error)") }
+        guard let file else { throw Problem(description: "\(what) \(path) cannot be read") }
+        guard file.mode & 0o077 == 0 else {
+            throw Problem(description: "\(what) \(path) is readable by others (mode \(String(file.mode & 0o777, radix: 8))); chmod 600 it")
         }
-        guard info.st_mode & 0o077 == 0 else {
-            throw Problem(description: "\(what) \(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
-        }
-        return data
+        return file.bytes
     }
 
     /// Secrets are short: a key, a password, credentials.

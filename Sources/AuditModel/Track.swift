@@ -169,7 +169,7 @@ public enum TrackRules {
     static func isAlpha(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
     static func isAlnum(_ c: UInt8) -> Bool { isAlpha(c) || (c >= 0x30 && c <= 0x39) }
 
-    static func clip(_ s: String) -> String { s.unicodeScalars.count > 60 ? String(String.UnicodeScalarView(s.unicodeScalars.prefix(60))) + "..." : s }
+    static func clip(_ s: String) -> String { TextClip.scalars(s, 60, marker: "...") }
 }
 
 /// A storage region as the API describes it.

@@ -7,8 +7,11 @@ public struct UTCTime: Sendable, Equatable {
     /// the calendar arithmetic below overflow.
     public static let representable: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
 
+    /// `time` moved to the nearer end of `representable` when outside it.
+    public static func clamped(_ time: Int64) -> Int64 { min(max(time, representable.lowerBound), representable.upperBound) }
+
     public init(_ time: Int64) {
-        let t = min(max(time, Self.representable.lowerBound), Self.representable.upperBound)
+        let t = Self.clamped(time)
         let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
         let secs = Int(t - days * 86400)
         // Howard Hinnant's civil_from_days.

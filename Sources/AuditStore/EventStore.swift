@@ -93,9 +93,8 @@ extension EventQuery {
     /// whatever numbers a caller put in. The API refuses far-off times before a query gets here.
     public var clampedToRepresentableTimes: EventQuery {
         var q = self
-        let r = UTCTime.representable
-        q.startTime = min(max(startTime, r.lowerBound), r.upperBound)
-        q.endTime = min(max(endTime, r.lowerBound), r.upperBound)
+        q.startTime = UTCTime.clamped(startTime)
+        q.endTime = UTCTime.clamped(endTime)
         return q
     }
 }

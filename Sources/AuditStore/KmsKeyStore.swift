@@ -81,5 +81,5 @@ public enum KmsKeyRules {
     }
 
     static func isAlnum(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
-    static func clip(_ s: String) -> String { s.count > 60 ? String(s.prefix(60)) + "..." : s }
+    static func clip(_ s: String) -> String { TextClip.scalars(s, 60, marker: "...") }
 }

@@ -95,8 +95,7 @@ extension SQLiteEventStore {
     /// the value of each leading fingerprint read from one of its events.
     public func topValues(accountId: Int64, key: LookupKey, startTime: Int64, endTime: Int64, limit: Int) async throws -> [ValueCount] {
         guard key.recordPath != nil, key.keepsHourlyCounts, startTime <= endTime, limit > 0 else { return [] }
-        let r = UTCTime.representable
-        let (startTime, endTime) = (max(startTime, r.lowerBound), min(endTime, r.upperBound))
+        let (startTime, endTime) = (UTCTime.clamped(startTime), UTCTime.clamped(endTime))
         return try await pool.read { db in
             // Only the days that hold events of the account are walked, whatever the range asked.
             guard let days = try Self.days(db, accountId, startTime, endTime) else { return [] }
