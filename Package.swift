@@ -81,9 +81,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "cloudaudit", dependencies: [
-            "AuditServer", "AuditClient", "AuditStoreSQLite", "AuditModel", "AuditStore", "AuditDelivery", "AuditIntegrity",
+            "AuditServer", "AuditClient", "AuditModel", "AuditStore", "AuditDelivery", "AuditIntegrity",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "AuditModelTests", dependencies: ["AuditModel"]),
         .testTarget(name: "AuditIntegrityTests", dependencies: ["AuditIntegrity", "AuditModel", .product(name: "Crypto", package: "swift-crypto")]),

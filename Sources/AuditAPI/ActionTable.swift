@@ -22,7 +22,7 @@ public enum ActionKind: Sendable {
 
 /// Everything an action needs besides its parameters.
 public struct APIEnvironment: Sendable {
-    public var store: any EventStore
+    public var storage: Storage
     public var cursors: PageCursorCodec
     public var defaultRetentionDays: Int
     public var clock: @Sendable () -> Int64
@@ -35,10 +35,10 @@ public struct APIEnvironment: Sendable {
     /// Signs the accounts' checkpoints with the deployment key.
     public var checkpointer: Checkpointer
 
-    public init(store: any EventStore, cursors: PageCursorCodec, defaultRetentionDays: Int, regions: any RegionCatalog, trackQuota: Int = 5,
+    public init(storage: Storage, cursors: PageCursorCodec, defaultRetentionDays: Int, regions: any RegionCatalog, trackQuota: Int = 5,
                 checkpointer: Checkpointer, clock: @escaping @Sendable () -> Int64 = unixNow, maxEventsPerCall: Int = 1000, geoIPConfigured: Bool = false) {
         self.checkpointer = checkpointer
-        self.store = store
+        self.storage = storage
         self.cursors = cursors
         self.defaultRetentionDays = defaultRetentionDays
         self.clock = clock
@@ -50,7 +50,7 @@ public struct APIEnvironment: Sendable {
 
     /// The retention of an account in days (its own, or the deployment's default).
     public func retentionDays(of accountId: Int64) async throws -> Int {
-        try await store.account(id: accountId)?.retentionDays ?? defaultRetentionDays
+        try await storage.accounts.account(id: accountId)?.retentionDays ?? defaultRetentionDays
     }
 }
 

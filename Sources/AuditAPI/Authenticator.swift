@@ -51,13 +51,13 @@ public struct Authenticator: Sendable {
         }
     }
 
-    let store: any EventStore
+    let accounts: any AccountDirectory
     let sealer: SecretSealer
     let rootKey: EnvironmentKey?
     let clock: @Sendable () -> Int64
 
-    public init(store: any EventStore, sealer: SecretSealer, rootKey: EnvironmentKey?, clock: @escaping @Sendable () -> Int64 = unixNow) {
-        self.store = store
+    public init(accounts: any AccountDirectory, sealer: SecretSealer, rootKey: EnvironmentKey?, clock: @escaping @Sendable () -> Int64 = unixNow) {
+        self.accounts = accounts
         self.sealer = sealer
         self.rootKey = rootKey
         self.clock = clock
@@ -116,7 +116,7 @@ public struct Authenticator: Sendable {
         if let root = rootKey, constantTimeEquals(root.secretId, secretId) {
             return (Caller(secretId: root.secretId, accountId: root.accountId, role: "admin"), root.secretKey)
         }
-        guard let key = try await store.key(secretId: secretId), key.status == .enabled,
+        guard let key = try await accounts.key(secretId: secretId), key.status == .enabled,
               let secret = try? sealer.open(key.sealedSecret, secretId: key.secretId) else {
             throw Failure(error: .secretIdNotFound, knownCaller: nil)
         }
@@ -142,7 +142,7 @@ public struct Authenticator: Sendable {
         if let root = rootKey, constantTimeEquals(root.secretId, secretId) {
             return Caller(secretId: root.secretId, accountId: root.accountId, role: "admin")
         }
-        guard let key = try await store.key(secretId: secretId), key.status == .enabled else { return nil }
+        guard let key = try await accounts.key(secretId: secretId), key.status == .enabled else { return nil }
         return Self.caller(of: key)
     }
 }

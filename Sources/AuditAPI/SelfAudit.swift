@@ -8,13 +8,13 @@ import Logging
 /// `cloudaudit.api`). Written asynchronously so a query does not wait for a commit; `drain()` waits for
 /// what is in flight (at shutdown).
 public final class SelfAuditRecorder: @unchecked Sendable {
-    let store: any EventStore
+    let log: any EventLog
     let logger: Logger
     private let lock = NSLock()
     private var inFlight = 0
 
-    public init(store: any EventStore, logger: Logger) {
-        self.store = store
+    public init(log: any EventLog, logger: Logger) {
+        self.log = log
         self.logger = logger
     }
 
@@ -86,7 +86,7 @@ public final class SelfAuditRecorder: @unchecked Sendable {
         lock.withLock { inFlight += 1 }
         Task {
             defer { self.lock.withLock { self.inFlight -= 1 } }
-            do { _ = try await self.store.append([event]) } catch {
+            do { _ = try await self.log.append([event]) } catch {
                 self.logger.error("self-audit append failed", metadata: ["error": "\(error)", "request.id": "\(call.requestId)"])
             }
         }

@@ -23,10 +23,10 @@ enum ConsoleActions {
                 guard (1...maxBuckets).contains(buckets) else {
                     throw APIError.invalidValue("Buckets", "give a whole number of bars from 1 to \(maxBuckets), not \(buckets)")
                 }
-                let store = call.environment.store
-                let bars = try await store.histogram(q, buckets: Int(buckets))
+                let storage = call.environment.storage
+                let bars = try await storage.events.histogram(q, buckets: Int(buckets))
                 func top(_ key: LookupKey) async throws -> JSONValue {
-                    let values = try await store.topValues(accountId: q.accountId, key: key, startTime: q.startTime, endTime: q.endTime, limit: topListLength)
+                    let values = try await storage.events.topValues(accountId: q.accountId, key: key, startTime: q.startTime, endTime: q.endTime, limit: topListLength)
                     return .array(values.map { .obj([("Value", .string($0.value)), ("Count", .int(Int64($0.count)))]) })
                 }
                 return [
@@ -38,7 +38,7 @@ enum ConsoleActions {
                 ]
             },
             ActionDefinition(name: "DescribeDeliveryStatus", kind: .read) { call in
-                let statuses = try await DeliveryStatus.collect(store: call.environment.store, ownerAccountId: call.caller.accountId,
+                let statuses = try await DeliveryStatus.collect(storage: call.environment.storage, ownerAccountId: call.caller.accountId,
                                                                 now: call.environment.clock())
                 return [("Statuses", .array(statuses.map { s in
                     .obj([

@@ -28,7 +28,7 @@ struct SessionManager: Sendable {
         case expired
     }
 
-    let store: any EventStore
+    let store: any ConsoleStore
     let authenticator: Authenticator
     let configuration: ConsoleConfiguration
     let clock: @Sendable () -> Int64

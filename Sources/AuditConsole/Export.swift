@@ -37,7 +37,7 @@ extension WebConsole {
             q.limit = Self.exportPageSize
             q.includeTotalCount = false
             let pageQuery = q
-            let store = api.environment.store
+            let storage = api.environment.storage
             let logger = context.logger
             var headers = HTTPFields()
             headers[.contentType] = format == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson"
@@ -48,7 +48,7 @@ extension WebConsole {
                 var page = pageQuery
                 while true {
                     let result: EventPage
-                    do { result = try await store.lookup(page) } catch {
+                    do { result = try await storage.events.lookup(page) } catch {
                         // The status is sent already: end the body early; the client sees a truncated file.
                         logger.error("export stopped", metadata: ["error": "\(error)"])
                         throw error

@@ -32,7 +32,7 @@ public struct WebConsole: Sendable {
     public init(api: AuditAPI, configuration: ConsoleConfiguration, regions: RegionRegistry) {
         self.api = api
         self.configuration = configuration
-        sessions = SessionManager(store: api.environment.store, authenticator: api.authenticator, configuration: configuration,
+        sessions = SessionManager(store: api.environment.storage.console, authenticator: api.authenticator, configuration: configuration,
                                   clock: api.environment.clock)
         throttle = SignInThrottle(base: configuration.failedSignInDelay)
         actions = ConsoleActions.definitions { region, bucket, prefix in
@@ -226,9 +226,9 @@ public struct WebConsole: Sendable {
             throw SignInProblem(message: "Role must be admin or auditor.")
         }
         guard let password = body["Password"]?.stringValue, !password.isEmpty else { throw SignInProblem(message: "Give the Password.") }
-        let store = api.environment.store
-        let account = try await store.account(id: accountId)
-        let stored = account == nil ? nil : try await store.consolePassword(accountId: accountId, role: role)
+        let storage = api.environment.storage
+        let account = try await storage.accounts.account(id: accountId)
+        let stored = account == nil ? nil : try await storage.console.consolePassword(accountId: accountId, role: role)
         let hash = stored?.hash ?? Self.decoyHash
         let matches = await hashing.run { (try? PasswordHash.verify(password, against: hash)) ?? false }
         let caller = Caller(secretId: "", accountId: accountId, role: role.rawValue, userName: "console:\(role.rawValue)")

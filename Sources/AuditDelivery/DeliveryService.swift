@@ -28,7 +28,7 @@ public final class DeliveryService: Service, Sendable {
         public init() {}
     }
 
-    let store: any EventStore
+    let storage: Storage
     let regions: RegionRegistry
     let configuration: Configuration
     let webhooks: WebhookSender
@@ -40,9 +40,9 @@ public final class DeliveryService: Service, Sendable {
     /// Seals the files of sets that ask for encryption.
     let vault: KeyVault?
 
-    public init(store: any EventStore, regions: RegionRegistry, configuration: Configuration, webhooks: WebhookSender = WebhookSender(),
+    public init(storage: Storage, regions: RegionRegistry, configuration: Configuration, webhooks: WebhookSender = WebhookSender(),
                 checkpointer: Checkpointer? = nil, vault: KeyVault? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) {
-        self.store = store
+        self.storage = storage
         self.checkpointer = checkpointer
         self.vault = vault
         self.regions = regions
@@ -104,7 +104,7 @@ public final class DeliveryService: Service, Sendable {
                 try await pass(&schedule)
                 if clock() - published >= 5 {
                     published = clock()
-                    metrics.publish(try await DeliveryStatus.collect(store: store, now: published))
+                    metrics.publish(try await DeliveryStatus.collect(storage: storage, now: published))
                 }
             } catch {
                 logger.error("delivery pass failed", metadata: ["error": "\(error)"])
@@ -116,8 +116,8 @@ public final class DeliveryService: Service, Sendable {
 
     /// Visits every enabled set once; writes the files that are due.
     func pass(_ schedule: inout Schedule, finalPass: Bool = false) async throws {
-        let tracks = try await store.tracks(accountId: nil)
-        let states = Dictionary(grouping: try await store.deliveryStates(trackId: nil), by: \.trackId)
+        let tracks = try await storage.tracks.tracks(accountId: nil)
+        let states = Dictionary(grouping: try await storage.tracks.deliveryStates(trackId: nil), by: \.trackId)
         for track in tracks {
             // The store keeps a cursor for every account a set covers (members too, from when they join).
             var own = states[track.id] ?? []
@@ -153,12 +153,12 @@ public final class DeliveryService: Service, Sendable {
         // The first digest period starts where the cursor is; it is saved with the next cursor move.
         if state.digest == nil, checkpointer != nil {
             state.digest = DigestPeriod(startSize: state.deliveredSequence, startTime: clock())
-            try await store.saveDeliveryState(state, expectedSequence: state.deliveredSequence, notifications: [])
+            try await storage.tracks.saveDeliveryState(state, expectedSequence: state.deliveredSequence, notifications: [])
         }
         while true {
             let now = clock()
             let due = force || now - schedule.lastFlush[key, default: 0] >= interval
-            let last = try await store.lastSequence(accountId: state.accountId)
+            let last = try await storage.events.lastSequence(accountId: state.accountId)
             if last <= state.deliveredSequence { return state }
             // Not due: only a full file may go now, which needs at least that many new events.
             let scannedFrom = max(state.deliveredSequence, schedule.partialScanAt[key] ?? 0)
@@ -166,7 +166,7 @@ public final class DeliveryService: Service, Sendable {
             let batch = try await collect(track, accountId: state.accountId, after: state.deliveredSequence)
             // The definition read after the events: a change acknowledged before they were appended is
             // in it, so they are filtered, stored and announced as the set was when they arrived.
-            guard let current = try await store.track(id: track.id), current.enabled,
+            guard let current = try await storage.tracks.track(id: track.id), current.enabled,
                   current.trackForAllMembers || state.accountId == current.accountId else { return state }
             if current != track {
                 track = current
@@ -178,7 +178,7 @@ public final class DeliveryService: Service, Sendable {
                 state.deliveredSequence = batch.scannedTo
                 state.pendingFirstSequence = nil
                 state.pendingKeyTime = nil
-                try await store.saveDeliveryState(state, expectedSequence: expected, notifications: [])
+                try await storage.tracks.saveDeliveryState(state, expectedSequence: expected, notifications: [])
                 continue
             }
             let full = batch.events.count >= configuration.maxEventsPerFile
@@ -205,7 +205,7 @@ public final class DeliveryService: Service, Sendable {
         var out: [StoredEvent] = []
         var cursor = after
         while out.count < configuration.maxEventsPerFile {
-            let page = try await store.events(accountId: accountId, afterSequence: cursor, limit: configuration.scanBatch)
+            let page = try await storage.events.events(accountId: accountId, afterSequence: cursor, limit: configuration.scanBatch)
             if page.isEmpty { break }
             for e in page {
                 cursor = e.sequence
@@ -238,7 +238,7 @@ public final class DeliveryService: Service, Sendable {
             // Record the file's identity before writing it, so a retry writes the same key.
             state.pendingFirstSequence = first
             state.pendingKeyTime = clock()
-            try await store.saveDeliveryState(state, expectedSequence: initial.deliveredSequence, notifications: [])
+            try await storage.tracks.saveDeliveryState(state, expectedSequence: initial.deliveredSequence, notifications: [])
         }
         var file = DeliveryFile.build(track: track, accountId: state.accountId, keyTime: state.pendingKeyTime!, events: batch.events,
                                       gzipLevel: configuration.gzipLevel)
@@ -260,7 +260,7 @@ public final class DeliveryService: Service, Sendable {
         state.files += 1
         state.events += Int64(file.eventCount)
         state.digest?.files.append(DeliveredFile(file.entry))
-        try await store.saveDeliveryState(state, expectedSequence: expected, notifications: notifications(for: file, track: track, accountId: state.accountId))
+        try await storage.tracks.saveDeliveryState(state, expectedSequence: expected, notifications: notifications(for: file, track: track, accountId: state.accountId))
         metrics.delivered(track: track.id, account: state.accountId, events: file.eventCount, bytes: file.body.count)
         logger.debug("delivered", metadata: ["track": "\(track.id)", "account": "\(state.accountId)", "key": "\(file.key)",
                                              "events": "\(file.eventCount)", "elapsed": "\(ContinuousClock.now - started)"])
@@ -309,12 +309,12 @@ public final class DeliveryService: Service, Sendable {
             // resolution: a digest never ends in the second its predecessor ended, or it would take its key.
             period.pendingEndTime = max(clock(), period.startTime + 1)
             state.digest = period
-            try await store.saveDeliveryState(state, expectedSequence: state.deliveredSequence, notifications: [])
+            try await storage.tracks.saveDeliveryState(state, expectedSequence: state.deliveredSequence, notifications: [])
         }
         let end = period.pendingEndTime!
         let account = state.accountId
         let endSize = state.deliveredSequence
-        let treeStart = try await store.merkleRange(accountId: account, size: period.startSize)
+        let treeStart = try await storage.events.merkleRange(accountId: account, size: period.startSize)
         let checkpoint = try await checkpointer.checkpoint(accountId: account, size: endSize)
         let digest = DigestFile(accountId: account, trackId: track.id, startTime: period.startTime, endTime: end, previousKey: period.previousKey,
                                 previousSignature: period.previousSignature, treeStart: treeStart, checkpoint: checkpoint.note,
@@ -324,7 +324,7 @@ public final class DeliveryService: Service, Sendable {
         let key = DigestFile.key(prefix: track.storage.prefix, accountId: account, trackId: track.id, endTime: end)
         try await region.store.put(bucket: track.storage.bucket, key: key, body: bytes, contentType: "application/json")
         state.digest = DigestPeriod(startSize: endSize, startTime: end, previousKey: key, previousSignature: signature)
-        try await store.saveDeliveryState(state, expectedSequence: state.deliveredSequence, notifications: [])
+        try await storage.tracks.saveDeliveryState(state, expectedSequence: state.deliveredSequence, notifications: [])
         logger.debug("digest", metadata: ["track": "\(track.id)", "account": "\(account)", "key": "\(key)", "files": "\(digest.files.count)"])
     }
 
@@ -338,7 +338,7 @@ public final class DeliveryService: Service, Sendable {
         }
         if next <= endSize { gaps.append(next...endSize) }
         let ranges = gaps.map { UInt64($0.lowerBound - 1)..<UInt64($0.upperBound) }
-        let hashes = try await store.merkleSubtrees(accountId: accountId, ranges.flatMap { MerkleNode.decompose($0) })
+        let hashes = try await storage.events.merkleSubtrees(accountId: accountId, ranges.flatMap { MerkleNode.decompose($0) })
         return zip(gaps, ranges).map { gap, range in
             DigestFile.Skipped(from: gap.lowerBound, to: gap.upperBound, subtrees: MerkleNode.decompose(range).map { hashes[$0] ?? [] })
         }
@@ -355,10 +355,10 @@ public final class DeliveryService: Service, Sendable {
         logger.warning("delivery failed; will retry", metadata: ["track": "\(track.id)", "account": "\(key.account)", "error": "\(message)",
                                                                   "retry-in": "\(delay)s"])
         do {
-            guard var s = try await store.deliveryStates(trackId: track.id).first(where: { $0.accountId == key.account }) else { return }
+            guard var s = try await storage.tracks.deliveryStates(trackId: track.id).first(where: { $0.accountId == key.account }) else { return }
             s.lastError = message
             s.lastErrorAt = now
-            try await store.saveDeliveryState(s, expectedSequence: s.deliveredSequence, notifications: [])
+            try await storage.tracks.saveDeliveryState(s, expectedSequence: s.deliveredSequence, notifications: [])
         } catch {
             logger.error("could not record a delivery error", metadata: ["error": "\(error)"])
         }
@@ -391,23 +391,23 @@ public final class DeliveryService: Service, Sendable {
 
     func sendDue() async throws {
         let now = clock()
-        for n in try await store.pendingNotifications(dueBy: now, limit: 100) {
+        for n in try await storage.outbox.pendingNotifications(dueBy: now, limit: 100) {
             if Task.isShuttingDownGracefully || Task.isCancelled { return }
             let retry = now + min(configuration.maxBackoff, Int64(1) << min(n.attempts, 6))
             guard let channel = regions.channel(n.channel) else {
-                try await store.postponeNotification(id: n.id, until: now + configuration.maxBackoff, error: "channel \(n.channel) is not configured")
+                try await storage.outbox.postponeNotification(id: n.id, until: now + configuration.maxBackoff, error: "channel \(n.channel) is not configured")
                 continue
             }
             do {
                 if try await webhooks.send(url: channel.url, secret: channel.secret, body: n.body, messageId: n.messageId) {
-                    try await store.acknowledgeNotification(id: n.id)
+                    try await storage.outbox.acknowledgeNotification(id: n.id)
                     metrics.notified(channel: n.channel)
                 } else {
-                    try await store.postponeNotification(id: n.id, until: retry, error: "not acknowledged")
+                    try await storage.outbox.postponeNotification(id: n.id, until: retry, error: "not acknowledged")
                 }
             } catch {
                 logger.warning("notification failed; will retry", metadata: ["channel": "\(n.channel)", "error": "\(error)"])
-                try await store.postponeNotification(id: n.id, until: retry, error: "\(error)")
+                try await storage.outbox.postponeNotification(id: n.id, until: retry, error: "\(error)")
             }
         }
     }

@@ -56,17 +56,17 @@ public struct DeliveryStatus: Sendable, Codable, Equatable {
     }
 
     /// Every set's status (or one account's sets'), in TrackId then AccountId order.
-    public static func collect(store: any EventStore, ownerAccountId: Int64? = nil, now: Int64 = unixNow()) async throws -> [DeliveryStatus] {
-        let tracks = Dictionary(uniqueKeysWithValues: try await store.tracks(accountId: ownerAccountId).map { ($0.id, $0) })
-        let pending = try await store.pendingNotificationCounts()
+    public static func collect(storage: Storage, ownerAccountId: Int64? = nil, now: Int64 = unixNow()) async throws -> [DeliveryStatus] {
+        let tracks = Dictionary(uniqueKeysWithValues: try await storage.tracks.tracks(accountId: ownerAccountId).map { ($0.id, $0) })
+        let pending = try await storage.outbox.pendingNotificationCounts()
         var out: [DeliveryStatus] = []
-        for s in try await store.deliveryStates(trackId: nil) {
+        for s in try await storage.tracks.deliveryStates(trackId: nil) {
             guard let t = tracks[s.trackId] else { continue }
             if s.accountId != t.accountId, !t.trackForAllMembers { continue }
-            let last = try await store.lastSequence(accountId: s.accountId)
+            let last = try await storage.events.lastSequence(accountId: s.accountId)
             let lag = max(0, last - s.deliveredSequence)
             var lagSeconds: Int64 = 0
-            if lag > 0, let oldest = try await store.events(accountId: s.accountId, afterSequence: s.deliveredSequence, limit: 1).first {
+            if lag > 0, let oldest = try await storage.events.events(accountId: s.accountId, afterSequence: s.deliveredSequence, limit: 1).first {
                 lagSeconds = max(0, now - oldest.eventTime)
             }
             out.append(DeliveryStatus(TrackId: t.id, AccountId: s.accountId, OwnerAccountId: t.accountId, Name: t.name, Status: t.enabled ? 1 : 0,

@@ -14,14 +14,14 @@ import Foundation
 public struct KeyVault: Sendable {
     public static let sealingPurpose = "kms-key-sealing"
 
-    let store: any EventStore
+    let keys: any KmsKeyStore
     /// Kept as bytes: `SymmetricKey` is not `Sendable`.
     let sealingKeyBytes: [UInt8]
     var sealingKey: SymmetricKey { SymmetricKey(data: sealingKeyBytes) }
 
     /// - Parameter masterKey: the deployment master key (`CLOUDAUDIT_MASTER_KEY` or `<data-dir>/master.key`).
-    public init(store: any EventStore, masterKey: [UInt8]) {
-        self.store = store
+    public init(keys: any KmsKeyStore, masterKey: [UInt8]) {
+        self.keys = keys
         self.sealingKeyBytes = Array(HMAC<SHA256>.authenticationCode(for: Array(Self.sealingPurpose.utf8), using: SymmetricKey(data: masterKey)))
     }
 
@@ -40,7 +40,7 @@ public struct KeyVault: Sendable {
         }
         let key = KmsKey(keyId: keyId, accountId: accountId, region: region, alias: alias, status: .enabled, sealedKey: Array(sealed),
                          createdAt: unixNow())
-        try await store.createKmsKey(key)
+        try await keys.createKmsKey(key)
         return key
     }
 
@@ -66,7 +66,7 @@ public struct KeyVault: Sendable {
     }
 
     func usableKey(_ keyId: String, accountId: Int64?) async throws -> KmsKey {
-        guard let key = try await store.kmsKey(id: keyId) else { throw KmsError.notFound(keyId) }
+        guard let key = try await keys.kmsKey(id: keyId) else { throw KmsError.notFound(keyId) }
         if let accountId, key.accountId != accountId { throw KmsError.otherAccount(keyId, accountId: accountId) }
         guard key.status == .enabled else { throw KmsError.disabled(keyId) }
         return key

@@ -4,11 +4,11 @@ import Foundation
 
 /// Account and key management shared by the CLI and the server's first start.
 public struct Administration: Sendable {
-    public let store: any EventStore
+    public let storage: Storage
     public let sealer: SecretSealer
 
-    public init(store: any EventStore, sealer: SecretSealer) {
-        self.store = store
+    public init(storage: Storage, sealer: SecretSealer) {
+        self.storage = storage
         self.sealer = sealer
     }
 
@@ -21,16 +21,16 @@ public struct Administration: Sendable {
 
     /// Creates a key; the SecretKey is returned once and stored only sealed.
     public func createKey(accountId: Int64, role: KeyRole) async throws -> IssuedKey {
-        guard try await store.account(id: accountId) != nil else { throw StoreError.accountNotFound(accountId) }
+        guard try await storage.accounts.account(id: accountId) != nil else { throw StoreError.accountNotFound(accountId) }
         let id = CredentialGenerator.secretId()
         let secret = CredentialGenerator.secretKey()
-        try await store.createKey(StoredAccessKey(secretId: id, accountId: accountId, role: role, sealedSecret: try sealer.seal(secret, secretId: id),
+        try await storage.accounts.createKey(StoredAccessKey(secretId: id, accountId: accountId, role: role, sealedSecret: try sealer.seal(secret, secretId: id),
                                                   status: .enabled, createdAt: unixNow()))
         return IssuedKey(SecretId: id, SecretKey: secret, AccountId: accountId, Role: role.rawValue)
     }
 
     /// The default account, created on first start.
     public func ensureDefaultAccount() async throws -> Account {
-        try await store.createAccount(name: "default", retentionDays: nil, id: AccountIds.first)
+        try await storage.accounts.createAccount(name: "default", retentionDays: nil, id: AccountIds.first)
     }
 }

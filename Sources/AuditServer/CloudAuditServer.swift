@@ -5,7 +5,6 @@ import AuditDelivery
 import AuditIntegrity
 import AuditModel
 import AuditStore
-import AuditStoreSQLite
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -23,23 +22,23 @@ public enum CloudAuditServer {
     public struct Built {
         public var group: ServiceGroup
         public var api: AuditAPI
-        public var store: any EventStore
+        public var storage: Storage
     }
 
-    /// Builds the API over `store`: used by `serve` and by tests (with any store).
+    /// Builds the API over `storage`: used by `serve` and by tests (with any backend).
     /// Without `signingKey` (tests), checkpoints are signed with a key made for the occasion.
-    public static func makeAPI(store: any EventStore, sealer: SecretSealer, configuration c: ServerConfiguration, regions: any RegionCatalog,
+    public static func makeAPI(storage: Storage, sealer: SecretSealer, configuration c: ServerConfiguration, regions: any RegionCatalog,
                                signingKey: SigningKey? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) async throws -> AuditAPI {
-        let secret = try await store.deploymentSecret()
-        let checkpointer = Checkpointer(store: store, key: try signingKey ?? SigningKey.generate(name: SigningKeys.defaultName), clock: clock)
-        let environment = APIEnvironment(store: store, cursors: PageCursorCodec(secret: secret), defaultRetentionDays: c.retentionDays,
+        let secret = try await storage.cursors.deploymentSecret()
+        let checkpointer = Checkpointer(storage: storage, key: try signingKey ?? SigningKey.generate(name: SigningKeys.defaultName), clock: clock)
+        let environment = APIEnvironment(storage: storage, cursors: PageCursorCodec(secret: secret), defaultRetentionDays: c.retentionDays,
                                          regions: regions, trackQuota: c.trackQuota, checkpointer: checkpointer, clock: clock)
         let root = c.rootSecretId.flatMap { id in
             c.rootSecretKey.map { Authenticator.EnvironmentKey(secretId: id, secretKey: $0, accountId: AccountIds.first) }
         }
-        return AuditAPI(environment: environment, authenticator: Authenticator(store: store, sealer: sealer, rootKey: root, clock: clock),
+        return AuditAPI(environment: environment, authenticator: Authenticator(accounts: storage.accounts, sealer: sealer, rootKey: root, clock: clock),
                         limiter: RequestLimiter(ratePerSecond: c.rateLimit, maxInFlight: c.maxConcurrentRequests),
-                        selfAudit: SelfAuditRecorder(store: store, logger: logger))
+                        selfAudit: SelfAuditRecorder(log: storage.events, logger: logger))
     }
 
     public static func build(_ c: ServerConfiguration, logger: Logger) async throws -> Built {
@@ -50,20 +49,20 @@ public enum CloudAuditServer {
         let masterKey = try dir.masterKey(logger: logger)
         let sealer = try SecretSealer(masterKey: masterKey)
         let signingKey = try SigningKeys(directory: dir).load(logger: logger)
-        let store = try dir.openStore(defaultRetentionDays: c.retentionDays)
-        let admin = Administration(store: store, sealer: sealer)
+        let storage = try dir.openStorage(defaultRetentionDays: c.retentionDays)
+        let admin = Administration(storage: storage, sealer: sealer)
         _ = try await admin.ensureDefaultAccount()
         try await ensureRootCredentials(c, dir: dir, admin: admin, logger: logger)
 
         logger.notice("storage regions", metadata: ["regions": "\(regions.regions.map(\.name).joined(separator: ", "))"])
-        let api = try await makeAPI(store: store, sealer: sealer, configuration: c, regions: regions, signingKey: signingKey, logger: logger)
+        let api = try await makeAPI(storage: storage, sealer: sealer, configuration: c, regions: regions, signingKey: signingKey, logger: logger)
         logger.notice("signing checkpoints and digests", metadata: ["public-key": "\(signingKey.publicKey.verifierKey)"])
         var deliveryConfig = DeliveryService.Configuration()
         deliveryConfig.interval = c.deliveryInterval
         deliveryConfig.maxEventsPerFile = c.deliveryMaxEvents
         deliveryConfig.digestInterval = c.digestInterval
-        let delivery = DeliveryService(store: store, regions: regions, configuration: deliveryConfig, checkpointer: api.environment.checkpointer,
-                                       vault: KeyVault(store: store, masterKey: masterKey), logger: logger)
+        let delivery = DeliveryService(storage: storage, regions: regions, configuration: deliveryConfig, checkpointer: api.environment.checkpointer,
+                                       vault: KeyVault(keys: storage.kmsKeys, masterKey: masterKey), logger: logger)
         let router = api.buildRouter()
         WebConsole(api: api, configuration: c.console, regions: regions).addRoutes(to: router)
         let metrics = Self.metricsRegistry
@@ -87,15 +86,15 @@ public enum CloudAuditServer {
                               },
                               logger: logger)
         let services: [any Service] = [
-            StoreLifecycleService(store: store, drain: { await api.selfAudit.drain() }, logger: logger),
-            RetentionService(store: store, defaultRetentionDays: c.retentionDays, interval: c.retentionInterval, logger: logger),
+            StoreLifecycleService(storage: storage, drain: { await api.selfAudit.drain() }, logger: logger),
+            RetentionService(storage: storage, defaultRetentionDays: c.retentionDays, interval: c.retentionInterval, logger: logger),
             CheckpointService(checkpointer: api.environment.checkpointer, interval: c.checkpointInterval, logger: logger),
             delivery,
             app,
         ]
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        return Built(group: group, api: api, store: store)
+        return Built(group: group, api: api, storage: storage)
     }
 
     /// The process-wide metrics registry, bootstrapped once (tests build several servers in one process).

@@ -1,10 +1,9 @@
 import AuditAuth
 import AuditStore
-import AuditStoreSQLite
 import Foundation
 import Logging
 
-/// The files of a deployment: the SQLite database, the master key, the generated root credentials.
+/// The files of a deployment: the embedded database, the master key, the generated root credentials.
 /// Everything secret is created owner-only (0600) in an owner-only directory.
 public struct DataDirectory: Sendable {
     public let path: String
@@ -13,7 +12,7 @@ public struct DataDirectory: Sendable {
         self.path = path
     }
 
-    public var databasePath: String { path + "/cloudaudit.sqlite" }
+    var databasePath: String { path + "/cloudaudit.sqlite" }
     public var masterKeyPath: String { path + "/master.key" }
     public var rootCredentialsPath: String { path + "/root-credentials.json" }
 
@@ -58,23 +57,26 @@ public struct DataDirectory: Sendable {
         fsync(fd)
     }
 
-    /// The store and master key of a deployment that exists, for tools that read its data (decrypt,
-    /// verify): unlike `masterKey(logger:)` and `openStore`, nothing is created when they are missing.
+    /// Where the deployment's storage is: the embedded SQLite file.
+    public var storage: StorageChoice { .sqlite(path: databasePath) }
+
+    /// The storage and master key of a deployment that exists, for tools that read its data (decrypt,
+    /// verify): unlike `masterKey(logger:)` and `openStorage`, nothing is created when they are missing.
     public func openExisting(defaultRetentionDays: Int, environment: [String: String] = ProcessInfo.processInfo.environment,
-                             logger: Logger) throws -> (store: SQLiteEventStore, masterKey: [UInt8]) {
-        guard FileManager.default.fileExists(atPath: databasePath) else {
-            throw ServerError("\(path) is not a deployment's data directory (no \(databasePath))")
+                             logger: Logger) throws -> (storage: Storage, masterKey: [UInt8]) {
+        guard storage.exists else {
+            throw ServerError("\(path) is not a deployment's data directory (no \(storage.location))")
         }
         guard !(environment["CLOUDAUDIT_MASTER_KEY"] ?? "").isEmpty || FileManager.default.fileExists(atPath: masterKeyPath) else {
             throw ServerError("\(path) has no master key (\(masterKeyPath)) and CLOUDAUDIT_MASTER_KEY is not set")
         }
         let key = try masterKey(environment: environment, logger: logger)
-        return (try SQLiteEventStore(path: databasePath, defaultRetentionDays: defaultRetentionDays), key)
+        return (try storage.open(.init(defaultRetentionDays: defaultRetentionDays)), key)
     }
 
-    public func openStore(defaultRetentionDays: Int) throws -> SQLiteEventStore {
+    public func openStorage(defaultRetentionDays: Int) throws -> Storage {
         try ensureExists()
-        return try SQLiteEventStore(path: databasePath, defaultRetentionDays: defaultRetentionDays)
+        return try storage.open(.init(defaultRetentionDays: defaultRetentionDays))
     }
 }
 

@@ -6,14 +6,14 @@ import ServiceLifecycle
 /// Drops events older than each account's retention, on a timer, in whole hours (so hourly counts
 /// stay exact), and expires server-side page cursors.
 public struct RetentionService: Service {
-    let store: any EventStore
+    let storage: Storage
     let defaultRetentionDays: Int
     let interval: Duration
     let logger: Logger
     let clock: @Sendable () -> Int64
 
-    public init(store: any EventStore, defaultRetentionDays: Int, interval: Duration, logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) {
-        self.store = store
+    public init(storage: Storage, defaultRetentionDays: Int, interval: Duration, logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) {
+        self.storage = storage
         self.defaultRetentionDays = defaultRetentionDays
         self.interval = interval
         self.logger = logger
@@ -25,15 +25,15 @@ public struct RetentionService: Service {
     public func runOnce() async throws -> Int {
         let now = clock()
         var dropped = 0
-        for account in try await store.listAccounts() {
+        for account in try await storage.accounts.listAccounts() {
             let days = Int64(account.retentionDays ?? defaultRetentionDays)
             let limit = now - days * 86400
             let cutoff = limit - ((limit % 3600) + 3600) % 3600
-            let n = try await store.deleteEvents(accountId: account.id, olderThan: cutoff)
+            let n = try await storage.events.deleteEvents(accountId: account.id, olderThan: cutoff)
             if n > 0 { logger.info("retention dropped events", metadata: ["audit.account": "\(account.id)", "retention.dropped": "\(n)"]) }
             dropped += n
         }
-        try await store.deleteExpiredCursors(now: now)
+        try await storage.cursors.deleteExpiredCursors(now: now)
         return dropped
     }
 
@@ -73,12 +73,12 @@ public struct CheckpointService: Service {
 /// Holds the store open for the life of the process; at shutdown (after the HTTP server has stopped)
 /// waits for self-audit records in flight and closes the store.
 public struct StoreLifecycleService: Service {
-    let store: any EventStore
+    let storage: Storage
     let drain: @Sendable () async -> Void
     let logger: Logger
 
-    public init(store: any EventStore, drain: @escaping @Sendable () async -> Void, logger: Logger) {
-        self.store = store
+    public init(storage: Storage, drain: @escaping @Sendable () async -> Void, logger: Logger) {
+        self.storage = storage
         self.drain = drain
         self.logger = logger
     }
@@ -86,7 +86,7 @@ public struct StoreLifecycleService: Service {
     public func run() async throws {
         try? await gracefulShutdown()
         await drain()
-        try await store.close()
+        try await storage.close()
         logger.info("store closed")
     }
 }

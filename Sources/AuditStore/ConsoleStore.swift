@@ -52,16 +52,13 @@ public struct ValueCount: Sendable, Equatable {
 }
 
 /// What the web console keeps besides events: passwords and sessions (so that a restart or a second
-/// node keeps them), and the per-range summaries its pages show.
+/// node keeps them). The summaries its pages show are `EventLog.topValues` and `histogram`.
 ///
 /// Contract (checked by the conformance suite):
 /// - `setConsolePassword` refuses an account that does not exist and ends that (account, role)'s
 ///   password sessions; key sessions are not touched.
 /// - `deleteConsoleSessions` removes the sessions idle since before `idleBefore` or created before
 ///   `createdBefore`.
-/// - `topValues` counts the events of [startTime, endTime] (inclusive) per value of a key that has one
-///   value per event (`LookupKey.recordPath` non-nil), most frequent first, ties by value, at most
-///   `limit`; it never counts another account's events.
 public protocol ConsoleStore: Sendable {
     func setConsolePassword(_ password: ConsolePassword) async throws
     func consolePassword(accountId: Int64, role: KeyRole) async throws -> ConsolePassword?
@@ -73,8 +70,6 @@ public protocol ConsoleStore: Sendable {
     func deleteConsoleSession(tokenHash: [UInt8]) async throws -> Bool
     /// Returns how many were removed.
     func deleteConsoleSessions(idleBefore: Int64, createdBefore: Int64) async throws -> Int
-
-    func topValues(accountId: Int64, key: LookupKey, startTime: Int64, endTime: Int64, limit: Int) async throws -> [ValueCount]
 }
 
 extension ValueCount {
@@ -83,30 +78,5 @@ extension ValueCount {
         counts.map { ValueCount(value: $0.key, count: $0.value) }
             .sorted { $0.count != $1.count ? $0.count > $1.count : $0.value < $1.value }
             .prefix(max(0, limit)).map { $0 }
-    }
-}
-
-extension EventStore {
-    /// Events per bucket of `query`'s range: `buckets` consecutive ranges of whole seconds covering
-    /// [startTime, endTime] (the last one may be shorter), each counted like `lookup`'s `totalCount`.
-    public func histogram(_ unclamped: EventQuery, buckets: Int) async throws -> [(startTime: Int64, endTime: Int64, count: Int)] {
-        let query = unclamped.clampedToRepresentableTimes
-        let span = query.endTime - query.startTime + 1
-        guard span > 0, buckets > 0 else { return [] }
-        let width = max(1, (span + Int64(buckets) - 1) / Int64(buckets))
-        var out: [(startTime: Int64, endTime: Int64, count: Int)] = []
-        var start = query.startTime
-        while start <= query.endTime {
-            let end = min(query.endTime, start + width - 1)
-            var q = query
-            q.startTime = start
-            q.endTime = end
-            q.after = nil
-            q.limit = 0
-            q.includeTotalCount = true
-            out.append((start, end, try await lookup(q).totalCount ?? 0))
-            start = end + 1
-        }
-        return out
     }
 }

@@ -143,102 +143,54 @@ public enum AppendOutcome: Sendable, Equatable {
     case duplicate(sequence: Int64)
 }
 
-/// The storage of accounts, keys and events.
-///
-/// Every backend passes the same conformance suite (`AuditStoreConformance`). Contract:
-/// - `append` returns only after the events are durable and visible to `lookup`; events of one call
-///   are stored atomically (all or none); an (account, eventId) already present is not written again.
-/// - Each account's sequence numbers are 1, 2, 3... without gaps, in append order.
-/// - `lookup` never returns another account's events.
-public protocol EventStore: MerkleLogStore, KmsKeyStore, ConsoleStore, Sendable {
-    // Accounts
-    /// Creates an account (or returns the existing one with `id`). `memberOf` must name an existing
-    /// account that is not itself a member; the new member gets a cursor at 0 in each of that
-    /// account's sets with TrackForAllMembers (all its events are newer than those sets).
-    func createAccount(name: String, retentionDays: Int?, id: Int64?, memberOf: Int64?) async throws -> Account
-    func account(id: Int64) async throws -> Account?
-    func listAccounts() async throws -> [Account]
-
-    // Keys
-    func createKey(_ key: StoredAccessKey) async throws
-    func key(secretId: String) async throws -> StoredAccessKey?
-    func listKeys(accountId: Int64?) async throws -> [StoredAccessKey]
-    /// Returns false when no such key exists.
-    func setKeyStatus(secretId: String, status: KeyStatus) async throws -> Bool
-
-    // Events
-    func append(_ events: [AuditEvent]) async throws -> [AppendOutcome]
-    func lookup(_ query: EventQuery) async throws -> EventPage
-    /// Drops the account's events with eventTime < `cutoff`; returns how many.
-    func deleteEvents(accountId: Int64, olderThan cutoff: Int64) async throws -> Int
-
-    // Server-side page cursors (for clients whose NextToken is an integer)
-    func saveCursor(token: Int64, accountId: Int64, payload: [UInt8], expiresAt: Int64) async throws
-    func cursor(token: Int64, accountId: Int64, now: Int64) async throws -> [UInt8]?
-    func deleteExpiredCursors(now: Int64) async throws
-
-    // Events in sequence order (delivery)
-    /// The account's events with sequence > `afterSequence`, ascending, at most `limit`.
-    func events(accountId: Int64, afterSequence: Int64, limit: Int) async throws -> [StoredEvent]
-    /// The account's last assigned sequence number (0 when it has none).
-    func lastSequence(accountId: Int64) async throws -> Int64
-
-    // Tracking sets and their delivery state: see `TrackStore.swift`.
-    /// Stores a new set (assigning `id`, `createdAt`), refusing more than `quota` per account or a
-    /// duplicate name, and starts its cursors at each covered account's last sequence, so it never
-    /// delivers earlier events.
-    func createTrack(_ track: Track, quota: Int) async throws -> Track
-    func track(id: Int64) async throws -> Track?
-    func track(accountId: Int64, name: String) async throws -> Track?
-    /// The account's sets, or every set when nil, in id order.
-    func tracks(accountId: Int64?) async throws -> [Track]
-    /// Replaces a set's definition (the name and account stay); cursors of accounts it newly covers
-    /// start at their last sequence. Returns false when the set does not exist.
-    func updateTrack(_ track: Track) async throws -> Bool
-    /// Deletes the set, its cursors and queued notifications. Returns false when it did not exist.
-    func deleteTrack(id: Int64) async throws -> Bool
-    func deliveryStates(trackId: Int64?) async throws -> [DeliveryState]
-    /// Saves a cursor: when `expectedSequence` is given, only if the stored cursor still equals it
-    /// (else `StoreError.cursorMoved`), together with the notifications to queue, in one transaction.
-    func saveDeliveryState(_ state: DeliveryState, expectedSequence: Int64?, notifications: [OutgoingNotification]) async throws
-    func pendingNotifications(dueBy now: Int64, limit: Int) async throws -> [QueuedNotification]
-    /// Removes an acknowledged notification.
-    func acknowledgeNotification(id: Int64) async throws
-    /// Records a failed attempt and when to try again.
-    func postponeNotification(id: Int64, until: Int64, error: String) async throws
-    func pendingNotificationCounts() async throws -> [Int64: Int]
-
-    /// A random secret generated when the store was created, for keyed hashing of cursors.
-    func deploymentSecret() async throws -> [UInt8]
-
-    func close() async throws
-}
-
 public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var code: String
+    /// What went wrong, as a value callers compare (never by its text). A struct over a private enum, so
+    /// that a backend's new code is one more static member and no caller's `switch` breaks.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        enum Base: String, Sendable {
+            case accountNotFound = "AccountNotFound", memberOfMember = "MemberOfMember", keyExists = "KeyExists"
+            case trackQuota = "TrackQuota", trackNameExists = "TrackNameExists", cursorMoved = "CursorMoved"
+            case kmsKeyExists = "KmsKeyExists", kmsAliasExists = "KmsAliasExists"
+            case merkleNodeMissing = "MerkleNodeMissing", merkleLogMismatch = "MerkleLogMismatch", schemaTooNew = "SchemaTooNew"
+        }
+
+        let base: Base
+
+        public static let accountNotFound = Code(base: .accountNotFound)
+        /// An account may join only a management account, not a member.
+        public static let memberOfMember = Code(base: .memberOfMember)
+        public static let keyExists = Code(base: .keyExists)
+        public static let trackQuota = Code(base: .trackQuota)
+        public static let trackNameExists = Code(base: .trackNameExists)
+        /// A delivery cursor was saved with an `expectedSequence` another writer had already moved.
+        public static let cursorMoved = Code(base: .cursorMoved)
+        public static let kmsKeyExists = Code(base: .kmsKeyExists)
+        public static let kmsAliasExists = Code(base: .kmsAliasExists)
+        /// A Merkle subtree asked for lies outside the stored log.
+        public static let merkleNodeMissing = Code(base: .merkleNodeMissing)
+        /// The stored log and the event sequences disagree: the store is damaged.
+        public static let merkleLogMismatch = Code(base: .merkleLogMismatch)
+        /// The store was written by a newer cloudaudit.
+        public static let schemaTooNew = Code(base: .schemaTooNew)
+
+        public var description: String { base.rawValue }
+    }
+
+    public var code: Code
     public var message: String
 
-    public init(_ code: String, _ message: String) {
+    public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
     public var description: String { "\(code): \(message)" }
 
-    public static func accountNotFound(_ id: Int64) -> StoreError { .init("AccountNotFound", "account \(id) does not exist") }
-    public static func keyExists(_ id: String) -> StoreError { .init("KeyExists", "access key \(id) already exists") }
-    /// The codes callers tell apart.
-    public enum Codes {
-        public static let trackQuota = "TrackQuota"
-        public static let trackNameExists = "TrackNameExists"
-    }
-
-    public static func trackQuota(_ quota: Int) -> StoreError { .init(Codes.trackQuota, "the account already has \(quota) tracking sets, its quota") }
-    public static func trackNameExists(_ name: String) -> StoreError { .init(Codes.trackNameExists, "a tracking set named \(name) already exists") }
-    public static let cursorMoved = StoreError("CursorMoved", "the delivery cursor was moved by another writer")
-    public static func schemaTooNew(_ v: Int, _ known: Int) -> StoreError {
-        .init("SchemaTooNew", "the database schema is version \(v) but this program knows only up to \(known); use a newer cloudaudit")
-    }
+    public static func accountNotFound(_ id: Int64) -> StoreError { .init(.accountNotFound, "account \(id) does not exist") }
+    public static func keyExists(_ id: String) -> StoreError { .init(.keyExists, "access key \(id) already exists") }
+    public static func trackQuota(_ quota: Int) -> StoreError { .init(.trackQuota, "the account already has \(quota) tracking sets, its quota") }
+    public static func trackNameExists(_ name: String) -> StoreError { .init(.trackNameExists, "a tracking set named \(name) already exists") }
+    public static let cursorMoved = StoreError(.cursorMoved, "the delivery cursor was moved by another writer")
 }
 
 public enum AccountIds {
@@ -246,23 +198,12 @@ public enum AccountIds {
     public static let first: Int64 = 100_000_000_001
 }
 
-extension EventStore {
-    public func createAccount(name: String, retentionDays: Int?, id: Int64?) async throws -> Account {
-        try await createAccount(name: name, retentionDays: retentionDays, id: id, memberOf: nil)
-    }
-
-    /// The accounts whose `memberOf` is `accountId`.
-    public func members(of accountId: Int64) async throws -> [Account] {
-        try await listAccounts().filter { $0.memberOf == accountId }
-    }
-}
-
 public enum AccountRules {
     /// An account may join `parent` as a member only when `parent` exists and is not a member itself.
     public static func checkManagement(_ parent: Account?, id: Int64) throws {
         guard let parent else { throw StoreError.accountNotFound(id) }
         if let grand = parent.memberOf {
-            throw StoreError("MemberOfMember", "account \(id) is itself a member of \(grand); members must join a management account")
+            throw StoreError(.memberOfMember, "account \(id) is itself a member of \(grand); members must join a management account")
         }
     }
 }

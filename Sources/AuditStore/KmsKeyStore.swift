@@ -45,9 +45,9 @@ public protocol KmsKeyStore: Sendable {
 }
 
 extension StoreError {
-    public static func kmsKeyExists(_ id: String) -> StoreError { .init("KmsKeyExists", "KMS key \(id) already exists") }
+    public static func kmsKeyExists(_ id: String) -> StoreError { .init(.kmsKeyExists, "KMS key \(id) already exists") }
     public static func kmsAliasExists(_ alias: String, region: String) -> StoreError {
-        .init("KmsAliasExists", "the account already has a KMS key with the alias \(alias) in region \(region); choose another alias")
+        .init(.kmsAliasExists, "the account already has a KMS key with the alias \(alias) in region \(region); choose another alias")
     }
 }
 

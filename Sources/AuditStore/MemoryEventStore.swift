@@ -2,7 +2,7 @@ import AuditIntegrity
 import AuditModel
 
 /// An in-memory store: the reference behaviour for the conformance suite, and a fast store for tests.
-public actor MemoryEventStore: EventStore {
+public actor MemoryEventStore: StorageBackend {
     struct Row {
         var event: StoredEvent
         var postings: Set<PostingValue>
@@ -236,7 +236,7 @@ public actor MemoryEventStore: EventStore {
         let kept = merkleNodes[accountId] ?? [:]
         var out: [MerkleNode: MerkleHash] = [:]
         for n in nodes {
-            guard let h = kept[n] else { throw StoreError("MerkleNodeMissing", "the log of account \(accountId) has no subtree \(n)") }
+            guard let h = kept[n] else { throw StoreError(.merkleNodeMissing, "the log of account \(accountId) has no subtree \(n)") }
             out[n] = h
         }
         return out

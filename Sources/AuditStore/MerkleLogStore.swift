@@ -42,7 +42,7 @@ extension MerkleLogStore {
         let nodes = MerkleNode.decompose(range)
         let hashes = try await merkleSubtrees(accountId: accountId, nodes)
         return rangeHash(try nodes.map { n in
-            guard let h = hashes[n] else { throw StoreError("MerkleNodeMissing", "the log of account \(accountId) has no subtree \(n)") }
+            guard let h = hashes[n] else { throw StoreError(.merkleNodeMissing, "the log of account \(accountId) has no subtree \(n)") }
             return h
         })
     }

@@ -124,3 +124,42 @@ public struct QueuedNotification: Sendable, Equatable {
         self.attempts = attempts
     }
 }
+
+/// Tracking sets and where each stands in each account's log.
+///
+/// Contract (checked by the conformance suite):
+/// - `createTrack` refuses more than `quota` sets per account (`StoreError.Code.trackQuota`) and a
+///   duplicate name (`.trackNameExists`), and starts the set's cursors at each covered account's last
+///   sequence, so that it never delivers earlier events.
+/// - `saveDeliveryState` with an `expectedSequence` saves only if the stored cursor still equals it
+///   (else `.cursorMoved`), together with the notifications to queue, in one transaction: this is what
+///   keeps two writers (two nodes) from delivering the same events twice.
+public protocol TrackStore: Sendable {
+    /// Stores a new set (assigning `id`, `createdAt`).
+    func createTrack(_ track: Track, quota: Int) async throws -> Track
+    func track(id: Int64) async throws -> Track?
+    func track(accountId: Int64, name: String) async throws -> Track?
+    /// The account's sets, or every set when nil, in id order.
+    func tracks(accountId: Int64?) async throws -> [Track]
+    /// Replaces a set's definition (the name and account stay); cursors of accounts it newly covers
+    /// start at their last sequence. Returns false when the set does not exist.
+    func updateTrack(_ track: Track) async throws -> Bool
+    /// Deletes the set, its cursors and queued notifications. Returns false when it did not exist.
+    func deleteTrack(id: Int64) async throws -> Bool
+
+    func deliveryStates(trackId: Int64?) async throws -> [DeliveryState]
+    func saveDeliveryState(_ state: DeliveryState, expectedSequence: Int64?, notifications: [OutgoingNotification]) async throws
+}
+
+/// Notifications queued with delivery-state moves (`TrackStore.saveDeliveryState`), until their channel
+/// acknowledges them.
+public protocol NotificationOutbox: Sendable {
+    /// Queued notifications whose next attempt is due by `now`, oldest first, at most `limit`.
+    func pendingNotifications(dueBy now: Int64, limit: Int) async throws -> [QueuedNotification]
+    /// Removes an acknowledged notification.
+    func acknowledgeNotification(id: Int64) async throws
+    /// Records a failed attempt and when to try again.
+    func postponeNotification(id: Int64, until: Int64, error: String) async throws
+    /// Queued notifications per tracking set.
+    func pendingNotificationCounts() async throws -> [Int64: Int]
+}

@@ -91,15 +91,15 @@ extension SQLiteEventStore {
             let leaves = try db.cachedStatement(sql: "SELECT hash FROM merkle_nodes WHERE account_id = ? AND level = 0 AND idx >= ? AND idx < ? ORDER BY idx")
             var out: [MerkleNode: MerkleHash] = [:]
             for n in nodes {
-                guard n.end <= size else { throw StoreError("MerkleNodeMissing", "subtree \(n) lies beyond the log of account \(accountId), of size \(size)") }
+                guard n.end <= size else { throw StoreError(.merkleNodeMissing, "subtree \(n) lies beyond the log of account \(accountId), of size \(size)") }
                 if n.level == 0 || n.level >= Self.keptNodeLevel {
                     guard let h = try Data.fetchOne(kept, arguments: [accountId, n.level, Int64(n.index)]) else {
-                        throw StoreError("MerkleNodeMissing", "the log of account \(accountId) has no subtree \(n)")
+                        throw StoreError(.merkleNodeMissing, "the log of account \(accountId) has no subtree \(n)")
                     }
                     out[n] = Array(h)
                 } else {
                     let hashes = try Data.fetchAll(leaves, arguments: [accountId, Int64(n.begin), Int64(n.end)]).map { Array($0) }
-                    guard hashes.count == Int(n.end - n.begin) else { throw StoreError("MerkleNodeMissing", "the log of account \(accountId) lacks leaves of \(n)") }
+                    guard hashes.count == Int(n.end - n.begin) else { throw StoreError(.merkleNodeMissing, "the log of account \(accountId) lacks leaves of \(n)") }
                     var range = CompactRange()
                     for h in hashes { range.append(h) }
                     out[n] = range.root()

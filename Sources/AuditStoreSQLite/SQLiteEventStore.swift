@@ -10,7 +10,7 @@ import GRDBSQLite
 /// Appends from concurrent requests are grouped into one transaction and one fsync (group commit):
 /// each caller's events are validated before, written atomically inside, and acknowledged after the
 /// commit. Readers run in parallel on the pool's reader connections.
-public final class SQLiteEventStore: EventStore, @unchecked Sendable {
+public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
     public let path: String
     let pool: DatabasePool
     let fingerprint: ValueFingerprint
@@ -43,7 +43,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
             let applied = try migrator.appliedIdentifiers(db)
             if !applied.isSubset(of: known) {
                 let newest = applied.subtracting(known).sorted().last ?? "?"
-                throw StoreError("SchemaTooNew", "the database at \(path) has migration \"\(newest)\", which this cloudaudit does not know; use a newer version")
+                throw StoreError(.schemaTooNew, "the database at \(path) has migration \"\(newest)\", which this cloudaudit does not know; use a newer version")
             }
         }
         try migrator.migrate(pool)
@@ -235,7 +235,7 @@ public final class SQLiteEventStore: EventStore, @unchecked Sendable {
             if merkleLog {
                 var tree = try trees[e.accountId] ?? fetchMerkleRange(db, account: e.accountId)
                 guard tree.size == UInt64(seq - 1) else {
-                    throw StoreError("MerkleLogMismatch", "the Merkle log of account \(e.accountId) has \(tree.size) leaves but the next sequence is \(seq)")
+                    throw StoreError(.merkleLogMismatch, "the Merkle log of account \(e.accountId) has \(tree.size) leaves but the next sequence is \(seq)")
                 }
                 var nodes: [(MerkleNode, MerkleHash)] = []
                 tree.append(p.leaf) { node, hash in nodes.append((node, hash)) }

@@ -14,15 +14,15 @@ struct DataDirOptions: ParsableArguments {
         DataDirectory(path: dataDir ?? ProcessInfo.processInfo.environment["CLOUDAUDIT_DATA_DIR"] ?? "./cloudaudit-data")
     }
 
-    /// Opens the store and the sealer; the caller closes the store.
-    func open() throws -> (store: any EventStore, admin: Administration) {
+    /// Opens the storage and the sealer; the caller closes the storage.
+    func open() throws -> (storage: Storage, admin: Administration) {
         let dir = directory
         let logger = Logger(label: "cloudaudit")
         try dir.ensureExists()
         let sealer = try SecretSealer(masterKey: try dir.masterKey(logger: logger))
         let retention = ProcessInfo.processInfo.environment["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
-        let store = try dir.openStore(defaultRetentionDays: retention)
-        return (store, Administration(store: store, sealer: sealer))
+        let storage = try dir.openStorage(defaultRetentionDays: retention)
+        return (storage, Administration(storage: storage, sealer: sealer))
     }
 }
 
@@ -77,13 +77,13 @@ struct AccountsCommand: AsyncParsableCommand {
         func run() async throws {
             let password = try readPassword()
             let hash = try PasswordHash.make(password)
-            let (store, admin) = try options.open()
+            let (storage, admin) = try options.open()
             _ = try await admin.ensureDefaultAccount()
             let saved: Result<Void, Error>
-            do { saved = .success(try await store.setConsolePassword(ConsolePassword(accountId: account, role: KeyRole(rawValue: role)!, hash: hash, updatedAt: unixNow()))) } catch {
+            do { saved = .success(try await storage.console.setConsolePassword(ConsolePassword(accountId: account, role: KeyRole(rawValue: role)!, hash: hash, updatedAt: unixNow()))) } catch {
                 saved = .failure(error)
             }
-            try await store.close()
+            try await storage.close()
             if case .failure(let e) = saved {
                 if let e = e as? StoreError { throw ValidationError("--account: \(e.message)") }
                 throw e
@@ -106,13 +106,13 @@ struct AccountsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (store, admin) = try options.open()
+            let (storage, admin) = try options.open()
             _ = try await admin.ensureDefaultAccount()
             let created: Result<Account, Error>
-            do { created = .success(try await store.createAccount(name: name, retentionDays: retentionDays, id: nil, memberOf: memberOf)) } catch {
+            do { created = .success(try await storage.accounts.createAccount(name: name, retentionDays: retentionDays, id: nil, memberOf: memberOf)) } catch {
                 created = .failure(error)
             }
-            try await store.close()
+            try await storage.close()
             let a: Account
             switch created {
             case .success(let v): a = v
@@ -129,10 +129,10 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var options: DataDirOptions
 
         func run() async throws {
-            let (store, admin) = try options.open()
+            let (storage, admin) = try options.open()
             _ = try await admin.ensureDefaultAccount()
-            let accounts = try await store.listAccounts()
-            try await store.close()
+            let accounts = try await storage.accounts.listAccounts()
+            try await storage.close()
             // RetentionDays is the effective value: the account's own, else the deployment default.
             let fallback = ProcessInfo.processInfo.environment["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
             struct Out: Encodable { var AccountId: Int64; var Name: String; var RetentionDays: Int; var CreatedAt: Int64; var MemberOf: Int64? }
@@ -158,8 +158,8 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "admin, auditor, ingest or service.") var role: KeyRole
 
         func run() async throws {
-            let (store, admin) = try options.open()
-            defer { Task { try? await store.close() } }
+            let (storage, admin) = try options.open()
+            defer { Task { try? await storage.close() } }
             do {
                 try printJSON(try await admin.createKey(accountId: account, role: role))
             } catch let e as StoreError {
@@ -174,9 +174,9 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "Only the keys of this account.") var account: Int64?
 
         func run() async throws {
-            let (store, _) = try options.open()
-            let keys = try await store.listKeys(accountId: account)
-            try await store.close()
+            let (storage, _) = try options.open()
+            let keys = try await storage.accounts.listKeys(accountId: account)
+            try await storage.close()
             struct Out: Encodable { var SecretId: String; var AccountId: Int64; var Role: String; var Status: String; var CreatedAt: Int64 }
             try printJSON(keys.map { Out(SecretId: $0.secretId, AccountId: $0.accountId, Role: $0.role.rawValue, Status: $0.status.rawValue, CreatedAt: $0.createdAt) })
         }
@@ -188,9 +188,9 @@ struct KeysCommand: AsyncParsableCommand {
         @Argument(help: "The SecretId to disable.") var secretId: String
 
         func run() async throws {
-            let (store, _) = try options.open()
-            let found = try await store.setKeyStatus(secretId: secretId, status: .disabled)
-            try await store.close()
+            let (storage, _) = try options.open()
+            let found = try await storage.accounts.setKeyStatus(secretId: secretId, status: .disabled)
+            try await storage.close()
             guard found else { throw ValidationError("no access key \(secretId)") }
             print(#"{"SecretId": "\#(secretId)", "Status": "disabled"}"#)
         }

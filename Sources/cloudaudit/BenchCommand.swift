@@ -2,8 +2,8 @@ import ArgumentParser
 import AsyncHTTPClient
 import AuditClient
 import AuditModel
+import AuditServer
 import AuditStore
-import AuditStoreSQLite
 import Foundation
 
 /// `cloudaudit bench`: ingest and lookup figures on a fresh data directory, with the storage ceiling
@@ -125,7 +125,7 @@ struct BenchCommand: AsyncParsableCommand {
                    100 * ingestRate / Double(ceiling)))
 
         // 3. Lookups per key.
-        let store = try SQLiteEventStore(path: dir + "/server/cloudaudit.sqlite")
+        let storage = try DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: 30)
         let samples = records.prefix(5000).compactMap { try? JSONParser.parse($0).objectValue }
         var rows: [[String: Any]] = []
         say("")
@@ -137,7 +137,7 @@ struct BenchCommand: AsyncParsableCommand {
             let first = try await client.callJSON(action: "LookUpEvents", params: params)
             let total = first["TotalCount"] as? Int ?? -1
             let (latencies, elapsed) = try await timeRequests(seconds: lookupSeconds) { _ = try await client.call(action: "LookUpEvents", body: Array(body)) }
-            let storeLatencies = try await directLookups(store: store, account: account, name: name, value: value, now: now)
+            let storeLatencies = try await directLookups(storage: storage, account: account, name: name, value: value, now: now)
             let row: [String: Any] = ["key": name, "matches": total, "p50ms": percentile(latencies, 0.5), "p99ms": percentile(latencies, 0.99),
                                       "requestsPerSecond": Double(latencies.count) / elapsed, "storeP50ms": percentile(storeLatencies, 0.5)]
             rows.append(row)
@@ -145,13 +145,13 @@ struct BenchCommand: AsyncParsableCommand {
                 + pad(String(format: "%.2f", row["p99ms"] as! Double), 9) + pad(String(format: "%.0f", row["requestsPerSecond"] as! Double), 9)
                 + pad(String(format: "%.3f", row["storeP50ms"] as! Double), 13))
         }
-        try await store.close()
+        try await storage.close()
         report["lookups"] = rows
         let rss = peakRSS(pid: server.process.processIdentifier)
         report["serverPeakRSSMB"] = rss
         say("")
         say(String(format: "server peak RSS: %.0f MB", rss))
-        let dbSize = (try? FileManager.default.attributesOfItem(atPath: dir + "/server/cloudaudit.sqlite")[.size] as? Int) ?? 0
+        let dbSize = DataDirectory(path: dir + "/server").storage.bytesOnDisk() ?? 0
         report["bytesPerStoredEvent"] = Double(dbSize) / Double(events)
         say(String(format: "database: %.0f bytes/event", Double(dbSize) / Double(events)))
     }
@@ -160,28 +160,28 @@ struct BenchCommand: AsyncParsableCommand {
 
     func measureCeiling(records: [[UInt8]], dir: String, now: Int64) async throws -> Double {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let store = try SQLiteEventStore(path: dir + "/ceiling.sqlite")
-        let account = try await store.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first).id
+        let storage = try DataDirectory(path: dir + "/ceiling").openStorage(defaultRetentionDays: 30)
+        let account = try await storage.accounts.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first).id
         let scope = AccountScope(accountId: account, retentionDays: 30)
         let events: [AuditEvent] = records.compactMap { r in
             guard let v = try? JSONParser.parse(r), case .success(let e) = EventRecordValidator.validate(v, source: r, now: now, resolveAccount: { _ in .success(scope) }) else { return nil }
             return e
         }
         say("ceiling: appending \(events.count) events straight to SQLite, \(clients) writers...")
-        let rate = try await appendConcurrently(events, to: store)
-        try await store.close()
+        let rate = try await appendConcurrently(events, to: storage.events)
+        try await storage.close()
         try? FileManager.default.removeItem(atPath: dir)
         return rate
     }
 
     /// Appends `events` in batches of `batchSize` by `clients` concurrent writers; events per second.
-    func appendConcurrently(_ events: [AuditEvent], to store: any EventStore) async throws -> Double {
+    func appendConcurrently(_ events: [AuditEvent], to log: any EventLog) async throws -> Double {
         let batches = stride(from: 0, to: events.count, by: batchSize).map { Array(events[$0..<min($0 + batchSize, events.count)]) }
         let start = Date()
         try await withThrowingTaskGroup(of: Void.self) { group in
             let next = Counter()
             for _ in 0..<clients {
-                group.addTask { while let i = next.take(below: batches.count) { _ = try await store.append(batches[i]) } }
+                group.addTask { while let i = next.take(below: batches.count) { _ = try await log.append(batches[i]) } }
             }
             try await group.waitForAll()
         }
@@ -233,7 +233,7 @@ struct BenchCommand: AsyncParsableCommand {
         ]
     }
 
-    func directLookups(store: SQLiteEventStore, account: Int64, name: String, value: String, now: Int64) async throws -> [Double] {
+    func directLookups(storage: Storage, account: Int64, name: String, value: String, now: Int64) async throws -> [Double] {
         var conditions: [LookupCondition] = []
         if let attr = LookupAttributeName.named(name) {
             var v = value
@@ -245,7 +245,7 @@ struct BenchCommand: AsyncParsableCommand {
         var out: [Double] = []
         for _ in 0..<200 {
             let t = DispatchTime.now().uptimeNanoseconds
-            _ = try await store.lookup(q)
+            _ = try await storage.events.lookup(q)
             out.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
         }
         return out

@@ -1,8 +1,8 @@
 import ArgumentParser
 import AsyncHTTPClient
 import AuditModel
+import AuditServer
 import AuditStore
-import AuditStoreSQLite
 import Foundation
 import NIOCore
 
@@ -24,9 +24,9 @@ extension BenchCommand {
         say("")
         say("console: generating \(n) events over 29 days and appending them to the store...")
         let generated = syntheticEvents(n, seed: 21, span: 29 * 86400)
-        let seeded = try SQLiteEventStore(path: dir + "/server/cloudaudit.sqlite")
-        _ = try await seeded.createAccount(name: "default", retentionDays: nil, id: AccountIds.first)
-        let rate = try await appendConcurrently(generated, to: seeded)
+        let seeded = try DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: 30)
+        _ = try await seeded.accounts.createAccount(name: "default", retentionDays: nil, id: AccountIds.first)
+        let rate = try await appendConcurrently(generated, to: seeded.events)
         try await seeded.close()
         say(String(format: "  appended %d events at %.0f events/s", generated.count, rate))
 
@@ -65,15 +65,15 @@ extension BenchCommand {
             rows.append(["call": name, "serverP50ms": p50, "serverP99ms": p99, "roundTripP50ms": percentile(roundTrips, 0.5), "totalCount": total])
         }
 
-        let store = try SQLiteEventStore(path: dir + "/server/cloudaudit.sqlite")
+        let storage = try DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: 30)
         var direct: [Double] = []
         let q = EventQuery(accountId: AccountIds.first, startTime: now - 30 * 86400 + 60, endTime: now, limit: 50)
         for _ in 0..<samples {
             let t = DispatchTime.now().uptimeNanoseconds
-            _ = try await store.lookup(q)
+            _ = try await storage.events.lookup(q)
             direct.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
         }
-        try await store.close()
+        try await storage.close()
         say(pad("the first unfiltered page on the store", 40) + pad(String(format: "%.1f ms", percentile(direct, 0.5)), 12)
             + pad(String(format: "%.1f ms", percentile(direct, 0.99)), 12))
         report["consoleEvents"] = generated.count

@@ -34,10 +34,10 @@ struct DecryptCommand: AsyncParsableCommand {
             if let output, !force, FileManager.default.fileExists(atPath: output) {
                 throw CommandFailure("\(output) exists; choose another -o file, or add --force to replace it")
             }
-            let (store, masterKey) = try options.directory.openExisting(defaultRetentionDays: 30, logger: Logger(label: "cloudaudit"))
+            let (storage, masterKey) = try options.directory.openExisting(defaultRetentionDays: 30, logger: Logger(label: "cloudaudit"))
             let result: Result<[UInt8], Error>
-            do { result = .success(try await KeyVault(store: store, masterKey: masterKey).decrypt(bytes)) } catch { result = .failure(error) }
-            try await store.close()
+            do { result = .success(try await KeyVault(keys: storage.kmsKeys, masterKey: masterKey).decrypt(bytes)) } catch { result = .failure(error) }
+            try await storage.close()
             var plain = try result.get()
             if gunzip, plain.starts(with: Gzip.magic) { plain = try Gzip.decompress(plain) }
 

@@ -1,8 +1,8 @@
 import AuditClient
 import AuditDelivery
 import AuditModel
+import AuditServer
 import AuditStore
-import AuditStoreSQLite
 import Foundation
 import Logging
 
@@ -21,8 +21,8 @@ extension BenchCommand {
         let now = unixNow()
         say("")
         say("delivery: generating and storing \(n) events...")
-        let store = try SQLiteEventStore(path: dir + "/delivery.sqlite")
-        let account = try await store.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first).id
+        let storage = try DataDirectory(path: dir + "/delivery").openStorage(defaultRetentionDays: 30)
+        let account = try await storage.accounts.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first).id
         let cases: [(String, TrackFilter, Bool)] = [
             ("all events, gzip", TrackFilter(actionType: "*", resourceType: "*", eventNames: ["*"]), true),
             ("Write only, gzip", TrackFilter(actionType: "Write", resourceType: "*", eventNames: ["*"]), true),
@@ -30,7 +30,7 @@ extension BenchCommand {
         ]
         var tracks: [Track] = []
         for (i, c) in cases.enumerated() {
-            tracks.append(try await store.createTrack(Track(accountId: account, name: "bench\(i)", enabled: false,
+            tracks.append(try await storage.tracks.createTrack(Track(accountId: account, name: "bench\(i)", enabled: false,
                                                             storage: TrackStorage(region: "local", name: "bench", prefix: "case\(i)", compress: c.2),
                                                             filters: [c.1]), quota: 10))
         }
@@ -46,7 +46,7 @@ extension BenchCommand {
                       case .success(let e) = EventRecordValidator.validate(v, source: r, now: now, resolveAccount: { _ in .success(scope) }) else { return nil }
                 return e
             }
-            _ = try await store.append(batch)
+            _ = try await storage.events.append(batch)
             stored += batch.count
         }
         let regions = try RegionRegistry.load(file: nil, dataDirectory: dir, logger: Logger(label: "bench"))
@@ -56,7 +56,7 @@ extension BenchCommand {
         let readStart = Date()
         var after: Int64 = 0
         while true {
-            let page = try await store.events(accountId: account, afterSequence: after, limit: 5000)
+            let page = try await storage.events.events(accountId: account, afterSequence: after, limit: 5000)
             guard let last = page.last else { break }
             after = last.sequence
         }
@@ -69,14 +69,14 @@ extension BenchCommand {
         config.maxEventsPerFile = 10_000
         for (i, var t) in tracks.enumerated() {
             t.enabled = true
-            _ = try await store.updateTrack(t)
-            let service = DeliveryService(store: store, regions: regions, configuration: config, logger: Logger(label: "bench"))
+            _ = try await storage.tracks.updateTrack(t)
+            let service = DeliveryService(storage: storage, regions: regions, configuration: config, logger: Logger(label: "bench"))
             let cpu0 = cpuSeconds(), start = Date()
             try await service.deliverPending()
             let wall = Date().timeIntervalSince(start), cpu = cpuSeconds() - cpu0
             t.enabled = false
-            _ = try await store.updateTrack(t)
-            let state = try await store.deliveryStates(trackId: t.id).first
+            _ = try await storage.tracks.updateTrack(t)
+            let state = try await storage.tracks.deliveryStates(trackId: t.id).first
             let delivered = Int(state?.events ?? 0)
             let outBytes = folderBytes(dir + "/buckets/bench/case\(i)")
             let row: [String: Any] = ["case": cases[i].0, "events": delivered, "files": Int(state?.files ?? 0), "eventsPerSecond": Double(delivered) / wall,
@@ -85,7 +85,7 @@ extension BenchCommand {
             say(pad(cases[i].0, 20) + pad(String(delivered), 9) + pad(String(state?.files ?? 0), 7) + pad(String(format: "%.0f", Double(delivered) / wall), 10)
                 + pad(String(format: "%.0f", Double(delivered) / cpu), 13) + pad(String(format: "%.1f", Double(outBytes) / 1e6), 8))
         }
-        try await store.close()
+        try await storage.close()
         report["deliveryBaselineReadEventsPerSecond"] = readRate
         report["delivery"] = rows
 

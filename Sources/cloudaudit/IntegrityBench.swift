@@ -2,8 +2,8 @@ import ArgumentParser
 import AuditDelivery
 import AuditIntegrity
 import AuditModel
+import AuditServer
 import AuditStore
-import AuditStoreSQLite
 import Foundation
 import Logging
 
@@ -28,14 +28,15 @@ extension BenchCommand {
         var rates: [Bool: [Double]] = [false: [], true: []]
         for round in 0..<4 {
             let withLog = round % 2 == 1
-            let path = dir + "/append-\(round).sqlite"
-            let store = try SQLiteEventStore(path: path, merkleLog: withLog)
-            _ = try await store.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first)
-            let rate = try await appendConcurrently(events, to: store)
+            let scratch = DataDirectory(path: dir + "/append-\(round)")
+            try scratch.ensureExists()
+            let storage = try scratch.storage.open(.init(merkleLog: withLog))
+            _ = try await storage.accounts.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first)
+            let rate = try await appendConcurrently(events, to: storage.events)
             rates[withLog]!.append(rate)
             say(String(format: "  append %@ the Merkle log: %.0f events/s", withLog ? "with   " : "without", rate))
-            try await store.close()
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            try await storage.close()
+            scratch.storage.destroy()
         }
         let core = rates[false]!.reduce(0, +) / Double(rates[false]!.count)
         let merkle = rates[true]!.reduce(0, +) / Double(rates[true]!.count)
@@ -47,18 +48,18 @@ extension BenchCommand {
         report["integrityAppendSlowerPercent"] = slower
 
         // 2. Proofs, on a store that keeps the log.
-        let store = try SQLiteEventStore(path: dir + "/log.sqlite")
-        let account = try await store.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first).id
-        _ = try await appendConcurrently(events, to: store)
-        let size = Int64(try await store.merkleRange(accountId: account).size)
+        let storage = try DataDirectory(path: dir + "/log").openStorage(defaultRetentionDays: 30)
+        let account = try await storage.accounts.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first).id
+        _ = try await appendConcurrently(events, to: storage.events)
+        let size = Int64(try await storage.events.merkleRange(accountId: account).size)
         let inclusion = try await proofRate(seconds: lookupSeconds) { rng in
             let index = Int64.random(in: 0..<size, using: &rng)
-            let proof = try await store.inclusionProof(accountId: account, index: index, size: size)
+            let proof = try await storage.events.inclusionProof(accountId: account, index: index, size: size)
             return proof.count
         }
         let consistency = try await proofRate(seconds: lookupSeconds) { rng in
             let first = Int64.random(in: 1..<size, using: &rng)
-            return try await store.consistencyProof(accountId: account, from: first, to: size).count
+            return try await storage.events.consistencyProof(accountId: account, from: first, to: size).count
         }
         say(String(format: "  proofs from a log of %d events: %.0f inclusion proofs/s, %.0f consistency proofs/s (%d clients)", size, inclusion,
                    consistency, clients))
@@ -66,8 +67,8 @@ extension BenchCommand {
         report["consistencyProofsPerSecond"] = consistency
 
         // 3. Verification of a delivered bucket.
-        try await benchVerify(store: store, account: account, dir: dir, report: &report)
-        try await store.close()
+        try await benchVerify(storage: storage, account: account, dir: dir, report: &report)
+        try await storage.close()
     }
 
     /// Proofs per second over `seconds`, by `clients` concurrent tasks.
@@ -91,21 +92,21 @@ extension BenchCommand {
     }
 
     /// Delivers the store's events with digests to a folder bucket, then times the verifier over it.
-    func benchVerify(store: SQLiteEventStore, account: Int64, dir: String, report: inout [String: Any]) async throws {
+    func benchVerify(storage: Storage, account: Int64, dir: String, report: inout [String: Any]) async throws {
         let regions = try RegionRegistry.load(file: nil, dataDirectory: dir, logger: Logger(label: "bench"))
         _ = await regions.createBucket(region: "local", bucket: "verify")
         let key = try SigningKey.generate(name: "bench")
-        _ = try await store.createTrack(Track(accountId: account, name: "verify", enabled: true,
+        _ = try await storage.tracks.createTrack(Track(accountId: account, name: "verify", enabled: true,
                                               storage: TrackStorage(region: "local", name: "verify", prefix: "bench"),
                                               filters: [TrackFilter(actionType: "*", resourceType: "*", eventNames: ["*"])]), quota: 10)
         // The set starts at the log's end: new events give it work.
         let n = integrityEvents ?? min(events, 300_000)
         for batch in stride(from: 0, to: n, by: 1000).map({ _ in syntheticEvents(1000, seed: UInt64.random(in: 1...UInt64.max), span: 3600) }) {
-            _ = try await store.append(batch)
+            _ = try await storage.events.append(batch)
         }
         var config = DeliveryService.Configuration()
         config.maxEventsPerFile = 1_000
-        let service = DeliveryService(store: store, regions: regions, configuration: config, checkpointer: Checkpointer(store: store, key: key),
+        let service = DeliveryService(storage: storage, regions: regions, configuration: config, checkpointer: Checkpointer(storage: storage, key: key),
                                       logger: Logger(label: "bench"))
         try await service.deliverPending()
         let bucketDir = dir + "/buckets/verify"

@@ -45,20 +45,20 @@ struct KmsCommand: AsyncParsableCommand {
                     throw CommandFailure("region \(region) is not configured; configured regions: \(known.joined(separator: ", "))"
                                              + (file == nil ? " (give the server's regions file with --regions or CLOUDAUDIT_REGIONS_FILE)" : ""))
                 }
-                let (store, admin) = try options.open()
+                let (storage, admin) = try options.open()
                 let masterKey: [UInt8]
                 do { masterKey = try dir.masterKey(logger: Logger(label: "cloudaudit")) } catch {
-                    try? await store.close()
+                    try? await storage.close()
                     throw error
                 }
                 let created: Result<KmsKey, Error>
                 do {
                     if account == AccountIds.first { _ = try await admin.ensureDefaultAccount() }
-                    created = .success(try await KeyVault(store: store, masterKey: masterKey).createKey(accountId: account, region: region, alias: alias))
+                    created = .success(try await KeyVault(keys: storage.kmsKeys, masterKey: masterKey).createKey(accountId: account, region: region, alias: alias))
                 } catch {
                     created = .failure(error)
                 }
-                try await store.close()
+                try await storage.close()
                 let key = try created.get()
                 struct Out: Encodable { var KeyId: String; var Alias: String; var Region: String; var AccountId: Int64 }
                 try printJSON(Out(KeyId: key.keyId, Alias: key.alias, Region: key.region, AccountId: key.accountId))
@@ -77,13 +77,13 @@ struct KmsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let (store, _) = try options.open()
+                let (storage, _) = try options.open()
                 let keys: [KmsKey]
-                do { keys = try await store.kmsKeys(accountId: account, region: region) } catch {
-                    try? await store.close()
+                do { keys = try await storage.kmsKeys.kmsKeys(accountId: account, region: region) } catch {
+                    try? await storage.close()
                     throw error
                 }
-                try await store.close()
+                try await storage.close()
                 struct Out: Encodable { var KeyId: String; var Alias: String; var Region: String; var AccountId: Int64; var Status: String; var CreatedAt: Int64 }
                 let rows = keys.map { Out(KeyId: $0.keyId, Alias: $0.alias, Region: $0.region, AccountId: $0.accountId, Status: $0.status.rawValue, CreatedAt: $0.createdAt) }
                 if output == .json { return try printJSON(rows) }
@@ -119,10 +119,10 @@ struct KmsCommand: AsyncParsableCommand {
 
     static func setStatus(_ options: DataDirOptions, _ keyId: String, _ status: KeyStatus) async throws {
         try await reportingFailures {
-            let (store, _) = try options.open()
+            let (storage, _) = try options.open()
             let found: Result<Bool, Error>
-            do { found = .success(try await store.setKmsKeyStatus(id: keyId, status: status)) } catch { found = .failure(error) }
-            try await store.close()
+            do { found = .success(try await storage.kmsKeys.setKmsKeyStatus(id: keyId, status: status)) } catch { found = .failure(error) }
+            try await storage.close()
             guard try found.get() else { throw CommandFailure("no KMS key \(keyId) (list them with `cloudaudit kms list`)") }
             struct Out: Encodable { var KeyId: String; var Status: String }
             try printJSON(Out(KeyId: keyId, Status: status.rawValue))

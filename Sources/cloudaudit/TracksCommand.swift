@@ -17,13 +17,13 @@ struct TracksCommand: AsyncParsableCommand {
         enum OutputFormat: String, ExpressibleByArgument { case table, json }
 
         func run() async throws {
-            let (store, _) = try options.open()
+            let (storage, _) = try options.open()
             let rows: [DeliveryStatus]
-            do { rows = try await DeliveryStatus.collect(store: store, ownerAccountId: account) } catch {
-                try? await store.close()
+            do { rows = try await DeliveryStatus.collect(storage: storage, ownerAccountId: account) } catch {
+                try? await storage.close()
                 throw error
             }
-            try await store.close()
+            try await storage.close()
             if output == .json { return try printJSON(rows) }
             if rows.isEmpty { return print("No tracking sets.") }
             let header = ["TRACK", "ACCOUNT", "NAME", "STATUS", "REGION", "BUCKET/PREFIX", "DELIVERED", "LAST FILE", "LAG", "FILES", "LAST ERROR"]

@@ -4,7 +4,7 @@ import AuditDelivery
 import AuditIntegrity
 import AuditModel
 import AuditServer
-import AuditStoreSQLite
+import AuditStore
 import Foundation
 import Logging
 
@@ -226,11 +226,11 @@ struct VerifyCommand: AsyncParsableCommand {
 
     static func openKeyVault(_ path: String) throws -> (KeyVault, () async throws -> Void) {
         let retention = ProcessInfo.processInfo.environment["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
-        let opened: (store: SQLiteEventStore, masterKey: [UInt8])
+        let opened: (storage: Storage, masterKey: [UInt8])
         do { opened = try DataDirectory(path: path).openExisting(defaultRetentionDays: retention, logger: Logger(label: "cloudaudit")) } catch let e as ServerError {
             throw EventsCommand.Failure(e.description, exitCode: 2)
         }
-        return (KeyVault(store: opened.store, masterKey: opened.masterKey), { try await opened.store.close() })
+        return (KeyVault(keys: opened.storage.kmsKeys, masterKey: opened.masterKey), { try await opened.storage.close() })
     }
 
     // MARK: Output

@@ -123,54 +123,22 @@ struct Reply: Sendable {
     }
 }
 
-/// A store whose queries fail with an internal error (to see that details do not leak).
-struct FailingLookupStore: EventStore {
+/// An event log whose queries fail with an internal error (to see that details do not leak); the rest
+/// of the storage is the memory store's.
+struct FailingLookupLog: EventLog {
     let inner: MemoryEventStore
-    func createAccount(name: String, retentionDays: Int?, id: Int64?, memberOf: Int64?) async throws -> Account {
-        try await inner.createAccount(name: name, retentionDays: retentionDays, id: id, memberOf: memberOf)
-    }
-    func account(id: Int64) async throws -> Account? { try await inner.account(id: id) }
-    func listAccounts() async throws -> [Account] { try await inner.listAccounts() }
-    func createKey(_ key: StoredAccessKey) async throws { try await inner.createKey(key) }
-    func key(secretId: String) async throws -> StoredAccessKey? { try await inner.key(secretId: secretId) }
-    func listKeys(accountId: Int64?) async throws -> [StoredAccessKey] { try await inner.listKeys(accountId: accountId) }
-    func setKeyStatus(secretId: String, status: KeyStatus) async throws -> Bool { try await inner.setKeyStatus(secretId: secretId, status: status) }
     func append(_ events: [AuditEvent]) async throws -> [AppendOutcome] { try await inner.append(events) }
     func lookup(_ query: EventQuery) async throws -> EventPage {
-        throw StoreError("Corrupt", "page 42 of /var/lib/cloudaudit/secret-internal.db is corrupt")
+        throw StoreError(.merkleLogMismatch, "page 42 of /var/lib/cloudaudit/secret-internal.db is corrupt")
     }
     func deleteEvents(accountId: Int64, olderThan cutoff: Int64) async throws -> Int { try await inner.deleteEvents(accountId: accountId, olderThan: cutoff) }
-    func saveCursor(token: Int64, accountId: Int64, payload: [UInt8], expiresAt: Int64) async throws {
-        try await inner.saveCursor(token: token, accountId: accountId, payload: payload, expiresAt: expiresAt)
-    }
-    func cursor(token: Int64, accountId: Int64, now: Int64) async throws -> [UInt8]? { try await inner.cursor(token: token, accountId: accountId, now: now) }
-    func deleteExpiredCursors(now: Int64) async throws { try await inner.deleteExpiredCursors(now: now) }
-    func deploymentSecret() async throws -> [UInt8] { try await inner.deploymentSecret() }
-    func close() async throws { try await inner.close() }
-    func createKmsKey(_ key: KmsKey) async throws { try await inner.createKmsKey(key) }
-    func kmsKey(id: String) async throws -> KmsKey? { try await inner.kmsKey(id: id) }
-    func kmsKeys(accountId: Int64?, region: String?) async throws -> [KmsKey] { try await inner.kmsKeys(accountId: accountId, region: region) }
-    func setKmsKeyStatus(id: String, status: KeyStatus) async throws -> Bool { try await inner.setKmsKeyStatus(id: id, status: status) }
     func events(accountId: Int64, afterSequence: Int64, limit: Int) async throws -> [StoredEvent] {
         try await inner.events(accountId: accountId, afterSequence: afterSequence, limit: limit)
     }
     func lastSequence(accountId: Int64) async throws -> Int64 { try await inner.lastSequence(accountId: accountId) }
-    func createTrack(_ track: Track, quota: Int) async throws -> Track { try await inner.createTrack(track, quota: quota) }
-    func track(id: Int64) async throws -> Track? { try await inner.track(id: id) }
-    func track(accountId: Int64, name: String) async throws -> Track? { try await inner.track(accountId: accountId, name: name) }
-    func tracks(accountId: Int64?) async throws -> [Track] { try await inner.tracks(accountId: accountId) }
-    func updateTrack(_ track: Track) async throws -> Bool { try await inner.updateTrack(track) }
-    func deleteTrack(id: Int64) async throws -> Bool { try await inner.deleteTrack(id: id) }
-    func deliveryStates(trackId: Int64?) async throws -> [DeliveryState] { try await inner.deliveryStates(trackId: trackId) }
-    func saveDeliveryState(_ state: DeliveryState, expectedSequence: Int64?, notifications: [OutgoingNotification]) async throws {
-        try await inner.saveDeliveryState(state, expectedSequence: expectedSequence, notifications: notifications)
+    func topValues(accountId: Int64, key: LookupKey, startTime: Int64, endTime: Int64, limit: Int) async throws -> [ValueCount] {
+        try await inner.topValues(accountId: accountId, key: key, startTime: startTime, endTime: endTime, limit: limit)
     }
-    func pendingNotifications(dueBy now: Int64, limit: Int) async throws -> [QueuedNotification] {
-        try await inner.pendingNotifications(dueBy: now, limit: limit)
-    }
-    func acknowledgeNotification(id: Int64) async throws { try await inner.acknowledgeNotification(id: id) }
-    func postponeNotification(id: Int64, until: Int64, error: String) async throws { try await inner.postponeNotification(id: id, until: until, error: error) }
-    func pendingNotificationCounts() async throws -> [Int64: Int] { try await inner.pendingNotificationCounts() }
     func merkleRange(accountId: Int64) async throws -> CompactRange { try await inner.merkleRange(accountId: accountId) }
     func merkleSubtrees(accountId: Int64, _ nodes: [MerkleNode]) async throws -> [MerkleNode: MerkleHash] {
         try await inner.merkleSubtrees(accountId: accountId, nodes)
@@ -178,17 +146,10 @@ struct FailingLookupStore: EventStore {
     func sequence(accountId: Int64, eventId: String) async throws -> Int64? { try await inner.sequence(accountId: accountId, eventId: eventId) }
     func saveCheckpoint(_ checkpoint: StoredCheckpoint) async throws { try await inner.saveCheckpoint(checkpoint) }
     func checkpoint(accountId: Int64, size: Int64?) async throws -> StoredCheckpoint? { try await inner.checkpoint(accountId: accountId, size: size) }
-    func setConsolePassword(_ password: ConsolePassword) async throws { try await inner.setConsolePassword(password) }
-    func consolePassword(accountId: Int64, role: KeyRole) async throws -> ConsolePassword? { try await inner.consolePassword(accountId: accountId, role: role) }
-    func createConsoleSession(_ session: ConsoleSession) async throws { try await inner.createConsoleSession(session) }
-    func consoleSession(tokenHash: [UInt8]) async throws -> ConsoleSession? { try await inner.consoleSession(tokenHash: tokenHash) }
-    func touchConsoleSession(tokenHash: [UInt8], lastSeenAt: Int64) async throws { try await inner.touchConsoleSession(tokenHash: tokenHash, lastSeenAt: lastSeenAt) }
-    func deleteConsoleSession(tokenHash: [UInt8]) async throws -> Bool { try await inner.deleteConsoleSession(tokenHash: tokenHash) }
-    func deleteConsoleSessions(idleBefore: Int64, createdBefore: Int64) async throws -> Int {
-        try await inner.deleteConsoleSessions(idleBefore: idleBefore, createdBefore: createdBefore)
-    }
-    func topValues(accountId: Int64, key: LookupKey, startTime: Int64, endTime: Int64, limit: Int) async throws -> [ValueCount] {
-        try await inner.topValues(accountId: accountId, key: key, startTime: startTime, endTime: endTime, limit: limit)
+
+    static func storage(_ inner: MemoryEventStore) -> Storage {
+        Storage(accounts: inner, events: FailingLookupLog(inner: inner), cursors: inner, tracks: inner, outbox: inner, console: inner,
+                kmsKeys: inner, close: { try await inner.close() })
     }
 }
 
@@ -209,15 +170,15 @@ struct Harness: Sendable {
     let adminB: TestKey
 
     static func make(rateLimit: Double? = nil, retentionA: Int? = nil,
-                     wrap: (@Sendable (MemoryEventStore) -> any EventStore)? = nil, clock: (@Sendable () -> Int64)? = nil) async throws -> Harness {
+                     wrap: (@Sendable (MemoryEventStore) -> Storage)? = nil, clock: (@Sendable () -> Int64)? = nil) async throws -> Harness {
         let now = clock?() ?? unixNow()
         let clock = clock ?? { now }
         let memory = MemoryEventStore(clock: clock)
-        let store: any EventStore = wrap?(memory) ?? memory
-        _ = try await store.createAccount(name: "a", retentionDays: retentionA, id: accountA)
-        _ = try await store.createAccount(name: "b", retentionDays: nil, id: accountB)
+        let storage = wrap?(memory) ?? Storage(memory)
+        _ = try await storage.accounts.createAccount(name: "a", retentionDays: retentionA, id: accountA)
+        _ = try await storage.accounts.createAccount(name: "b", retentionDays: nil, id: accountB)
         let sealer = try SecretSealer(masterKey: CredentialGenerator.masterKey())
-        let administration = Administration(store: store, sealer: sealer)
+        let administration = Administration(storage: storage, sealer: sealer)
         func key(_ account: Int64, _ role: KeyRole) async throws -> TestKey {
             let k = try await administration.createKey(accountId: account, role: role)
             return TestKey(secretId: k.SecretId, secretKey: k.SecretKey, accountId: k.AccountId)
@@ -228,7 +189,7 @@ struct Harness: Sendable {
         logger.logLevel = .critical
         let bucketsRoot = FileManager.default.temporaryDirectory.appendingPathComponent("cloudaudit-api-\(UUID().uuidString)").path
         let regions = try RegionRegistry.load(file: nil, dataDirectory: bucketsRoot, logger: logger)
-        let api = try await CloudAuditServer.makeAPI(store: store, sealer: sealer, configuration: configuration, regions: regions, logger: logger,
+        let api = try await CloudAuditServer.makeAPI(storage: storage, sealer: sealer, configuration: configuration, regions: regions, logger: logger,
                                                      clock: clock)
         return Harness(memory: memory, api: api, regions: regions, now: now,
                        admin: try await key(accountA, .admin), auditor: try await key(accountA, .auditor), ingest: try await key(accountA, .ingest),
@@ -611,7 +572,7 @@ final class APITests: XCTestCase {
     }
 
     func testErrorsNeverLeakInternalDetails() async throws {
-        let h = try await Harness.make(wrap: { FailingLookupStore(inner: $0) })
+        let h = try await Harness.make(wrap: { FailingLookupLog.storage($0) })
         try await h.run { s in
             let r = try await s.lookup(h.admin, start: h.now - 60, end: h.now)
             self.assertError(r, "InternalError", "store failure")

@@ -11,7 +11,7 @@ final class KmsAPITests: XCTestCase {
     static let a = Harness.accountA
     static let b = Harness.accountB
 
-    func vault(_ h: Harness) -> KeyVault { KeyVault(store: h.memory, masterKey: (0..<32).map { _ in UInt8.random(in: 0...255) }) }
+    func vault(_ h: Harness) -> KeyVault { KeyVault(keys: h.memory, masterKey: (0..<32).map { _ in UInt8.random(in: 0...255) }) }
 
     func ok(_ r: Reply, _ label: String = "", file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertNil(r.errorCode, "\(label): unexpected error \(r.errorCode ?? ""): \(r.errorMessage)", file: file, line: line)

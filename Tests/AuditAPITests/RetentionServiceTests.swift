@@ -24,7 +24,7 @@ final class RetentionServiceTests: XCTestCase {
         let t0 = clock.now
         _ = try await store.append([event(short, "s-old", t0 - 10), event(short, "s-new", t0 + 2 * 86400 - 10),
                                     event(long, "l-old", t0 - 10), event(long, "l-new", t0 + 2 * 86400 - 10)])
-        let service = RetentionService(store: store, defaultRetentionDays: 30, interval: .seconds(60), logger: Logger(label: "test"),
+        let service = RetentionService(storage: Storage(store), defaultRetentionDays: 30, interval: .seconds(60), logger: Logger(label: "test"),
                                        clock: { clock.now })
         clock.now = t0 + 2 * 86400
         let dropped = try await service.runOnce()

@@ -25,14 +25,14 @@ final class DeliveryServiceTests: XCTestCase {
                           postings: [(.all, "")])
     }
 
-    func service(_ store: any EventStore, objects: any ObjectStore, maxEvents: Int = 3, channels: [NotificationChannel] = []) -> DeliveryService {
+    func service(_ store: some StorageBackend, objects: any ObjectStore, maxEvents: Int = 3, channels: [NotificationChannel] = []) -> DeliveryService {
         var c = DeliveryService.Configuration()
         c.interval = .seconds(1)
         c.maxEventsPerFile = maxEvents
         let info = RegionInfo(name: "local", nameZh: "本地", nameEn: "Local", channels: channels.map(\.name), createsBucketsOnDemand: true)
         var logger = Logger(label: "delivery-test")
         logger.logLevel = .critical
-        return DeliveryService(store: store, regions: RegionRegistry([StorageRegion(info: info, store: objects, channels: channels)]),
+        return DeliveryService(storage: Storage(store), regions: RegionRegistry([StorageRegion(info: info, store: objects, channels: channels)]),
                                configuration: c, logger: logger)
     }
 

@@ -26,7 +26,7 @@ final class DigestDeliveryTests: XCTestCase {
         return AuditEvent(record: Array(json.utf8), eventId: id, eventTime: now + Int64(i), accountId: AccountIds.first, postings: [(.all, "")])
     }
 
-    func service(_ store: any EventStore, objects: any ObjectStore, key: SigningKey, vault: KeyVault? = nil, clock: @escaping @Sendable () -> Int64) -> DeliveryService {
+    func service(_ store: some StorageBackend, objects: any ObjectStore, key: SigningKey, vault: KeyVault? = nil, clock: @escaping @Sendable () -> Int64) -> DeliveryService {
         var c = DeliveryService.Configuration()
         c.interval = .seconds(1)
         c.maxEventsPerFile = 4
@@ -34,8 +34,8 @@ final class DigestDeliveryTests: XCTestCase {
         let info = RegionInfo(name: "local", nameZh: "本地", nameEn: "Local", channels: [], createsBucketsOnDemand: true)
         var logger = Logger(label: "digest-test")
         logger.logLevel = .critical
-        return DeliveryService(store: store, regions: RegionRegistry([StorageRegion(info: info, store: objects, channels: [])]), configuration: c,
-                               checkpointer: Checkpointer(store: store, key: key, clock: clock), vault: vault, logger: logger, clock: clock)
+        return DeliveryService(storage: Storage(store), regions: RegionRegistry([StorageRegion(info: info, store: objects, channels: [])]), configuration: c,
+                               checkpointer: Checkpointer(storage: Storage(store), key: key, clock: clock), vault: vault, logger: logger, clock: clock)
     }
 
     final class ManualClock: @unchecked Sendable {
@@ -121,7 +121,7 @@ final class DigestDeliveryTests: XCTestCase {
         let objects = FileSystemObjectStore(root: root)
         try await objects.createBucket("bkt")
         let master = (0..<32).map { _ in UInt8.random(in: 0...255) }
-        let vault = KeyVault(store: store, masterKey: master)
+        let vault = KeyVault(keys: store, masterKey: master)
         let kms = try await vault.createKey(accountId: AccountIds.first, region: "local", alias: "trail-key")
         var track = Track(accountId: AccountIds.first, name: "set", enabled: true, storage: TrackStorage(region: "local", name: "bkt", prefix: "logs", compress: false),
                           filters: [TrackFilter(actionType: "*", resourceType: "*", eventNames: ["*"])])

@@ -164,7 +164,7 @@ final class EnvelopeTests: XCTestCase {
         _ = try await store.createAccount(name: "a", retentionDays: nil, id: AccountIds.first)
         _ = try await store.createAccount(name: "b", retentionDays: nil, id: AccountIds.first + 1)
         let m = master ?? randomKey()
-        return (KeyVault(store: store, masterKey: m), store, m)
+        return (KeyVault(keys: store, masterKey: m), store, m)
     }
 
     func testVaultCreatesSealedKeysAndRoundTrips() async throws {
@@ -185,10 +185,10 @@ final class EnvelopeTests: XCTestCase {
         XCTAssertEqual(ownOpened, plain)
 
         // The same deployment master key opens it from another vault (e.g. the CLI's); another does not.
-        let again = try await KeyVault(store: store, masterKey: master).decrypt(sealed)
+        let again = try await KeyVault(keys: store, masterKey: master).decrypt(sealed)
         XCTAssertEqual(again, plain)
         do {
-            _ = try await KeyVault(store: store, masterKey: randomKey()).decrypt(sealed)
+            _ = try await KeyVault(keys: store, masterKey: randomKey()).decrypt(sealed)
             XCTFail("another deployment master key unsealed the key")
         } catch let e as KmsError {
             XCTAssertEqual(e.code, "KmsKeyUnsealFailed")
@@ -285,7 +285,7 @@ final class EnvelopeTests: XCTestCase {
             _ = try await vault.createKey(accountId: AccountIds.first, region: "local", alias: "a")
             XCTFail("duplicate alias accepted")
         } catch let e as StoreError {
-            XCTAssertEqual(e.code, "KmsAliasExists")
+            XCTAssertEqual(e.code, .kmsAliasExists)
         }
         _ = try await vault.createKey(accountId: AccountIds.first + 1, region: "local", alias: "a")
         _ = try await vault.createKey(accountId: AccountIds.first, region: "ap-guangzhou", alias: "a")

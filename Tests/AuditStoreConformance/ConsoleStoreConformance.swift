@@ -3,14 +3,8 @@ import AuditStore
 import XCTest
 
 /// The console's passwords, sessions and per-range summaries: the same answers from every backend.
-extension EventStoreConformance {
+extension StoreConformance {
     typealias Sample = (time: Int64, user: String, name: String, ip: String)
-
-    public func runConsoleSuite() async throws {
-        try await consolePasswordsAndSessions()
-        try await topValuesMatchANaiveCount()
-        try await histogramBucketsMatchANaiveCount()
-    }
 
     func session(_ token: UInt8, account: Int64, role: KeyRole, secretId: String?, createdAt: Int64, lastSeenAt: Int64) -> ConsoleSession {
         ConsoleSession(tokenHash: Array(repeating: token, count: 32), accountId: account, role: role, secretId: secretId,
@@ -18,78 +12,78 @@ extension EventStoreConformance {
     }
 
     func consolePasswordsAndSessions() async throws {
-        let s = try await makeStore()
-        let a = try await s.createAccount(name: "a", retentionDays: nil, id: nil).id
-        let b = try await s.createAccount(name: "b", retentionDays: nil, id: nil).id
-        let none = try await s.consolePassword(accountId: a, role: .admin)
+        let s = try await makeStorage()
+        let a = try await s.accounts.createAccount(name: "a", retentionDays: nil, id: nil).id
+        let b = try await s.accounts.createAccount(name: "b", retentionDays: nil, id: nil).id
+        let none = try await s.console.consolePassword(accountId: a, role: .admin)
         XCTAssertNil(none)
         do {
-            try await s.setConsolePassword(ConsolePassword(accountId: 42, role: .admin, hash: "h", updatedAt: now))
+            try await s.console.setConsolePassword(ConsolePassword(accountId: 42, role: .admin, hash: "h", updatedAt: now))
             XCTFail("a password of a missing account was accepted")
         } catch let e as StoreError {
             XCTAssertEqual(e, StoreError.accountNotFound(42))
         }
-        try await s.setConsolePassword(ConsolePassword(accountId: a, role: .admin, hash: "first", updatedAt: now - 5))
-        try await s.setConsolePassword(ConsolePassword(accountId: a, role: .auditor, hash: "other", updatedAt: now - 5))
-        let first = try await s.consolePassword(accountId: a, role: .admin)
+        try await s.console.setConsolePassword(ConsolePassword(accountId: a, role: .admin, hash: "first", updatedAt: now - 5))
+        try await s.console.setConsolePassword(ConsolePassword(accountId: a, role: .auditor, hash: "other", updatedAt: now - 5))
+        let first = try await s.console.consolePassword(accountId: a, role: .admin)
         XCTAssertEqual(first, ConsolePassword(accountId: a, role: .admin, hash: "first", updatedAt: now - 5))
 
         let adminByPassword = session(1, account: a, role: .admin, secretId: nil, createdAt: now - 100, lastSeenAt: now - 50)
         let adminByKey = session(2, account: a, role: .admin, secretId: "AKIDA", createdAt: now - 100, lastSeenAt: now - 50)
         let auditorByPassword = session(3, account: a, role: .auditor, secretId: nil, createdAt: now - 100, lastSeenAt: now - 50)
         let otherAccount = session(4, account: b, role: .admin, secretId: nil, createdAt: now - 100, lastSeenAt: now - 50)
-        for x in [adminByPassword, adminByKey, auditorByPassword, otherAccount] { try await s.createConsoleSession(x) }
+        for x in [adminByPassword, adminByKey, auditorByPassword, otherAccount] { try await s.console.createConsoleSession(x) }
         do {
-            try await s.createConsoleSession(session(9, account: 42, role: .admin, secretId: nil, createdAt: now, lastSeenAt: now))
+            try await s.console.createConsoleSession(session(9, account: 42, role: .admin, secretId: nil, createdAt: now, lastSeenAt: now))
             XCTFail("a session of a missing account was accepted")
         } catch let e as StoreError {
             XCTAssertEqual(e, StoreError.accountNotFound(42))
         }
-        let read = try await s.consoleSession(tokenHash: adminByKey.tokenHash)
+        let read = try await s.console.consoleSession(tokenHash: adminByKey.tokenHash)
         XCTAssertEqual(read, adminByKey, "a session reads back exactly")
 
-        try await s.touchConsoleSession(tokenHash: adminByKey.tokenHash, lastSeenAt: now - 10)
-        try await s.touchConsoleSession(tokenHash: adminByKey.tokenHash, lastSeenAt: now - 20)
-        let touched = try await s.consoleSession(tokenHash: adminByKey.tokenHash)?.lastSeenAt
+        try await s.console.touchConsoleSession(tokenHash: adminByKey.tokenHash, lastSeenAt: now - 10)
+        try await s.console.touchConsoleSession(tokenHash: adminByKey.tokenHash, lastSeenAt: now - 20)
+        let touched = try await s.console.consoleSession(tokenHash: adminByKey.tokenHash)?.lastSeenAt
         XCTAssertEqual(touched, now - 10, "last-seen only moves forward")
 
         // A new admin password ends the admin password sessions of that account only.
-        try await s.setConsolePassword(ConsolePassword(accountId: a, role: .admin, hash: "second", updatedAt: now))
-        let second = try await s.consolePassword(accountId: a, role: .admin)?.hash
+        try await s.console.setConsolePassword(ConsolePassword(accountId: a, role: .admin, hash: "second", updatedAt: now))
+        let second = try await s.console.consolePassword(accountId: a, role: .admin)?.hash
         XCTAssertEqual(second, "second")
-        let ended = try await s.consoleSession(tokenHash: adminByPassword.tokenHash)
+        let ended = try await s.console.consoleSession(tokenHash: adminByPassword.tokenHash)
         XCTAssertNil(ended)
         for kept in [adminByKey, auditorByPassword, otherAccount] {
-            let still = try await s.consoleSession(tokenHash: kept.tokenHash)
+            let still = try await s.console.consoleSession(tokenHash: kept.tokenHash)
             XCTAssertNotNil(still, "session \(kept.tokenHash[0]) should survive another role's or account's password change")
         }
 
-        let deleted = try await s.deleteConsoleSession(tokenHash: otherAccount.tokenHash)
+        let deleted = try await s.console.deleteConsoleSession(tokenHash: otherAccount.tokenHash)
         XCTAssertTrue(deleted)
-        let again = try await s.deleteConsoleSession(tokenHash: otherAccount.tokenHash)
+        let again = try await s.console.deleteConsoleSession(tokenHash: otherAccount.tokenHash)
         XCTAssertFalse(again)
 
         // Expiry: idle (last seen before) or too old (created before).
         let fresh = session(5, account: b, role: .auditor, secretId: "AKIDB", createdAt: now - 10, lastSeenAt: now)
         let idle = session(6, account: b, role: .auditor, secretId: "AKIDB", createdAt: now - 10, lastSeenAt: now - 1000)
         let old = session(7, account: b, role: .auditor, secretId: "AKIDB", createdAt: now - 100_000, lastSeenAt: now)
-        for x in [fresh, idle, old] { try await s.createConsoleSession(x) }
-        let removed = try await s.deleteConsoleSessions(idleBefore: now - 500, createdBefore: now - 50_000)
+        for x in [fresh, idle, old] { try await s.console.createConsoleSession(x) }
+        let removed = try await s.console.deleteConsoleSessions(idleBefore: now - 500, createdBefore: now - 50_000)
         XCTAssertEqual(removed, 2, "the idle one and the old one; the sessions last seen at now-10 and now-50 stay")
         for gone in [idle, old] {
-            let g = try await s.consoleSession(tokenHash: gone.tokenHash)
+            let g = try await s.console.consoleSession(tokenHash: gone.tokenHash)
             XCTAssertNil(g)
         }
-        let kept = try await s.consoleSession(tokenHash: fresh.tokenHash)
+        let kept = try await s.console.consoleSession(tokenHash: fresh.tokenHash)
         XCTAssertNotNil(kept)
         try await s.close()
     }
 
     /// Events over three and a half hours starting at a whole hour, with users, names and addresses of
     /// different frequencies (and one tie), in two accounts.
-    func summaryFixture(_ s: any EventStore) async throws -> (a: Int64, b: Int64, base: Int64, events: [Sample]) {
-        let a = try await s.createAccount(name: "a", retentionDays: nil, id: nil).id
-        let b = try await s.createAccount(name: "b", retentionDays: nil, id: nil).id
+    func summaryFixture(_ s: Storage) async throws -> (a: Int64, b: Int64, base: Int64, events: [Sample]) {
+        let a = try await s.accounts.createAccount(name: "a", retentionDays: nil, id: nil).id
+        let b = try await s.accounts.createAccount(name: "b", retentionDays: nil, id: nil).id
         let base = (now / 3600 - 30) * 3600
         var events: [Sample] = []
         var batch: [AuditEvent] = []
@@ -103,14 +97,14 @@ extension EventStoreConformance {
             batch.append(AuditEvent(record: Array(record.utf8), eventId: "s\(i)", eventTime: time, accountId: a,
                                     postings: [(.all, ""), (.eventId, "s\(i)"), (.eventName, name), (.username, user), (.sourceIPAddress, ip)]))
         }
-        _ = try await s.append(batch)
+        _ = try await s.events.append(batch)
         // Another account's events in the same hours must never be counted.
-        _ = try await s.append((0..<50).map { i in event(b, id: "o\(i)", time: base + Int64(i) * 60, name: "RunInstances", user: "mallory") })
+        _ = try await s.events.append((0..<50).map { i in event(b, id: "o\(i)", time: base + Int64(i) * 60, name: "RunInstances", user: "mallory") })
         return (a, b, base, events)
     }
 
     func topValuesMatchANaiveCount() async throws {
-        let s = try await makeStore()
+        let s = try await makeStorage()
         let (a, _, base, events) = try await summaryFixture(s)
         let ranges: [(Int64, Int64)] = [
             (base, base + 4 * 3600),                 // whole hours only
@@ -127,27 +121,27 @@ extension EventStoreConformance {
                 var naive: [String: Int] = [:]
                 for e in events where e.time >= start && e.time <= end { naive[field(e), default: 0] += 1 }
                 for limit in [1, 3, 10] {
-                    let got = try await s.topValues(accountId: a, key: key, startTime: start, endTime: end, limit: limit)
+                    let got = try await s.events.topValues(accountId: a, key: key, startTime: start, endTime: end, limit: limit)
                     XCTAssertEqual(got, ValueCount.ranked(naive, limit: limit), "\(key) top \(limit) of [\(start - base), \(end - base)]")
                 }
             }
         }
-        let empty = try await s.topValues(accountId: a, key: .username, startTime: base - 7200, endTime: base - 1, limit: 10)
+        let empty = try await s.events.topValues(accountId: a, key: .username, startTime: base - 7200, endTime: base - 1, limit: 10)
         XCTAssertEqual(empty, [])
-        let unsupported = try await s.topValues(accountId: a, key: .resourceName, startTime: base, endTime: base + 9000, limit: 10)
+        let unsupported = try await s.events.topValues(accountId: a, key: .resourceName, startTime: base, endTime: base + 9000, limit: 10)
         XCTAssertEqual(unsupported, [], "keys with several values per event have no top list")
-        let missing = try await s.topValues(accountId: 42, key: .username, startTime: base, endTime: base + 9000, limit: 10)
+        let missing = try await s.events.topValues(accountId: 42, key: .username, startTime: base, endTime: base + 9000, limit: 10)
         XCTAssertEqual(missing, [])
         try await s.close()
     }
 
     func histogramBucketsMatchANaiveCount() async throws {
-        let s = try await makeStore()
+        let s = try await makeStorage()
         let (a, _, base, events) = try await summaryFixture(s)
         for (start, end, buckets) in [(base, base + 4 * 3600 - 1, 4), (base + 1000, base + 3 * 3600 + 777, 7), (base + 5, base + 65, 60), (base, base + 9, 60)] {
             for condition in [nil, LookupCondition(key: .eventName, values: ["DeleteBucket", "RunInstances"])] {
                 let q = EventQuery(accountId: a, startTime: start, endTime: end, conditions: condition.map { [$0] } ?? [], limit: 50)
-                let bars = try await s.histogram(q, buckets: buckets)
+                let bars = try await s.events.histogram(q, buckets: buckets)
                 XCTAssertEqual(bars.first?.startTime, start)
                 XCTAssertEqual(bars.last?.endTime, end)
                 XCTAssertLessThanOrEqual(bars.count, buckets)

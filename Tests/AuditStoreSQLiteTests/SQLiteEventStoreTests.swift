@@ -20,9 +20,40 @@ final class SQLiteEventStoreTests: XCTestCase {
         for d in dirs { try? FileManager.default.removeItem(at: d) }
     }
 
-    func testConformance() async throws {
-        try await EventStoreConformance(makeStore: { try SQLiteEventStore(path: try self.freshPath()) }).runAll()
+    // The conformance suite, one test per behaviour, each on a fresh database file.
+    func conformance(_ behaviour: StoreConformance.Behaviour) async throws {
+        let path = try freshPath()
+        try await StoreConformance(makeStorage: { Storage(try SQLiteEventStore(path: path + "-\(UUID().uuidString)")) }).run(behaviour)
     }
+
+    func testEveryConformanceBehaviourIsATest() throws { try StoreConformance.checkEveryBehaviourIsATest(in: #filePath) }
+    func testAccountsAndKeys() async throws { try await conformance(.accountsAndKeys) }
+    func testAppendAssignsGaplessSequencesAndDedupes() async throws { try await conformance(.appendAssignsGaplessSequencesAndDedupes) }
+    func testConcurrentAppendersKeepOneGaplessLog() async throws { try await conformance(.concurrentAppendersKeepOneGaplessLog) }
+    func testLookupFiltersAndOrders() async throws { try await conformance(.lookupFiltersAndOrders) }
+    func testPaginationIsStableUnderConcurrentAppends() async throws { try await conformance(.paginationIsStableUnderConcurrentAppends) }
+    func testPagesContinueWhileOthersAppend() async throws { try await conformance(.pagesContinueWhileOthersAppend) }
+    func testAccountsAreIsolated() async throws { try await conformance(.accountsAreIsolated) }
+    func testTotalCountsMatchAcrossHours() async throws { try await conformance(.totalCountsMatchAcrossHours) }
+    func testTotalCountsOfBusyPartialHours() async throws { try await conformance(.totalCountsOfBusyPartialHours) }
+    func testRetentionDeletesOnlyOldEvents() async throws { try await conformance(.retentionDeletesOnlyOldEvents) }
+    func testCursorsAreBoundToTheirAccount() async throws { try await conformance(.cursorsAreBoundToTheirAccount) }
+    func testQueriesOfAnyTimesAreAnsweredFromTheDaysOfData() async throws { try await conformance(.queriesOfAnyTimesAreAnsweredFromTheDaysOfData) }
+    func testEventsBySequence() async throws { try await conformance(.eventsBySequence) }
+    func testTracksHaveQuotaUniqueNamesAndOwners() async throws { try await conformance(.tracksHaveQuotaUniqueNamesAndOwners) }
+    func testCursorsStartAtCreation() async throws { try await conformance(.cursorsStartAtCreation) }
+    func testMemberCursors() async throws { try await conformance(.memberCursors) }
+    func testDeliveryStateAndOutbox() async throws { try await conformance(.deliveryStateAndOutbox) }
+    func testKmsKeysRoundTripAndList() async throws { try await conformance(.kmsKeysRoundTripAndList) }
+    func testKmsAliasesAreUniquePerAccountAndRegion() async throws { try await conformance(.kmsAliasesAreUniquePerAccountAndRegion) }
+    func testKmsKeyStatus() async throws { try await conformance(.kmsKeyStatus) }
+    func testAppendExtendsTheLog() async throws { try await conformance(.appendExtendsTheLog) }
+    func testProofsVerify() async throws { try await conformance(.proofsVerify) }
+    func testLeavesSurviveRetention() async throws { try await conformance(.leavesSurviveRetention) }
+    func testCheckpointsAreKept() async throws { try await conformance(.checkpointsAreKept) }
+    func testConsolePasswordsAndSessions() async throws { try await conformance(.consolePasswordsAndSessions) }
+    func testTopValuesMatchANaiveCount() async throws { try await conformance(.topValuesMatchANaiveCount) }
+    func testHistogramBucketsMatchANaiveCount() async throws { try await conformance(.histogramBucketsMatchANaiveCount) }
 
     func testEventsSurviveReopenAndSequencesContinue() async throws {
         let path = try freshPath()

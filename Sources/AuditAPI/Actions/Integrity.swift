@@ -20,7 +20,7 @@ enum IntegrityActions {
         ActionDefinition(name: "GetInclusionProof", kind: .read) { call in
             let account = call.caller.accountId
             guard let eventId = try call.params.string("EventId"), !eventId.isEmpty else { throw APIError.missing("EventId") }
-            guard let sequence = try await call.environment.store.sequence(accountId: account, eventId: eventId) else {
+            guard let sequence = try await call.environment.storage.events.sequence(accountId: account, eventId: eventId) else {
                 throw APIError("ResourceNotFound.EventNotExist", "The account has no event with EventId \(APIError.clip(eventId)) (it may have passed the retention period).")
             }
             let checkpoint: StoredCheckpoint
@@ -32,8 +32,8 @@ enum IntegrityActions {
             } else {
                 checkpoint = try await call.environment.checkpointer.covering(accountId: account, size: sequence)
             }
-            let proof = try await call.environment.store.inclusionProof(accountId: account, index: sequence - 1, size: checkpoint.size)
-            let leaf = try await call.environment.store.merkleSubtrees(accountId: account, [MerkleNode(level: 0, index: UInt64(sequence - 1))])
+            let proof = try await call.environment.storage.events.inclusionProof(accountId: account, index: sequence - 1, size: checkpoint.size)
+            let leaf = try await call.environment.storage.events.merkleSubtrees(accountId: account, [MerkleNode(level: 0, index: UInt64(sequence - 1))])
             return [("EventId", .string(eventId)), ("LeafIndex", .int(sequence - 1)), ("LeafHash", .string(leaf.values.first?.hexString ?? "")),
                     ("AuditPath", .array(proof.map { .string($0.hexString) }))] + view(checkpoint)
         },
@@ -44,9 +44,9 @@ enum IntegrityActions {
             guard first <= second else {
                 throw APIError("InvalidParameterValue.TreeSize", "FirstTreeSize (\(first)) cannot be larger than SecondTreeSize (\(second)).")
             }
-            let proof = try await call.environment.store.consistencyProof(accountId: account, from: first, to: second)
-            let root1 = try await call.environment.store.merkleRoot(accountId: account, size: first)
-            let root2 = try await call.environment.store.merkleRoot(accountId: account, size: second)
+            let proof = try await call.environment.storage.events.consistencyProof(accountId: account, from: first, to: second)
+            let root1 = try await call.environment.storage.events.merkleRoot(accountId: account, size: first)
+            let root2 = try await call.environment.storage.events.merkleRoot(accountId: account, size: second)
             return [("FirstTreeSize", .int(first)), ("SecondTreeSize", .int(second)), ("FirstRootHash", .string(root1.hexString)),
                     ("SecondRootHash", .string(root2.hexString)), ("Proof", .array(proof.map { .string($0.hexString) }))]
         },
@@ -56,7 +56,7 @@ enum IntegrityActions {
     static func treeSize(_ call: ActionCall, _ field: String) async throws -> Int64? {
         guard let size = try call.params.integer(field) else { return nil }
         guard size >= 0 else { throw APIError("InvalidParameterValue.TreeSize", "\(field) cannot be negative.") }
-        let current = Int64(try await call.environment.store.merkleRange(accountId: call.caller.accountId).size)
+        let current = Int64(try await call.environment.storage.events.merkleRange(accountId: call.caller.accountId).size)
         guard size <= current else {
             throw APIError("InvalidParameterValue.TreeSize", "\(field) (\(size)) is larger than the account's log, which has \(current) events.")
         }

@@ -34,7 +34,7 @@ enum KmsParameters {
         if given {
             l.kmsAlias = ""
             if !l.keyId.isEmpty {
-                let key = try await call.environment.store.kmsKey(id: l.keyId)
+                let key = try await call.environment.storage.kmsKeys.kmsKey(id: l.keyId)
                 if let key, key.accountId == call.caller.accountId {
                     l.kmsAlias = key.alias
                     if l.kmsEncrypt {
@@ -60,6 +60,6 @@ enum KmsParameters {
     /// `ListKeyAliasByRegion`: the caller's enabled keys of a region, oldest first. Disabled keys are
     /// left out, as Tencent KMS lists only usable aliases; `cloudaudit kms list` shows every key.
     static func listedKeys(region: String, call: ActionCall) async throws -> [KmsKey] {
-        try await call.environment.store.kmsKeys(accountId: call.caller.accountId, region: region).filter { $0.status == .enabled }
+        try await call.environment.storage.kmsKeys.kmsKeys(accountId: call.caller.accountId, region: region).filter { $0.status == .enabled }
     }
 }

@@ -36,12 +36,12 @@ enum LegacyAuditActions {
             try LegacyAudit.apply(p, to: &t, call: call)
             try await KmsParameters.apply(p, to: &t, storageField: "CosRegion", call: call)
             try await TrackParameters.prepareBucket(t.storage, replacing: old, create: createBucket, call: call)
-            guard try await call.environment.store.updateTrack(t) else { throw APIError.auditNotFound(t.name) }
+            guard try await call.environment.storage.tracks.updateTrack(t) else { throw APIError.auditNotFound(t.name) }
             return [("IsSuccess", .int(1))]
         },
         ActionDefinition(name: "DeleteAudit", kind: .write) { call in
             let t = try await LegacyAudit.named(call)
-            _ = try await call.environment.store.deleteTrack(id: t.id)
+            _ = try await call.environment.storage.tracks.deleteTrack(id: t.id)
             return [("IsSuccess", .int(1))]
         },
         ActionDefinition(name: "DescribeAudit", kind: .read) { call in
@@ -56,7 +56,7 @@ enum LegacyAuditActions {
             ]
         },
         ActionDefinition(name: "ListAudits", kind: .read) { call in
-            let all = try await call.environment.store.tracks(accountId: call.caller.accountId)
+            let all = try await call.environment.storage.tracks.tracks(accountId: call.caller.accountId)
             return [("AuditSummarys", .array(all.map { t in
                 .obj([("AuditName", .string(t.name)), ("AuditStatus", .int(t.enabled ? 1 : 0)), ("CosBucketName", .string(t.storage.bucket)),
                       ("LogFilePrefix", .string(t.storage.prefix))])
@@ -76,7 +76,7 @@ enum LegacyAudit {
 
     static func named(_ call: ActionCall) async throws -> Track {
         guard let name = try call.params.string("AuditName") else { throw APIError.missing("AuditName") }
-        guard let t = try await call.environment.store.track(accountId: call.caller.accountId, name: name) else { throw APIError.auditNotFound(name) }
+        guard let t = try await call.environment.storage.tracks.track(accountId: call.caller.accountId, name: name) else { throw APIError.auditNotFound(name) }
         return t
     }
 
@@ -127,7 +127,7 @@ enum LegacyAudit {
     static func setLogging(_ call: ActionCall, _ on: Bool) async throws -> [(String, JSONValue)] {
         var t = try await named(call)
         t.enabled = on
-        guard try await call.environment.store.updateTrack(t) else { throw APIError.auditNotFound(t.name) }
+        guard try await call.environment.storage.tracks.updateTrack(t) else { throw APIError.auditNotFound(t.name) }
         return [("IsSuccess", .int(1))]
     }
 }

@@ -10,7 +10,7 @@ enum LookUpEvents {
         if !token.isEmpty {
             q.after = try call.environment.cursors.decode(token, for: q)
         }
-        let page = try await call.environment.store.lookup(q)
+        let page = try await call.environment.storage.events.lookup(q)
         var fields: [(String, JSONValue)] = [("Events", .array(page.events.map { EventView.json($0, location: nil) })), ("ListOver", .bool(page.listOver))]
         if !page.listOver, let last = page.events.last {
             fields.insert(("NextToken", .string(call.environment.cursors.encode(last.pagePosition, for: q))), at: 0)
@@ -29,18 +29,18 @@ enum DescribeEvents {
         let env = call.environment
         let now = env.clock()
         if let token, token != 0 {
-            guard token > 0, let payload = try await env.store.cursor(token: token, accountId: q.accountId, now: now) else { throw APIError.badNextToken }
+            guard token > 0, let payload = try await env.storage.cursors.cursor(token: token, accountId: q.accountId, now: now) else { throw APIError.badNextToken }
             q.after = try env.cursors.decode(String(decoding: payload, as: UTF8.self), for: q)
         }
         let wantsLocation: Bool
         do { wantsLocation = (try call.params.integer("IsReturnLocation") ?? 0) == 1 } catch {
             throw APIError.invalidValue("IsReturnLocation", "use 1 to return IP locations or 0 not to")
         }
-        let page = try await env.store.lookup(q)
+        let page = try await env.storage.events.lookup(q)
         var fields: [(String, JSONValue)] = [("ListOver", .bool(page.listOver))]
         if !page.listOver, let last = page.events.last {
             let next = PageCursorCodec.randomIntegerToken()
-            try await env.store.saveCursor(token: next, accountId: q.accountId, payload: Array(env.cursors.encode(last.pagePosition, for: q).utf8),
+            try await env.storage.cursors.saveCursor(token: next, accountId: q.accountId, payload: Array(env.cursors.encode(last.pagePosition, for: q).utf8),
                                            expiresAt: now + PageCursorCodec.integerTokenLifetime)
             fields.append(("NextToken", .int(next)))
         }

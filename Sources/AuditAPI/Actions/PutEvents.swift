@@ -33,7 +33,7 @@ enum PutEvents {
         }
         var ids = Array(repeating: "", count: records.count)
         if !accepted.isEmpty {
-            _ = try await env.store.append(accepted.map(\.event))
+            _ = try await env.storage.events.append(accepted.map(\.event))
             for a in accepted { ids[a.index] = a.event.eventId }
         }
         if !failed.isEmpty {
@@ -56,7 +56,7 @@ enum PutEvents {
             if let a = r["userIdentity"]?["accountId"].flatMap(EventRecordValidator.scalarString) { named.insert(a) }
         }
         for name in named.prefix(100) where scopes[name] == nil {
-            if let id = Int64(name), String(id) == name, let account = try await call.environment.store.account(id: id) {
+            if let id = Int64(name), String(id) == name, let account = try await call.environment.storage.accounts.account(id: id) {
                 scopes[name] = AccountScope(accountId: id, retentionDays: account.retentionDays ?? call.environment.defaultRetentionDays)
             }
         }

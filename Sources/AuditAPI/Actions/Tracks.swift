@@ -26,7 +26,7 @@ enum TrackActions {
             guard let size = try p.integer("PageSize") else { throw APIError.missing("PageSize") }
             guard page >= 1 else { throw APIError.invalidValue("PageNumber", "pages are numbered from 1") }
             guard (1...100).contains(size) else { throw APIError.invalidValue("PageSize", "use 1 to 100") }
-            let all = try await call.environment.store.tracks(accountId: call.caller.accountId)
+            let all = try await call.environment.storage.tracks.tracks(accountId: call.caller.accountId)
             let slice = all.dropFirst(Int(min(page - 1, Int64(all.count)) * size)).prefix(Int(size))
             return [("Tracks", .array(slice.map { .obj(TrackView.fields($0, withId: true)) })), ("TotalCount", .int(Int64(all.count)))]
         },
@@ -57,11 +57,11 @@ enum TrackActions {
         },
         ActionDefinition(name: "DeleteAuditTrack", kind: .write) { call in
             let t = try await TrackParameters.ownTrack(call)
-            _ = try await call.environment.store.deleteTrack(id: t.id)
+            _ = try await call.environment.storage.tracks.deleteTrack(id: t.id)
             return []
         },
         ActionDefinition(name: "InquireAuditCredit", kind: .read) { call in
-            let used = try await call.environment.store.tracks(accountId: call.caller.accountId).count
+            let used = try await call.environment.storage.tracks.tracks(accountId: call.caller.accountId).count
             return [("AuditAmount", .int(Int64(max(0, call.environment.trackQuota - used))))]
         },
     ]
@@ -178,7 +178,7 @@ enum TrackParameters {
 
     static func trackForAllMembers(_ p: RequestParameters, call: ActionCall) async throws -> Bool? {
         let on = try p.flag("TrackForAllMembers", meaning: "1 or 0")
-        if on == true, try await call.environment.store.members(of: call.caller.accountId).isEmpty { throw APIError.notManagementAccount }
+        if on == true, try await call.environment.storage.accounts.members(of: call.caller.accountId).isEmpty { throw APIError.notManagementAccount }
         return on
     }
 
@@ -199,15 +199,15 @@ enum TrackParameters {
     /// to the object store), then stores the set.
     static func insert(_ track: Track, call: ActionCall, createBucket: Bool = false) async throws -> Track {
         let env = call.environment
-        let existing = try await env.store.tracks(accountId: track.accountId)
+        let existing = try await env.storage.tracks.tracks(accountId: track.accountId)
         if existing.contains(where: { $0.name == track.name }) { throw APIError.trackNameExists(track.name) }
         if existing.count >= env.trackQuota { throw APIError.trackQuota(env.trackQuota) }
         try await prepareBucket(track.storage, replacing: nil, create: createBucket, call: call)
         do {
-            return try await env.store.createTrack(track, quota: env.trackQuota)
-        } catch let e as StoreError where e.code == StoreError.Codes.trackQuota {
+            return try await env.storage.tracks.createTrack(track, quota: env.trackQuota)
+        } catch let e as StoreError where e.code == .trackQuota {
             throw APIError.trackQuota(env.trackQuota)
-        } catch let e as StoreError where e.code == StoreError.Codes.trackNameExists {
+        } catch let e as StoreError where e.code == .trackNameExists {
             throw APIError.trackNameExists(track.name)
         }
     }
@@ -215,7 +215,7 @@ enum TrackParameters {
     /// The caller's set named by `TrackId` (another account's is "not found").
     static func ownTrack(_ call: ActionCall) async throws -> Track {
         guard let id = try call.params.integer("TrackId") else { throw APIError.missing("TrackId") }
-        guard id > 0, let t = try await call.environment.store.track(id: id), t.accountId == call.caller.accountId else {
+        guard id > 0, let t = try await call.environment.storage.tracks.track(id: id), t.accountId == call.caller.accountId else {
             throw APIError.trackNotFound(id)
         }
         return t
@@ -234,7 +234,7 @@ enum TrackParameters {
         }
         if let all = try await trackForAllMembers(p, call: call) { t.trackForAllMembers = all }
         try await KmsParameters.apply(p, to: &t, storageField: "Storage.StorageRegion", call: call)
-        guard try await call.environment.store.updateTrack(t) else { throw APIError.trackNotFound(t.id) }
+        guard try await call.environment.storage.tracks.updateTrack(t) else { throw APIError.trackNotFound(t.id) }
     }
 }
 
