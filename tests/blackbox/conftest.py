@@ -100,15 +100,19 @@ def pytest_runtest_makereport(item, call):
 # ---- issue 3: tracking sets and delivery (moto S3 on loopback, webhook receivers, a server with regions)
 
 import json  # noqa: E402
+import uuid  # noqa: E402
 
-import s3support  # noqa: E402
+import deliverysupport  # noqa: E402
+import faultproxy  # noqa: E402
+import s3server  # noqa: E402
+import webhooks  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def moto(tmp_path_factory):
     """moto's S3 server on a free loopback port, for the whole session."""
     base = tmp_path_factory.mktemp("moto")
-    m = s3support.MotoServer(base / "moto.log")
+    m = s3server.MotoServer(base / "moto.log")
     try:
         m.start()
     except RuntimeError as e:
@@ -120,7 +124,7 @@ def moto(tmp_path_factory):
 @pytest.fixture(scope="session")
 def s3(moto):
     """An independent S3 client (boto3) on the moto server."""
-    return s3support.s3_client(moto.url)
+    return s3server.s3_client(moto.url)
 
 
 @dataclass
@@ -142,32 +146,32 @@ def track_env(tmp_path_factory, moto, s3):
     ap-nanjing `nj-queue` -> /nj (secretFile) and `nj-other` -> /nj-other (secretEnv); ap-shanghai has
     none and reads its S3 credentials from a 0600 file."""
     base = tmp_path_factory.mktemp("track-server")
-    hooks = s3support.WebhookReceiver().start()
-    nj_secret = "nj-" + s3support.uuid.uuid4().hex
-    nj_file = s3support.write_secret_file(base / "nj.secret", nj_secret)
-    creds_file = s3support.write_secret_file(base / "s3.json", json.dumps(
-        {"AccessKeyId": s3support.S3_ACCESS_KEY, "SecretAccessKey": s3support.S3_SECRET_KEY}))
+    hooks = webhooks.WebhookReceiver().start()
+    nj_secret = "nj-" + uuid.uuid4().hex
+    nj_file = deliverysupport.write_secret_file(base / "nj.secret", nj_secret)
+    creds_file = deliverysupport.write_secret_file(base / "s3.json", json.dumps(
+        {"AccessKeyId": s3server.S3_ACCESS_KEY, "SecretAccessKey": s3server.S3_SECRET_KEY}))
     closed = support.free_port()
     regions = [
-        s3support.s3_region("ap-guangzhou", moto.url, zh="华南地区（广州）", en="South China (Guangzhou)",
-                            notifications=[{"name": "gz-queue", "url": hooks.url("/gz"), "secretEnv": "HOOK_SECRET"}]),
-        s3support.s3_region("ap-shanghai", moto.url, zh="华东地区（上海）", en="East China (Shanghai)",
-                            creds_file=creds_file),
-        s3support.s3_region("ap-nanjing", moto.url, zh="华东地区（南京）", en="East China (Nanjing)",
-                            notifications=[
-                                {"name": "nj-queue", "url": hooks.url("/nj"), "secretFile": nj_file},
-                                {"name": "nj-other", "url": hooks.url("/nj-other"), "secretEnv": "HOOK_SECRET"}]),
-        s3support.s3_region("ap-beijing", "http://127.0.0.1:%d" % closed, zh="华北地区（北京）",
-                            en="North China (Beijing)"),
+        deliverysupport.s3_region("ap-guangzhou", moto.url, zh="华南地区（广州）", en="South China (Guangzhou)",
+                                  notifications=[{"name": "gz-queue", "url": hooks.url("/gz"), "secretEnv": "HOOK_SECRET"}]),
+        deliverysupport.s3_region("ap-shanghai", moto.url, zh="华东地区（上海）", en="East China (Shanghai)",
+                                  creds_file=creds_file),
+        deliverysupport.s3_region("ap-nanjing", moto.url, zh="华东地区（南京）", en="East China (Nanjing)",
+                                  notifications=[
+                                      {"name": "nj-queue", "url": hooks.url("/nj"), "secretFile": nj_file},
+                                      {"name": "nj-other", "url": hooks.url("/nj-other"), "secretEnv": "HOOK_SECRET"}]),
+        deliverysupport.s3_region("ap-beijing", "http://127.0.0.1:%d" % closed, zh="华北地区（北京）",
+                                  en="North China (Beijing)"),
     ]
-    path = s3support.write_regions(base / "regions.json", regions)
+    path = deliverysupport.write_regions(base / "regions.json", regions)
     try:
         srv = start_server(base, extra_args=["--regions", path, "--delivery-interval", "1"],
-                           env=s3support.s3_env(HOOK_SECRET=s3support.HOOK_SECRET))
+                           env=deliverysupport.s3_env(HOOK_SECRET=webhooks.HOOK_SECRET))
     except BaseException:  # pytest.fail's outcome included
         hooks.stop()
         raise
-    yield TrackEnv(srv, moto, s3, hooks, path, s3support.HOOK_SECRET, nj_secret, closed)
+    yield TrackEnv(srv, moto, s3, hooks, path, webhooks.HOOK_SECRET, nj_secret, closed)
     srv.stop()
     hooks.stop()
 
@@ -195,7 +199,7 @@ def new_track_tenant(track_env):
 @pytest.fixture
 def bucket(s3):
     """A fresh, empty bucket on moto (unique name)."""
-    return s3support.create_bucket(s3, s3support.new_bucket_name())
+    return s3server.create_bucket(s3, s3server.new_bucket_name())
 
 
 @pytest.fixture
@@ -204,7 +208,7 @@ def make_proxy():
     made = []
 
     def make(target_port, host="127.0.0.1"):
-        p = s3support.TCPProxy(host, target_port).start()
+        p = faultproxy.TCPProxy(host, target_port).start()
         made.append(p)
         return p
 
@@ -219,7 +223,7 @@ def make_hook():
     made = []
 
     def make():
-        h = s3support.WebhookReceiver().start()
+        h = webhooks.WebhookReceiver().start()
         made.append(h)
         return h
 

@@ -2,8 +2,8 @@
 and an independent implementation of the envelope format of docs/integrity.md ("Envelope
 encryption") with the `cryptography` package, to make `.enc` files that `cloudaudit decrypt` must read.
 
-The key material comes from the at-rest format documented in docs/contract.md ("KMS keys"): table
-`kms_keys`, column `sealed_key` = nonce(12) || ciphertext(32) || tag(16), AES-256-GCM under
+The key material comes from the at-rest format documented in docs/contract.md ("KMS keys"), read
+through storage_backend.py: the sealed key = nonce(12) || ciphertext(32) || tag(16), AES-256-GCM under
 HMAC-SHA256(deployment master key, "kms-key-sealing"), associated data = the key id.
 """
 
@@ -11,12 +11,13 @@ import hashlib
 import hmac
 import os
 import re
-import sqlite3
 import struct
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-import s3support as S
+import deliverysupport as D
+import storage_backend
+import webhooks as W
 from support import parse_json_output, uid
 
 KEY_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -25,7 +26,7 @@ KEY_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 def cli_env(server):
     """What the admin CLI needs to load the track server's regions file: the S3 and hook secrets."""
     env = server.cli_env()
-    env.update(S.s3_env(HOOK_SECRET=S.HOOK_SECRET))
+    env.update(D.s3_env(HOOK_SECRET=W.HOOK_SECRET))
     return env
 
 
@@ -34,7 +35,7 @@ def kms(env, *args, check=True):
     return env.server.cli(*args, check=check, env=cli_env(env.server))
 
 
-def create_key(env, account_id, region=S.STORAGE_REGION, alias=None):
+def create_key(env, account_id, region=D.STORAGE_REGION, alias=None):
     """`cloudaudit kms create-key`; returns its JSON output."""
     alias = alias or uid("key")
     out = parse_json_output(kms(env, "kms", "create-key", "--region", region, "--alias", alias, "--account", str(account_id),
@@ -64,13 +65,8 @@ def master_key(server):
 
 def key_material(server, key_id):
     """Unseals a managed key's material from the database (documented at-rest format)."""
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(server.data_dir, "cloudaudit.sqlite"), uri=True, timeout=30)
-    try:
-        row = db.execute("SELECT sealed_key FROM kms_keys WHERE key_id = ?", (key_id,)).fetchone()
-    finally:
-        db.close()
-    assert row is not None, "key %s not in the database" % key_id
-    sealed = bytes(row[0])
+    sealed = storage_backend.sealed_kms_key(server, key_id)
+    assert sealed is not None, "key %s not in the database" % key_id
     sealing = hmac.new(master_key(server), b"kms-key-sealing", hashlib.sha256).digest()
     material = AESGCM(sealing).decrypt(sealed[:12], sealed[12:], key_id.encode())
     assert len(material) == 32

@@ -32,6 +32,8 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.common.sign import Sign
 
+import storage_backend
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("CLOUDAUDIT_BIN") or str(REPO / ".build" / "debug" / "cloudaudit")
 SERVICE = "cloudaudit"
@@ -626,7 +628,7 @@ def expect_error(code, fn, *args, **kwargs):
 
 def assert_clean_message(message):
     low = (message or "").lower()
-    for bad in ("traceback", ".swift:", "fatal error", "sqlite", "grdb", "swift runtime", "decodingerror("):
+    for bad in ("traceback", ".swift:", "fatal error") + storage_backend.internal_words() + ("swift runtime", "decodingerror("):
         assert bad not in low, "error message leaks an internal detail (%r): %s" % (bad, message)
 
 

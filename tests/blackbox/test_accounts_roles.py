@@ -231,3 +231,7 @@ def test_secret_keys_are_not_stored_in_clear(tenant, server):
         if os.path.isfile(path) and not path.endswith("root-credentials.json"):
             with open(path, "rb") as f:
                 assert k.secret_key.encode() not in f.read(), "secret stored in clear in %s" % path
+    # and wherever the backend keeps its data (a database server need not use the data directory)
+    import storage_backend
+
+    assert k.secret_key.encode() not in storage_backend.stored_bytes(server), "secret stored in clear by the backend"

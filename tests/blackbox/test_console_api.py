@@ -7,6 +7,7 @@ import stat
 
 import requests
 
+import storage_backend
 from support import REQ_TIMEOUT, parse_json_output, uid
 
 
@@ -19,9 +20,8 @@ def test_set_password_reads_stdin_and_the_password_signs_in(server, tenant):
     out = parse_json_output(server.cli("accounts", "set-password", "--account", str(tenant.account_id), "--role", "auditor",
                                        input=(password + "\n").encode()))
     assert out == {"AccountId": tenant.account_id, "Role": "auditor", "PasswordSet": True}
-    # The password is nowhere in the database file in clear.
-    with open(os.path.join(server.data_dir, "cloudaudit.sqlite"), "rb") as f:
-        assert password.encode() not in f.read()
+    # The password is nowhere in the stored data in clear.
+    assert password.encode() not in storage_backend.stored_bytes(server)
 
     r = _sign_in(server, {"AccountId": str(tenant.account_id), "Role": "auditor", "Password": password})
     assert r.status_code == 200, r.text

@@ -12,19 +12,21 @@ import time
 
 import requests
 
-import s3support as S
-from s3support import call
+import deliverysupport as D
+import s3server as S3
+import webhooks as W
+from deliverysupport import call
 from support import lookup_all, make_event, record_of, uid
 
 GZ = "ap-guangzhou"
 
 
 def _read(s3, bucket, prefix):
-    return lambda: S.read_s3_files(s3, bucket, prefix + "/")
+    return lambda: D.read_s3_files(s3, bucket, prefix + "/")
 
 
 def _wait(track_env, s3, bucket, prefix, ids, timeout=90, settle=3.0):
-    return S.wait_for_ids(_read(s3, bucket, prefix), ids, timeout=timeout, settle=settle,
+    return D.wait_for_ids(_read(s3, bucket, prefix), ids, timeout=timeout, settle=settle,
                           log=lambda: track_env.server.log_tail(30))
 
 
@@ -41,7 +43,7 @@ def _filters(action="*", resource="*", names=("*",)):
 
 def test_write_only_set(track_env, track_tenant, bucket, s3):
     admin = track_tenant.admin
-    tid = S.create_track(admin, bucket=bucket, prefix="wonly", action_type="Write")
+    tid = D.create_track(admin, bucket=bucket, prefix="wonly", action_type="Write")
     src = uid("dl")
     batches, writes, reads = [], [], []
     for b in range(3):
@@ -53,16 +55,16 @@ def test_write_only_set(track_env, track_tenant, bucket, s3):
         writes += w
         reads += r
     files = _wait(track_env, s3, bucket, "wonly", _ids(writes))
-    S.check_layout(files, "wonly", GZ, tid, compress=True, account_ids={track_tenant.account_id})
-    S.check_exactly_once(files, _ids(writes), filters=_filters("Write"), source=src, forbidden_ids=_ids(reads))
-    assert S.batch_order_ok(files, batches), "events must be delivered in the account's sequence order"
+    D.check_layout(files, "wonly", GZ, tid, compress=True, account_ids={track_tenant.account_id})
+    D.check_exactly_once(files, _ids(writes), filters=_filters("Write"), source=src, forbidden_ids=_ids(reads))
+    assert D.batch_order_ok(files, batches), "events must be delivered in the account's sequence order"
     # the region's channel gets one signed message per file
-    S.wait_acks(track_env.hooks, "/gz", files, track_env.hook_secret, bucket, tid, {track_tenant.account_id})
+    W.wait_acks(track_env.hooks, "/gz", files, track_env.hook_secret, bucket, tid, {track_tenant.account_id})
 
 
 def test_resource_type_and_event_names_plain_files(track_env, track_tenant, bucket, s3):
     admin = track_tenant.admin
-    tid = S.create_track(admin, bucket=bucket, prefix="cvmonly", resource_type="cvm",
+    tid = D.create_track(admin, bucket=bucket, prefix="cvmonly", resource_type="cvm",
                          event_names=["RunInstances", "TerminateInstances"], compress=2)
     src = uid("dl")
     match = [make_event(src, "RunInstances", resourceType="cvm", actionType="Write"),
@@ -74,8 +76,8 @@ def test_resource_type_and_event_names_plain_files(track_env, track_tenant, buck
              make_event(src, "runinstances", resourceType="cvm")]
     admin.put_ok(other[:2] + match + other[2:])
     files = _wait(track_env, s3, bucket, "cvmonly", _ids(match))
-    S.check_layout(files, "cvmonly", GZ, tid, compress=False)
-    S.check_exactly_once(files, _ids(match), filters=_filters("*", "cvm", ["RunInstances", "TerminateInstances"]),
+    D.check_layout(files, "cvmonly", GZ, tid, compress=False)
+    D.check_exactly_once(files, _ids(match), filters=_filters("*", "cvm", ["RunInstances", "TerminateInstances"]),
                          source=src, forbidden_ids=_ids(other))
     assert all(not f.gz for f in files)
 
@@ -83,7 +85,7 @@ def test_resource_type_and_event_names_plain_files(track_env, track_tenant, buck
 def test_multi_product_set(track_env, track_tenant, bucket, s3):
     admin = track_tenant.admin
     fields = [("cvm", "Write", ["RunInstances"]), ("cos", "Read", ["*"])]
-    tid = S.create_events_track(admin, fields, bucket=bucket, prefix="multi")
+    tid = D.create_events_track(admin, fields, bucket=bucket, prefix="multi")
     src = uid("dl")
     match = [make_event(src, "RunInstances", resourceType="cvm", actionType="Write"),
              make_event(src, "GetObject", resourceType="cos", actionType="Read"),
@@ -94,16 +96,16 @@ def test_multi_product_set(track_env, track_tenant, bucket, s3):
              make_event(src, "DescribeDisks", resourceType="cbs", actionType="Read")]
     admin.put_ok([other[0], match[0], other[1], match[1], other[2], match[2], other[3]])
     files = _wait(track_env, s3, bucket, "multi", _ids(match))
-    S.check_layout(files, "multi", GZ, tid, compress=True)
+    D.check_layout(files, "multi", GZ, tid, compress=True)
     filters = [{"ResourceType": rt, "ActionType": at, "EventNames": n} for rt, at, n in fields]
-    S.check_exactly_once(files, _ids(match), filters=filters, source=src, forbidden_ids=_ids(other))
+    D.check_exactly_once(files, _ids(match), filters=filters, source=src, forbidden_ids=_ids(other))
 
 
 def test_gzip_and_plain_files_hold_the_same_lines(track_env, track_tenant, bucket, s3):
     admin = track_tenant.admin
     rt = uid("res")
-    tid_gz = S.create_track(admin, bucket=bucket, prefix="gzfiles", resource_type=rt, event_names=["*"], compress=1)
-    tid_pl = S.create_track(admin, bucket=bucket, prefix="plainfiles", resource_type=rt, event_names=["*"], compress=2)
+    tid_gz = D.create_track(admin, bucket=bucket, prefix="gzfiles", resource_type=rt, event_names=["*"], compress=1)
+    tid_pl = D.create_track(admin, bucket=bucket, prefix="plainfiles", resource_type=rt, event_names=["*"], compress=2)
     src = uid("dl")
     evs = [make_event(src, "E%d" % i, resourceType=rt, resourceName="名字-%d" % i,
                       requestParameters={"nested": {"a": [1, 2.5, None, True], "s": "\u00e9\u4e2d\"q\\"}})
@@ -111,11 +113,11 @@ def test_gzip_and_plain_files_hold_the_same_lines(track_env, track_tenant, bucke
     admin.put_ok(evs)
     gz = _wait(track_env, s3, bucket, "gzfiles", _ids(evs))
     pl = _wait(track_env, s3, bucket, "plainfiles", _ids(evs), settle=0)
-    S.check_layout(gz, "gzfiles", GZ, tid_gz, compress=True)
-    S.check_layout(pl, "plainfiles", GZ, tid_pl, compress=False)
+    D.check_layout(gz, "gzfiles", GZ, tid_gz, compress=True)
+    D.check_layout(pl, "plainfiles", GZ, tid_pl, compress=False)
     flt = _filters("*", rt)
-    S.check_exactly_once(gz, _ids(evs), filters=flt, source=src)
-    S.check_exactly_once(pl, _ids(evs), filters=flt, source=src)
+    D.check_exactly_once(gz, _ids(evs), filters=flt, source=src)
+    D.check_exactly_once(pl, _ids(evs), filters=flt, source=src)
     lines_gz = {json.loads(line)["eventId"]: line for f in gz for line in f.lines}
     lines_pl = {json.loads(line)["eventId"]: line for f in pl for line in f.lines}
     assert lines_gz == lines_pl, "gzip and plain files must hold the same lines, byte for byte"
@@ -124,7 +126,7 @@ def test_gzip_and_plain_files_hold_the_same_lines(track_env, track_tenant, bucke
 def test_records_are_delivered_as_stored(track_env, track_tenant, bucket, s3):
     admin = track_tenant.admin
     rt = uid("res")
-    S.create_track(admin, bucket=bucket, prefix="asstored", resource_type=rt)
+    D.create_track(admin, bucket=bucket, prefix="asstored", resource_type=rt)
     src = uid("dl")
     evs = [make_event(src, "AsStored%d" % i, resourceType=rt, tags=[{"key": "k", "value": "v%d" % i}],
                       userIdentity={"type": "CAMUser", "principalId": "9", "secretId": "AKIDx", "userName": "ü"})
@@ -149,90 +151,90 @@ def test_events_before_creation_are_never_delivered(track_env, track_tenant, buc
     src = uid("dl")
     before = [make_event(src, "Before%d" % i, resourceType=rt) for i in range(10)]
     admin.put_ok(before)
-    tid = S.create_track(admin, bucket=bucket, prefix="afteronly", resource_type=rt)
+    tid = D.create_track(admin, bucket=bucket, prefix="afteronly", resource_type=rt)
     after = [make_event(src, "After%d" % i, resourceType=rt) for i in range(10)]
     admin.put_ok(after)
     files = _wait(track_env, s3, bucket, "afteronly", _ids(after), settle=4)
-    S.check_layout(files, "afteronly", GZ, tid)
-    S.check_exactly_once(files, _ids(after), filters=_filters("*", rt), source=src, forbidden_ids=_ids(before))
+    D.check_layout(files, "afteronly", GZ, tid)
+    D.check_exactly_once(files, _ids(after), filters=_filters("*", rt), source=src, forbidden_ids=_ids(before))
 
 
 def test_stopped_set_resumes_where_it_stopped(track_env, track_tenant, bucket, s3):
     admin = track_tenant.admin
     rt = uid("res")
     src = uid("dl")
-    name = S.track_name()
+    name = D.track_name()
     pre = [make_event(src, "Pre%d" % i, resourceType=rt) for i in range(5)]
     admin.put_ok(pre)
-    tid = S.create_track(admin, bucket=bucket, name=name, prefix="pausing", resource_type=rt, status=0)
+    tid = D.create_track(admin, bucket=bucket, name=name, prefix="pausing", resource_type=rt, status=0)
     a = [make_event(src, "A%d" % i, resourceType=rt) for i in range(10)]
     admin.put_ok(a)
-    S.assert_nothing_delivered(_read(s3, bucket, "pausing"), _ids(a), wait=4)
+    D.assert_nothing_delivered(_read(s3, bucket, "pausing"), _ids(a), wait=4)
     call(admin, "ModifyAuditTrack", {"TrackId": tid, "Status": 1})
     _wait(track_env, s3, bucket, "pausing", _ids(a), settle=0)
     # pause again, by name this time
     call(admin, "StopLogging", {"AuditName": name})
     b = [make_event(src, "B%d" % i, resourceType=rt) for i in range(10)]
     admin.put_ok(b)
-    S.assert_nothing_delivered(_read(s3, bucket, "pausing"), _ids(b), wait=4)
+    D.assert_nothing_delivered(_read(s3, bucket, "pausing"), _ids(b), wait=4)
     call(admin, "StartLogging", {"AuditName": name})
     c = [make_event(src, "C%d" % i, resourceType=rt) for i in range(10)]
     admin.put_ok(c)
     files = _wait(track_env, s3, bucket, "pausing", _ids(a + b + c), settle=4)
-    S.check_layout(files, "pausing", GZ, tid)
-    S.check_exactly_once(files, _ids(a + b + c), filters=_filters("*", rt), source=src, forbidden_ids=_ids(pre))
-    assert S.batch_order_ok(files, [_ids(a), _ids(b), _ids(c)])
+    D.check_layout(files, "pausing", GZ, tid)
+    D.check_exactly_once(files, _ids(a + b + c), filters=_filters("*", rt), source=src, forbidden_ids=_ids(pre))
+    assert D.batch_order_ok(files, [_ids(a), _ids(b), _ids(c)])
 
 
 def test_deleted_set_stops_delivering(track_env, track_tenant, bucket, s3):
     admin = track_tenant.admin
     rt = uid("res")
     src = uid("dl")
-    tid = S.create_track(admin, bucket=bucket, prefix="deleting", resource_type=rt)
+    tid = D.create_track(admin, bucket=bucket, prefix="deleting", resource_type=rt)
     a = [make_event(src, "A%d" % i, resourceType=rt) for i in range(10)]
     admin.put_ok(a)
     files_a = _wait(track_env, s3, bucket, "deleting", _ids(a), settle=0)
     call(admin, "DeleteAuditTrack", {"TrackId": tid})
     b = [make_event(src, "B%d" % i, resourceType=rt) for i in range(10)]
     admin.put_ok(b)
-    files = S.assert_nothing_delivered(_read(s3, bucket, "deleting"), _ids(b), wait=5)
+    files = D.assert_nothing_delivered(_read(s3, bucket, "deleting"), _ids(b), wait=5)
     assert {f.key for f in files} == {f.key for f in files_a}, "delivered files stay in the bucket, no new ones"
-    S.check_exactly_once(files, _ids(a), filters=_filters("*", rt), source=src, forbidden_ids=_ids(b))
+    D.check_exactly_once(files, _ids(a), filters=_filters("*", rt), source=src, forbidden_ids=_ids(b))
 
 
 def test_modified_filter_and_storage_apply_to_later_events(track_env, track_tenant, bucket, s3):
     admin = track_tenant.admin
     rt = uid("res")
     src = uid("dl")
-    tid = S.create_track(admin, bucket=bucket, prefix="firstpfx", resource_type=rt, action_type="Write")
+    tid = D.create_track(admin, bucket=bucket, prefix="firstpfx", resource_type=rt, action_type="Write")
     a = [make_event(src, "A%d" % i, resourceType=rt, actionType="Write") for i in range(5)]
     admin.put_ok(a)
     _wait(track_env, s3, bucket, "firstpfx", _ids(a), settle=0)
     call(admin, "ModifyAuditTrack", {"TrackId": tid, "ActionType": "Read",
-                                     "Storage": S.storage(GZ, bucket, "secondpfx", 2)})
+                                     "Storage": D.storage(GZ, bucket, "secondpfx", 2)})
     b_read = [make_event(src, "B%d" % i, resourceType=rt, actionType="Read") for i in range(5)]
     b_write = [make_event(src, "W%d" % i, resourceType=rt, actionType="Write") for i in range(5)]
     admin.put_ok(b_read + b_write)
     second = _wait(track_env, s3, bucket, "secondpfx", _ids(b_read), settle=3)
-    S.check_layout(second, "secondpfx", GZ, tid, compress=False)
-    S.check_exactly_once(second, _ids(b_read), filters=_filters("Read", rt), source=src,
+    D.check_layout(second, "secondpfx", GZ, tid, compress=False)
+    D.check_exactly_once(second, _ids(b_read), filters=_filters("Read", rt), source=src,
                          forbidden_ids=_ids(a + b_write))
-    first = S.read_s3_files(s3, bucket, "firstpfx/")
-    S.check_exactly_once(first, _ids(a), source=src, forbidden_ids=_ids(b_read + b_write))
+    first = D.read_s3_files(s3, bucket, "firstpfx/")
+    D.check_exactly_once(first, _ids(a), source=src, forbidden_ids=_ids(b_read + b_write))
 
 
 def test_another_accounts_events_are_not_delivered(track_env, track_tenant, track_tenant2, bucket, s3):
     rt = uid("res")
     src = uid("dl")
-    tid = S.create_track(track_tenant.admin, bucket=bucket, prefix="isolated", resource_type=rt)
+    tid = D.create_track(track_tenant.admin, bucket=bucket, prefix="isolated", resource_type=rt)
     mine = [make_event(src, "Mine%d" % i, resourceType=rt) for i in range(5)]
     theirs = [make_event(src, "Theirs%d" % i, resourceType=rt) for i in range(5)]
     track_tenant2.admin.put_ok(theirs)
     track_tenant.admin.put_ok(mine)
     track_tenant2.admin.put_ok([make_event(src, "Theirs-late", resourceType=rt)])
     files = _wait(track_env, s3, bucket, "isolated", _ids(mine), settle=3)
-    S.check_layout(files, "isolated", GZ, tid, account_ids={track_tenant.account_id})
-    S.check_exactly_once(files, _ids(mine), source=src, forbidden_ids=_ids(theirs))
+    D.check_layout(files, "isolated", GZ, tid, account_ids={track_tenant.account_id})
+    D.check_exactly_once(files, _ids(mine), source=src, forbidden_ids=_ids(theirs))
 
 
 # ---- organizations
@@ -240,13 +242,13 @@ def test_another_accounts_events_are_not_delivered(track_env, track_tenant, trac
 
 def test_track_for_all_members(track_env, track_server, new_track_tenant, bucket, s3):
     mgmt = new_track_tenant()
-    member = S.create_member_account(track_server, mgmt.account_id)
+    member = D.create_member_account(track_server, mgmt.account_id)
     member_admin = track_server.create_key(member["AccountId"], "admin")
     outsider = new_track_tenant()
     rt = uid("res")
     src = uid("dl")
-    all_tid = S.create_track(mgmt.admin, bucket=bucket, prefix="orgwide", resource_type=rt, TrackForAllMembers=1)
-    own_tid = S.create_track(mgmt.admin, bucket=bucket, prefix="ownonly", resource_type=rt)
+    all_tid = D.create_track(mgmt.admin, bucket=bucket, prefix="orgwide", resource_type=rt, TrackForAllMembers=1)
+    own_tid = D.create_track(mgmt.admin, bucket=bucket, prefix="ownonly", resource_type=rt)
     m_evs, n_evs, o_evs = [], [], []
     for i in range(3):
         m = [make_event(src, "Mgmt%d_%d" % (i, j), resourceType=rt) for j in range(4)]
@@ -259,8 +261,8 @@ def test_track_for_all_members(track_env, track_server, new_track_tenant, bucket
         n_evs += n
         o_evs += o
     files = _wait(track_env, s3, bucket, "orgwide", _ids(m_evs + n_evs), settle=4)
-    by_acct = S.check_layout(files, "orgwide", GZ, all_tid, account_ids={mgmt.account_id, member["AccountId"]})
-    S.check_exactly_once(files, _ids(m_evs + n_evs), filters=_filters("*", rt), source=src, forbidden_ids=_ids(o_evs))
+    by_acct = D.check_layout(files, "orgwide", GZ, all_tid, account_ids={mgmt.account_id, member["AccountId"]})
+    D.check_exactly_once(files, _ids(m_evs + n_evs), filters=_filters("*", rt), source=src, forbidden_ids=_ids(o_evs))
     # each member's events in files of that member's AccountId
     owner = {i: mgmt.account_id for i in _ids(m_evs)}
     owner.update({i: member["AccountId"] for i in _ids(n_evs)})
@@ -271,8 +273,8 @@ def test_track_for_all_members(track_env, track_server, new_track_tenant, bucket
                     assert owner[r["eventId"]] == acct, "%s holds an event of account %s" % (f.key, owner[r["eventId"]])
     assert set(by_acct) == {mgmt.account_id, member["AccountId"]}
     own = _wait(track_env, s3, bucket, "ownonly", _ids(m_evs), settle=0)
-    S.check_layout(own, "ownonly", GZ, own_tid, account_ids={mgmt.account_id})
-    S.check_exactly_once(own, _ids(m_evs), source=src, forbidden_ids=_ids(n_evs + o_evs))
+    D.check_layout(own, "ownonly", GZ, own_tid, account_ids={mgmt.account_id})
+    D.check_exactly_once(own, _ids(m_evs), source=src, forbidden_ids=_ids(n_evs + o_evs))
     # notifications name the account of each file
     acks = {}
     deadline = time.time() + 60
@@ -290,17 +292,17 @@ def test_member_added_after_the_set_is_delivered_too(track_env, track_server, ne
     """TrackForAllMembers covers every member account: one that joins after the set was created
     delivers its events appended after that."""
     mgmt = new_track_tenant()
-    first = S.create_member_account(track_server, mgmt.account_id)
+    first = D.create_member_account(track_server, mgmt.account_id)
     rt = uid("res")
     src = uid("dl")
-    tid = S.create_track(mgmt.admin, bucket=bucket, prefix="latejoin", resource_type=rt, TrackForAllMembers=1)
-    late = S.create_member_account(track_server, mgmt.account_id)
+    tid = D.create_track(mgmt.admin, bucket=bucket, prefix="latejoin", resource_type=rt, TrackForAllMembers=1)
+    late = D.create_member_account(track_server, mgmt.account_id)
     late_admin = track_server.create_key(late["AccountId"], "admin")
     evs = [make_event(src, "Late%d" % i, resourceType=rt) for i in range(5)]
     late_admin.put_ok(evs)
     files = _wait(track_env, s3, bucket, "latejoin", _ids(evs))
-    S.check_layout(files, "latejoin", GZ, tid, account_ids={late["AccountId"]})
-    S.check_exactly_once(files, _ids(evs), filters=_filters("*", rt), source=src)
+    D.check_layout(files, "latejoin", GZ, tid, account_ids={late["AccountId"]})
+    D.check_exactly_once(files, _ids(evs), filters=_filters("*", rt), source=src)
     assert first
 
 
@@ -309,47 +311,47 @@ def test_member_added_after_the_set_is_delivered_too(track_env, track_server, ne
 
 def test_legacy_audit_with_new_bucket_delivers(track_env, track_tenant, s3):
     admin = track_tenant.admin
-    b = S.new_bucket_name()
-    name = S.track_name("audit")
-    r = call(admin, "CreateAudit", S.audit_params(name=name, bucket=b, new_bucket=1, rw=2, LogFilePrefix="legacyA"))
+    b = S3.new_bucket_name()
+    name = D.track_name("audit")
+    r = call(admin, "CreateAudit", D.audit_params(name=name, bucket=b, new_bucket=1, rw=2, LogFilePrefix="legacyA"))
     assert r["IsSuccess"] == 1
-    assert S.bucket_exists(s3, b)
+    assert S3.bucket_exists(s3, b)
     call(admin, "StartLogging", {"AuditName": name})
-    tid = S.track_id_by_name(admin, name)
+    tid = D.track_id_by_name(admin, name)
     src = uid("dl")
     w = [make_event(src, "W%d" % i, actionType="Write") for i in range(10)]
     rd = [make_event(src, "R%d" % i, actionType="Read") for i in range(10)]
     admin.put_ok(rd[:5] + w + rd[5:])
     files = _wait(track_env, s3, b, "legacyA", _ids(w))
-    S.check_layout(files, "legacyA", GZ, tid, compress=True)
-    S.check_exactly_once(files, _ids(w), filters=_filters("Write"), source=src, forbidden_ids=_ids(rd))
+    D.check_layout(files, "legacyA", GZ, tid, compress=True)
+    D.check_exactly_once(files, _ids(w), filters=_filters("Write"), source=src, forbidden_ids=_ids(rd))
 
 
 def test_legacy_audit_default_prefix_in_local_region(track_env, track_tenant, track_server):
     admin = track_tenant.admin
-    b = S.new_bucket_name()
-    name = S.track_name("audit")
-    call(admin, "CreateAudit", S.audit_params(name=name, bucket=b, region="local", new_bucket=1, rw=3))
+    b = S3.new_bucket_name()
+    name = D.track_name("audit")
+    call(admin, "CreateAudit", D.audit_params(name=name, bucket=b, region="local", new_bucket=1, rw=3))
     call(admin, "StartLogging", {"AuditName": name})
-    tid = S.track_id_by_name(admin, name)
+    tid = D.track_id_by_name(admin, name)
     src = uid("dl")
     evs = [make_event(src, "L%d" % i) for i in range(10)]
     admin.put_ok(evs)
-    read = lambda: S.read_local_files(track_server.data_dir, b, "cloudaudit/")  # noqa: E731
-    files = S.wait_for_ids(read, _ids(evs), timeout=90, log=lambda: track_server.log_tail(30))
-    S.check_layout(files, "cloudaudit", "local", tid, compress=True)
-    S.check_exactly_once(files, _ids(evs), source=src)
+    read = lambda: D.read_local_files(track_server.data_dir, b, "cloudaudit/")  # noqa: E731
+    files = D.wait_for_ids(read, _ids(evs), timeout=90, log=lambda: track_server.log_tail(30))
+    D.check_layout(files, "cloudaudit", "local", tid, compress=True)
+    D.check_exactly_once(files, _ids(evs), source=src)
 
 
 def test_legacy_cmq_notify_posts_to_the_named_queue(track_env, track_tenant, bucket, s3):
     admin = track_tenant.admin
-    name = S.track_name("audit")
+    name = D.track_name("audit")
     # storage in ap-shanghai (no channels); the queue is ap-nanjing's nj-queue (secret from a 0600 file)
-    call(admin, "CreateAudit", S.audit_params(name=name, bucket=bucket, region="ap-shanghai", rw=3,
+    call(admin, "CreateAudit", D.audit_params(name=name, bucket=bucket, region="ap-shanghai", rw=3,
                                               LogFilePrefix="cmqtest", cmq=1, CmqQueueName="nj-queue",
                                               CmqRegion="ap-nanjing", IsCreateNewQueue=0))
     call(admin, "StartLogging", {"AuditName": name})
-    tid = S.track_id_by_name(admin, name)
+    tid = D.track_id_by_name(admin, name)
     src = uid("dl")
     ids = []
     for i in range(3):
@@ -358,9 +360,9 @@ def test_legacy_cmq_notify_posts_to_the_named_queue(track_env, track_tenant, buc
         ids += _ids(evs)
         time.sleep(1.5)
     files = _wait(track_env, s3, bucket, "cmqtest", ids)
-    S.check_layout(files, "cmqtest", "ap-shanghai", tid)
-    S.check_exactly_once(files, ids, source=src)
-    acked = S.wait_acks(track_env.hooks, "/nj", files, track_env.nj_secret, bucket, tid, {track_tenant.account_id})
+    D.check_layout(files, "cmqtest", "ap-shanghai", tid)
+    D.check_exactly_once(files, ids, source=src)
+    acked = W.wait_acks(track_env.hooks, "/nj", files, track_env.nj_secret, bucket, tid, {track_tenant.account_id})
     assert len(acked) == len(files)
     assert track_env.hooks.all("/nj-other", bucket) == [], "only the named queue of ap-nanjing is notified"
     assert track_env.hooks.all("/gz", bucket) == []
@@ -380,30 +382,30 @@ def test_legacy_cmq_notify_posts_to_the_named_queue(track_env, track_tenant, buc
 
 def test_local_region_files(track_env, track_tenant, track_server):
     admin = track_tenant.admin
-    b = S.new_bucket_name()
-    tid = S.create_track(admin, region="local", bucket=b, prefix="localpfx", compress=2)
+    b = S3.new_bucket_name()
+    tid = D.create_track(admin, region="local", bucket=b, prefix="localpfx", compress=2)
     src = uid("dl")
     evs = [make_event(src, "Local%d" % i) for i in range(12)]
     admin.put_ok(evs)
-    read = lambda: S.read_local_files(track_server.data_dir, b, "localpfx/")  # noqa: E731
-    files = S.wait_for_ids(read, _ids(evs), timeout=90, log=lambda: track_server.log_tail(30))
-    S.check_layout(files, "localpfx", "local", tid, compress=False, account_ids={track_tenant.account_id})
-    S.check_exactly_once(files, _ids(evs), source=src)
+    read = lambda: D.read_local_files(track_server.data_dir, b, "localpfx/")  # noqa: E731
+    files = D.wait_for_ids(read, _ids(evs), timeout=90, log=lambda: track_server.log_tail(30))
+    D.check_layout(files, "localpfx", "local", tid, compress=False, account_ids={track_tenant.account_id})
+    D.check_exactly_once(files, _ids(evs), source=src)
 
 
 def test_app_id_bucket_receives_the_files(track_env, track_tenant, s3):
     admin = track_tenant.admin
-    name = S.new_bucket_name()
-    full = S.create_bucket(s3, name + "-1250000000")
-    p = S.track_params(bucket=name, prefix="appid", resource_type=uid("res"))
+    name = S3.new_bucket_name()
+    full = S3.create_bucket(s3, name + "-1250000000")
+    p = D.track_params(bucket=name, prefix="appid", resource_type=uid("res"))
     p["Storage"]["StorageAppId"] = "1250000000"
     tid = call(admin, "CreateAuditTrack", p)["TrackId"]
     src = uid("dl")
     evs = [make_event(src, "App%d" % i, resourceType=p["ResourceType"]) for i in range(5)]
     admin.put_ok(evs)
     files = _wait(track_env, s3, full, "appid", _ids(evs))
-    S.check_layout(files, "appid", GZ, tid)
-    S.check_exactly_once(files, _ids(evs), source=src)
+    D.check_layout(files, "appid", GZ, tid)
+    D.check_exactly_once(files, _ids(evs), source=src)
 
 
 def test_every_channel_of_the_storage_region_is_notified(track_env, track_tenant, bucket, s3):
@@ -411,7 +413,7 @@ def test_every_channel_of_the_storage_region_is_notified(track_env, track_tenant
     one signed message per file, with its own secret."""
     admin = track_tenant.admin
     rt = uid("res")
-    tid = S.create_track(admin, region="ap-nanjing", bucket=bucket, prefix="twochan", resource_type=rt)
+    tid = D.create_track(admin, region="ap-nanjing", bucket=bucket, prefix="twochan", resource_type=rt)
     src = uid("dl")
     ids = []
     for i in range(2):
@@ -420,10 +422,10 @@ def test_every_channel_of_the_storage_region_is_notified(track_env, track_tenant
         ids += _ids(evs)
         time.sleep(1.5)
     files = _wait(track_env, s3, bucket, "twochan", ids)
-    S.check_layout(files, "twochan", "ap-nanjing", tid)
-    S.check_exactly_once(files, ids, source=src)
-    S.wait_acks(track_env.hooks, "/nj", files, track_env.nj_secret, bucket, tid, {track_tenant.account_id})
-    S.wait_acks(track_env.hooks, "/nj-other", files, track_env.hook_secret, bucket, tid, {track_tenant.account_id})
+    D.check_layout(files, "twochan", "ap-nanjing", tid)
+    D.check_exactly_once(files, ids, source=src)
+    W.wait_acks(track_env.hooks, "/nj", files, track_env.nj_secret, bucket, tid, {track_tenant.account_id})
+    W.wait_acks(track_env.hooks, "/nj-other", files, track_env.hook_secret, bucket, tid, {track_tenant.account_id})
     assert track_env.hooks.all("/gz", bucket) == []
 
 
@@ -431,26 +433,26 @@ def test_region_credentials_and_signing_region_are_used(spawn_server, tmp_path, 
     """Requests to the store are SigV4-signed with the region's credentials (file or env) and its
     signingRegion (default: the region's name), as seen on the wire by a proxy."""
     px_file, px_env = make_proxy(moto.port), make_proxy(moto.port)
-    creds = S.write_secret_file(tmp_path / "creds.json", json.dumps(
+    creds = D.write_secret_file(tmp_path / "creds.json", json.dumps(
         {"AccessKeyId": "AKIAFILECREDS0001", "SecretAccessKey": "fileSecretKey0001"}))
-    regions = S.write_regions(tmp_path / "regions.json", [
-        S.s3_region("ap-files", px_file.url, creds_file=creds, signing_region="eu-west-3"),
-        S.s3_region("ap-envs", px_env.url, signing_region=None),
+    regions = D.write_regions(tmp_path / "regions.json", [
+        D.s3_region("ap-files", px_file.url, creds_file=creds, signing_region="eu-west-3"),
+        D.s3_region("ap-envs", px_env.url, signing_region=None),
     ])
-    srv = spawn_server(extra_args=["--regions", regions, "--delivery-interval", "1"], env=S.s3_env()).start()
+    srv = spawn_server(extra_args=["--regions", regions, "--delivery-interval", "1"], env=D.s3_env()).start()
     root = srv.root()
-    b = S.create_bucket(s3, S.new_bucket_name())
+    b = S3.create_bucket(s3, S3.new_bucket_name())
     rt = uid("res")
-    S.create_track(root, region="ap-files", bucket=b, prefix="viafile", resource_type=rt)
-    S.create_track(root, region="ap-envs", bucket=b, prefix="viaenv", resource_type=rt)
+    D.create_track(root, region="ap-files", bucket=b, prefix="viafile", resource_type=rt)
+    D.create_track(root, region="ap-envs", bucket=b, prefix="viaenv", resource_type=rt)
     src = uid("dl")
     evs = [make_event(src, "Sig%d" % i, resourceType=rt) for i in range(5)]
     root.put_ok(evs)
-    S.wait_for_ids(_read(s3, b, "viafile"), _ids(evs), timeout=60, settle=0, log=srv.log_tail)
-    S.wait_for_ids(_read(s3, b, "viaenv"), _ids(evs), timeout=60, settle=0, log=srv.log_tail)
+    D.wait_for_ids(_read(s3, b, "viafile"), _ids(evs), timeout=60, settle=0, log=srv.log_tail)
+    D.wait_for_ids(_read(s3, b, "viaenv"), _ids(evs), timeout=60, settle=0, log=srv.log_tail)
     assert px_file.credentials_seen and px_env.credentials_seen, "no SigV4-signed request seen"
     assert {(k, r, svc) for k, _, r, svc in px_file.credentials_seen} == {("AKIAFILECREDS0001", "eu-west-3", "s3")}
-    assert {(k, r, svc) for k, _, r, svc in px_env.credentials_seen} == {(S.S3_ACCESS_KEY, "ap-envs", "s3")}
+    assert {(k, r, svc) for k, _, r, svc in px_env.credentials_seen} == {(S3.S3_ACCESS_KEY, "ap-envs", "s3")}
 
 
 # ---- status and metrics
@@ -459,15 +461,15 @@ def test_region_credentials_and_signing_region_are_used(spawn_server, tmp_path, 
 def test_tracks_status_after_delivery(track_env, track_tenant, bucket, s3):
     admin = track_tenant.admin
     rt = uid("res")
-    name = S.track_name()
-    tid = S.create_track(admin, bucket=bucket, name=name, prefix="statuspfx", resource_type=rt)
+    name = D.track_name()
+    tid = D.create_track(admin, bucket=bucket, name=name, prefix="statuspfx", resource_type=rt)
     src = uid("dl")
     evs = [make_event(src, "S%d" % i, resourceType=rt) for i in range(25)]
     admin.put_ok(evs)
     files = _wait(track_env, s3, bucket, "statuspfx", _ids(evs), settle=0)
-    rows = S.wait_status(track_env.server, tid,
+    rows = D.wait_status(track_env.server, tid,
                          lambda rs: rs[0].get("LagEvents") == 0 and rs[0].get("PendingNotifications") == 0
-                         and rs[0].get("Files") == len(S.read_s3_files(s3, bucket, "statuspfx/")),
+                         and rs[0].get("Files") == len(D.read_s3_files(s3, bucket, "statuspfx/")),
                          timeout=60)
     assert len(rows) == 1
     row = rows[0]
@@ -479,21 +481,21 @@ def test_tracks_status_after_delivery(track_env, track_tenant, bucket, s3):
     assert row["Status"] in (1, "1", True, "on", "enabled", "active", "Enabled", "Active", "running")
     assert isinstance(row["DeliveredSequence"], int) and row["DeliveredSequence"] > 0
     assert not row.get("LastError")
-    files = S.read_s3_files(s3, bucket, "statuspfx/")
+    files = D.read_s3_files(s3, bucket, "statuspfx/")
     assert row["Events"] == sum(len(f.records) for f in files)
-    assert row["DeliveredSequence"] >= max(f.first_seq for f in S.check_layout(files, "statuspfx", GZ, tid)[
+    assert row["DeliveredSequence"] >= max(f.first_seq for f in D.check_layout(files, "statuspfx", GZ, tid)[
         track_tenant.account_id])
     # --account filters
-    assert S.status_rows(track_env.server, tid, account=track_tenant.account_id)
-    other = S.tracks_status(track_env.server, account=1)
+    assert D.status_rows(track_env.server, tid, account=track_tenant.account_id)
+    other = D.tracks_status(track_env.server, account=1)
     assert [r for r in other if r.get("TrackId") == tid] == []
 
 
 def test_tracks_status_json_lists_every_documented_field(track_env, track_tenant, bucket):
     """The contract lists the status fields per set and account; a JSON consumer finds each key, also
     when there is no error yet (null or empty)."""
-    tid = S.create_track(track_tenant.admin, bucket=bucket, prefix="fieldspfx")
-    rows = S.wait_status(track_env.server, tid, lambda rs: True, timeout=30)
+    tid = D.create_track(track_tenant.admin, bucket=bucket, prefix="fieldspfx")
+    rows = D.wait_status(track_env.server, tid, lambda rs: True, timeout=30)
     for f in ("TrackId", "AccountId", "Name", "Status", "Region", "Bucket", "Prefix", "DeliveredSequence",
               "DeliveredAt", "LagEvents", "LagSeconds", "LastError", "LastErrorAt", "Files", "Events",
               "PendingNotifications"):
@@ -501,7 +503,7 @@ def test_tracks_status_json_lists_every_documented_field(track_env, track_tenant
 
 
 def test_tracks_status_table_output(track_env, track_tenant, bucket):
-    tid = S.create_track(track_tenant.admin, bucket=bucket, prefix="tablepfx")
+    tid = D.create_track(track_tenant.admin, bucket=bucket, prefix="tablepfx")
     p = track_env.server.cli("tracks", "status", "--account", str(track_tenant.account_id))
     assert str(tid) in p.stdout_text and bucket in p.stdout_text
 
@@ -509,7 +511,7 @@ def test_tracks_status_table_output(track_env, track_tenant, bucket):
 def test_metrics_export_delivery_gauges(track_env, track_tenant, bucket, s3):
     admin = track_tenant.admin
     rt = uid("res")
-    tid = S.create_track(admin, bucket=bucket, prefix="metricpfx", resource_type=rt)
+    tid = D.create_track(admin, bucket=bucket, prefix="metricpfx", resource_type=rt)
     src = uid("dl")
     evs = [make_event(src, "M%d" % i, resourceType=rt) for i in range(3)]
     admin.put_ok(evs)
@@ -531,26 +533,26 @@ def test_metrics_export_delivery_gauges(track_env, track_tenant, bucket, s3):
 
 
 def test_max_events_bounds_files_and_full_files_go_at_once(spawn_server, moto, s3, tmp_path):
-    regions = S.write_regions(tmp_path / "regions.json", [S.s3_region(GZ, moto.url)])
+    regions = D.write_regions(tmp_path / "regions.json", [D.s3_region(GZ, moto.url)])
     srv = spawn_server(extra_args=["--regions", regions, "--delivery-interval", "20", "--delivery-max-events", "50"],
-                       env=S.s3_env()).start()
+                       env=D.s3_env()).start()
     root = srv.root()
-    b = S.create_bucket(s3, S.new_bucket_name())
+    b = S3.create_bucket(s3, S3.new_bucket_name())
     rt = uid("res")
-    tid = S.create_track(root, bucket=b, prefix="bounded", resource_type=rt)
+    tid = D.create_track(root, bucket=b, prefix="bounded", resource_type=rt)
     src = uid("dl")
     evs = [make_event(src, "B%03d" % i, resourceType=rt) for i in range(120)]
     t0 = time.time()
     root.put_ok(evs)
     # two full files (100 events) are written at once, long before the 20 s interval
     read = _read(s3, b, "bounded")
-    full = S.wait_for_ids(read, _ids(evs[:100]), timeout=15, settle=0, log=lambda: srv.log_tail(30))
+    full = D.wait_for_ids(read, _ids(evs[:100]), timeout=15, settle=0, log=lambda: srv.log_tail(30))
     t_read = time.time()
-    early = set(S.delivered_ids(full))
+    early = set(D.delivered_ids(full))
     assert not (early & set(_ids(evs[100:]))) or t_read - t0 >= 20, (
         "the 20 leftover events were written %.1f s after the put, before the 20 s interval" % (t_read - t0))
-    files = S.wait_for_ids(read, _ids(evs), timeout=90, settle=2, log=lambda: srv.log_tail(30))
-    S.check_layout(files, "bounded", GZ, tid)
-    S.check_exactly_once(files, _ids(evs), source=src)
+    files = D.wait_for_ids(read, _ids(evs), timeout=90, settle=2, log=lambda: srv.log_tail(30))
+    D.check_layout(files, "bounded", GZ, tid)
+    D.check_exactly_once(files, _ids(evs), source=src)
     assert all(len(f.records) <= 50 for f in files), [len(f.records) for f in files]
     assert len(files) >= 3

@@ -11,7 +11,9 @@ import time
 
 import pytest
 
-import s3support as S
+import deliverysupport as D
+import s3server as S3
+import webhooks as W
 from support import make_event, poll, uid
 
 GZ = "ap-guangzhou"
@@ -22,9 +24,9 @@ def _server(spawn_server, tmp_path, endpoint, hook=None, extra=(), interval=1, n
     notes = None
     if hook is not None:
         notes = [{"name": "fault-queue", "url": hook.url("/f"), "secretEnv": "FAULT_HOOK_SECRET"}]
-    regions = S.write_regions(tmp_path / ("regions-%s.json" % uid("r")), [S.s3_region(GZ, endpoint, notifications=notes)])
+    regions = D.write_regions(tmp_path / ("regions-%s.json" % uid("r")), [D.s3_region(GZ, endpoint, notifications=notes)])
     return spawn_server(extra_args=["--regions", regions, "--delivery-interval", str(interval)] + list(extra),
-                        env=S.s3_env(FAULT_HOOK_SECRET=HOOK_SECRET), name=name).start()
+                        env=D.s3_env(FAULT_HOOK_SECRET=HOOK_SECRET), name=name).start()
 
 
 def _ids(evs):
@@ -46,7 +48,7 @@ def _first_attempt_times_kept(files, ids, t_back):
 
     ids = set(ids)
     for f in files:
-        if ids & set(S.delivered_ids([f])):
+        if ids & set(D.delivered_ids([f])):
             t = calendar.timegm(time.strptime(f.stamp, "%Y%m%dT%H%M%SZ"))
             assert t <= t_back + 1, (
                 "%s: a retried file must keep the key of its first attempt (during the outage, before %s)" % (
@@ -54,7 +56,7 @@ def _first_attempt_times_kept(files, ids, t_back):
 
 
 def _last_error(server, tid):
-    rows = S.status_rows(server, tid)
+    rows = D.status_rows(server, tid)
     return rows[0].get("LastError") if rows else None
 
 
@@ -67,13 +69,13 @@ def test_object_store_outage(spawn_server, tmp_path, moto, s3, make_proxy, make_
     hook = make_hook()
     srv = _server(spawn_server, tmp_path, proxy.url, hook=hook)
     root = srv.root()
-    bucket = S.create_bucket(s3, S.new_bucket_name())
+    bucket = S3.create_bucket(s3, S3.new_bucket_name())
     rt, src = uid("res"), uid("fault")
-    tid = S.create_track(root, bucket=bucket, prefix="outage", resource_type=rt)
-    read = lambda: S.read_s3_files(s3, bucket, "outage/")  # noqa: E731  (straight to moto, not via the proxy)
+    tid = D.create_track(root, bucket=bucket, prefix="outage", resource_type=rt)
+    read = lambda: D.read_s3_files(s3, bucket, "outage/")  # noqa: E731  (straight to moto, not via the proxy)
     a = _events(src, rt, 50, "A")
     root.put_ok(a)
-    S.wait_for_ids(read, _ids(a), timeout=60, settle=0, log=srv.log_tail)
+    D.wait_for_ids(read, _ids(a), timeout=60, settle=0, log=srv.log_tail)
 
     proxy.set_mode(mode)
     b = []
@@ -85,20 +87,20 @@ def test_object_store_outage(spawn_server, tmp_path, moto, s3, make_proxy, make_
     t_err = time.time()
     err = poll(lambda: _last_error(srv, tid), timeout=60, interval=0.5)
     err_after = time.time() - t_err + 6
-    assert not (set(S.delivered_ids(read())) & set(_ids(b))), "delivered while the store was down?"
+    assert not (set(D.delivered_ids(read())) & set(_ids(b))), "delivered while the store was down?"
 
     t_back = time.time()
     proxy.set_mode("pass")
     c = _events(src, rt, 20, "C")
     root.put_ok(c)
-    files = S.wait_for_ids(read, _ids(a + b + c), timeout=150, settle=5, log=srv.log_tail)
-    S.check_layout(files, "outage", GZ, tid, account_ids={root.account_id})
+    files = D.wait_for_ids(read, _ids(a + b + c), timeout=150, settle=5, log=srv.log_tail)
+    D.check_layout(files, "outage", GZ, tid, account_ids={root.account_id})
     _first_attempt_times_kept(files, _ids(b[:25]), t_back)
-    S.check_exactly_once(files, _ids(a + b + c), filters=_filters(rt), source=src)
-    assert S.batch_order_ok(files, [_ids(a), _ids(b), _ids(c)])
-    S.wait_status(srv, tid, lambda rows: not rows[0].get("LastError"), timeout=30,
+    D.check_exactly_once(files, _ids(a + b + c), filters=_filters(rt), source=src)
+    assert D.batch_order_ok(files, [_ids(a), _ids(b), _ids(c)])
+    D.wait_status(srv, tid, lambda rows: not rows[0].get("LastError"), timeout=30,
                   what="LastError clears after a successful delivery")
-    S.wait_acks(hook, "/f", files, HOOK_SECRET, bucket, tid, {root.account_id}, timeout=90)
+    W.wait_acks(hook, "/f", files, HOOK_SECRET, bucket, tid, {root.account_id}, timeout=90)
     # checked last, so that a slow error report does not hide the recovery checks above
     assert err, "tracks status showed no LastError within %.0f s of the store going down (%s)" % (err_after, mode)
 
@@ -108,23 +110,23 @@ def test_object_store_outage_during_uploads(spawn_server, tmp_path, moto, s3, ma
     proxy = make_proxy(moto.port)
     srv = _server(spawn_server, tmp_path, proxy.url, extra=["--delivery-max-events", "200"])
     root = srv.root()
-    bucket = S.create_bucket(s3, S.new_bucket_name())
+    bucket = S3.create_bucket(s3, S3.new_bucket_name())
     rt, src = uid("res"), uid("fault")
-    tid = S.create_track(root, bucket=bucket, prefix="midupload", resource_type=rt, compress=2)
-    read = lambda: S.read_s3_files(s3, bucket, "midupload/")  # noqa: E731
+    tid = D.create_track(root, bucket=bucket, prefix="midupload", resource_type=rt, compress=2)
+    read = lambda: D.read_s3_files(s3, bucket, "midupload/")  # noqa: E731
     proxy.delay = 0.25  # plain files of 200 events: several chunks each, so uploads are slow
     evs = _events(src, rt, 2000, "E")
-    S.put_batches(root, evs)
-    assert poll(lambda: S.list_s3_keys(s3, bucket, "midupload/"), timeout=60, interval=0.2), "no file written"
+    D.put_batches(root, evs)
+    assert poll(lambda: D.list_s3_keys(s3, bucket, "midupload/"), timeout=60, interval=0.2), "no file written"
     for _ in range(3):
         proxy.set_mode("reset")
         time.sleep(2)
         proxy.set_mode("pass")
         time.sleep(1)
     proxy.delay = 0
-    files = S.wait_for_ids(read, _ids(evs), timeout=180, settle=5, log=srv.log_tail)
-    S.check_layout(files, "midupload", GZ, tid, compress=False)
-    S.check_exactly_once(files, _ids(evs), filters=_filters(rt), source=src)
+    files = D.wait_for_ids(read, _ids(evs), timeout=180, settle=5, log=srv.log_tail)
+    D.check_layout(files, "midupload", GZ, tid, compress=False)
+    D.check_exactly_once(files, _ids(evs), filters=_filters(rt), source=src)
     assert all(len(f.records) <= 200 for f in files)
 
 
@@ -136,38 +138,38 @@ def test_sigkill_in_the_middle_of_delivery(spawn_server, tmp_path, moto, s3, mak
     hook = make_hook()
     srv = _server(spawn_server, tmp_path, proxy.url, hook=hook, extra=["--delivery-max-events", "500"])
     root = srv.root()
-    bucket = S.create_bucket(s3, S.new_bucket_name())
+    bucket = S3.create_bucket(s3, S3.new_bucket_name())
     rt, src = uid("res"), uid("kill")
-    tid = S.create_track(root, bucket=bucket, prefix="killed", resource_type=rt)
-    read = lambda: S.read_s3_files(s3, bucket, "killed/")  # noqa: E731
+    tid = D.create_track(root, bucket=bucket, prefix="killed", resource_type=rt)
+    read = lambda: D.read_s3_files(s3, bucket, "killed/")  # noqa: E731
     proxy.delay = 0.3  # slow uploads: the kill lands while files are being written
     evs = _events(src, rt, 20000, "K")
-    S.put_batches(root, evs)
-    assert poll(lambda: S.list_s3_keys(s3, bucket, "killed/"), timeout=120, interval=0.1), (
+    D.put_batches(root, evs)
+    assert poll(lambda: D.list_s3_keys(s3, bucket, "killed/"), timeout=120, interval=0.1), (
         "no file written; log:\n%s" % srv.log_tail())
     srv.kill9()
-    at_kill = S.read_s3_files(s3, bucket, "killed/")
-    delivered_at_kill = set(S.delivered_ids(at_kill))
+    at_kill = D.read_s3_files(s3, bucket, "killed/")
+    delivered_at_kill = set(D.delivered_ids(at_kill))
     assert len(delivered_at_kill) < len(evs), "everything was delivered before the kill: the test proved nothing"
     proxy.delay = 0
     srv.start(port=srv.port)
-    files = S.wait_for_ids(read, _ids(evs), timeout=300, settle=5, log=srv.log_tail)
-    by_acct = S.check_layout(files, "killed", GZ, tid, account_ids={root.account_id})
-    S.check_exactly_once(files, _ids(evs), filters=_filters(rt), source=src)
+    files = D.wait_for_ids(read, _ids(evs), timeout=300, settle=5, log=srv.log_tail)
+    by_acct = D.check_layout(files, "killed", GZ, tid, account_ids={root.account_id})
+    D.check_exactly_once(files, _ids(evs), filters=_filters(rt), source=src)
     assert all(len(f.records) <= 500 for f in files), [len(f.records) for f in files]
     assert len(files) >= len(evs) // 500
     # files written before the kill keep their key; a rewritten one holds a superset of its events
-    final = {f.key: set(S.delivered_ids([f])) for f in files}
+    final = {f.key: set(D.delivered_ids([f])) for f in files}
     for f in at_kill:
         if f.key in final:
-            assert set(S.delivered_ids([f])) <= final[f.key]
+            assert set(D.delivered_ids([f])) <= final[f.key]
     assert by_acct
     # every file is announced; a message re-sent after the crash keeps its messageId
     deadline = time.time() + 120
     while True:
         acked = {}
         for r in hook.acked("/f", bucket):
-            body = S.check_notification(r, HOOK_SECRET, bucket, tid, {root.account_id})
+            body = W.check_notification(r, HOOK_SECRET, bucket, tid, {root.account_id})
             acked.setdefault(body["objectKeys"][0], set()).add(body["messageId"])
         if {f.key for f in files} <= set(acked) or time.time() > deadline:
             break
@@ -183,21 +185,21 @@ def test_sigterm_during_delivery_then_restart(spawn_server, tmp_path, moto, s3, 
     proxy = make_proxy(moto.port)
     srv = _server(spawn_server, tmp_path, proxy.url, extra=["--delivery-max-events", "500"])
     root = srv.root()
-    bucket = S.create_bucket(s3, S.new_bucket_name())
+    bucket = S3.create_bucket(s3, S3.new_bucket_name())
     rt, src = uid("res"), uid("term")
-    tid = S.create_track(root, bucket=bucket, prefix="termed", resource_type=rt)
-    read = lambda: S.read_s3_files(s3, bucket, "termed/")  # noqa: E731
+    tid = D.create_track(root, bucket=bucket, prefix="termed", resource_type=rt)
+    read = lambda: D.read_s3_files(s3, bucket, "termed/")  # noqa: E731
     proxy.delay = 0.2
     evs = _events(src, rt, 5000, "T")
-    S.put_batches(root, evs)
-    assert poll(lambda: S.list_s3_keys(s3, bucket, "termed/"), timeout=120, interval=0.1)
+    D.put_batches(root, evs)
+    assert poll(lambda: D.list_s3_keys(s3, bucket, "termed/"), timeout=120, interval=0.1)
     rc = srv.stop()
     assert rc == 0, "SIGTERM must drain and exit 0 (got %r); log:\n%s" % (rc, srv.log_tail())
     proxy.delay = 0
     srv.start(port=srv.port)
-    files = S.wait_for_ids(read, _ids(evs), timeout=180, settle=5, log=srv.log_tail)
-    S.check_layout(files, "termed", GZ, tid)
-    S.check_exactly_once(files, _ids(evs), filters=_filters(rt), source=src)
+    files = D.wait_for_ids(read, _ids(evs), timeout=180, settle=5, log=srv.log_tail)
+    D.check_layout(files, "termed", GZ, tid)
+    D.check_exactly_once(files, _ids(evs), filters=_filters(rt), source=src)
 
 
 # ---- a bucket that vanishes
@@ -206,19 +208,19 @@ def test_sigterm_during_delivery_then_restart(spawn_server, tmp_path, moto, s3, 
 def test_bucket_vanishes_and_comes_back(spawn_server, tmp_path, moto, s3):
     srv = _server(spawn_server, tmp_path, moto.url)
     root = srv.root()
-    bucket = S.create_bucket(s3, S.new_bucket_name())
+    bucket = S3.create_bucket(s3, S3.new_bucket_name())
     rt, src = uid("res"), uid("gone")
-    tid = S.create_track(root, bucket=bucket, prefix="vanish", resource_type=rt)
-    read = lambda: S.read_s3_files(s3, bucket, "vanish/")  # noqa: E731
+    tid = D.create_track(root, bucket=bucket, prefix="vanish", resource_type=rt)
+    read = lambda: D.read_s3_files(s3, bucket, "vanish/")  # noqa: E731
     a = _events(src, rt, 30, "A")
     root.put_ok(a)
-    files_a = S.wait_for_ids(read, _ids(a), timeout=60, settle=2, log=srv.log_tail)
-    S.wait_status(srv, tid, lambda rows: rows[0].get("LagEvents") == 0, timeout=30)
+    files_a = D.wait_for_ids(read, _ids(a), timeout=60, settle=2, log=srv.log_tail)
+    D.wait_status(srv, tid, lambda rows: rows[0].get("LagEvents") == 0, timeout=30)
 
-    S.empty_and_delete_bucket(s3, bucket)
+    S3.empty_and_delete_bucket(s3, bucket)
     b = _events(src, rt, 30, "B")
     root.put_ok(b)
-    rows = S.wait_status(srv, tid, lambda rows: bool(rows[0].get("LastError")), timeout=60,
+    rows = D.wait_status(srv, tid, lambda rows: bool(rows[0].get("LastError")), timeout=60,
                          what="LastError while the bucket is gone")
     assert rows[0].get("LastErrorAt"), rows
     assert rows[0].get("LagEvents", 0) >= 1, "the undelivered events show as lag: %r" % rows
@@ -227,15 +229,15 @@ def test_bucket_vanishes_and_comes_back(spawn_server, tmp_path, moto, s3):
     root.put_ok(b2)
 
     t_back = time.time()
-    S.create_bucket(s3, bucket)
-    files_b = S.wait_for_ids(read, _ids(b + b2), timeout=180, settle=5, log=srv.log_tail)
+    S3.create_bucket(s3, bucket)
+    files_b = D.wait_for_ids(read, _ids(b + b2), timeout=180, settle=5, log=srv.log_tail)
     all_files = files_a + files_b
     assert not ({f.key for f in files_a} & {f.key for f in files_b}), (
         "files delivered before the bucket vanished were written again")
-    S.check_layout(all_files, "vanish", GZ, tid)
+    D.check_layout(all_files, "vanish", GZ, tid)
     _first_attempt_times_kept(files_b, _ids(b), t_back)
-    S.check_exactly_once(all_files, _ids(a + b + b2), filters=_filters(rt), source=src)
-    S.wait_status(srv, tid, lambda rows: not rows[0].get("LastError") and rows[0].get("LagEvents") == 0,
+    D.check_exactly_once(all_files, _ids(a + b + b2), filters=_filters(rt), source=src)
+    D.wait_status(srv, tid, lambda rows: not rows[0].get("LastError") and rows[0].get("LagEvents") == 0,
                   timeout=60, what="LastError clears once the bucket is back")
 
 
@@ -247,23 +249,23 @@ def test_webhook_fails_then_succeeds(spawn_server, tmp_path, moto, s3, make_hook
     hook.fail_next(6, status=500)
     srv = _server(spawn_server, tmp_path, moto.url, hook=hook)
     root = srv.root()
-    bucket = S.create_bucket(s3, S.new_bucket_name())
+    bucket = S3.create_bucket(s3, S3.new_bucket_name())
     rt, src = uid("res"), uid("hook")
-    tid = S.create_track(root, bucket=bucket, prefix="hooked", resource_type=rt)
-    read = lambda: S.read_s3_files(s3, bucket, "hooked/")  # noqa: E731
+    tid = D.create_track(root, bucket=bucket, prefix="hooked", resource_type=rt)
+    read = lambda: D.read_s3_files(s3, bucket, "hooked/")  # noqa: E731
     ids = []
     for i in range(3):
         evs = _events(src, rt, 10, "H%d_" % i)
         root.put_ok(evs)
         ids += _ids(evs)
         time.sleep(2)
-    files = S.wait_for_ids(read, ids, timeout=60, settle=1, log=srv.log_tail)
+    files = D.wait_for_ids(read, ids, timeout=60, settle=1, log=srv.log_tail)
     assert len(files) >= 2, "expected several files (one per flush): %d" % len(files)
-    S.check_exactly_once(files, ids, filters=_filters(rt), source=src)
-    S.wait_acks(hook, "/f", files, HOOK_SECRET, bucket, tid, {root.account_id}, timeout=180, settle=5)
+    D.check_exactly_once(files, ids, filters=_filters(rt), source=src)
+    W.wait_acks(hook, "/f", files, HOOK_SECRET, bucket, tid, {root.account_id}, timeout=180, settle=5)
     failed = [r for r in hook.all("/f", bucket) if not r.acked]
     assert len(failed) == 6, "the first six attempts were refused with 500: %d" % len(failed)
-    S.wait_status(srv, tid, lambda rows: rows[0].get("PendingNotifications") == 0, timeout=30)
+    D.wait_status(srv, tid, lambda rows: rows[0].get("PendingNotifications") == 0, timeout=30)
 
 
 def test_webhook_4xx_is_retried_too(spawn_server, tmp_path, moto, s3, make_hook):
@@ -271,13 +273,13 @@ def test_webhook_4xx_is_retried_too(spawn_server, tmp_path, moto, s3, make_hook)
     hook.fail_next(2, status=404)
     srv = _server(spawn_server, tmp_path, moto.url, hook=hook)
     root = srv.root()
-    bucket = S.create_bucket(s3, S.new_bucket_name())
+    bucket = S3.create_bucket(s3, S3.new_bucket_name())
     rt, src = uid("res"), uid("hook")
-    tid = S.create_track(root, bucket=bucket, prefix="hook4xx", resource_type=rt)
+    tid = D.create_track(root, bucket=bucket, prefix="hook4xx", resource_type=rt)
     evs = _events(src, rt, 5, "X")
     root.put_ok(evs)
-    files = S.wait_for_ids(lambda: S.read_s3_files(s3, bucket, "hook4xx/"), _ids(evs), timeout=60, settle=0)
-    S.wait_acks(hook, "/f", files, HOOK_SECRET, bucket, tid, {root.account_id}, timeout=120)
+    files = D.wait_for_ids(lambda: D.read_s3_files(s3, bucket, "hook4xx/"), _ids(evs), timeout=60, settle=0)
+    W.wait_acks(hook, "/f", files, HOOK_SECRET, bucket, tid, {root.account_id}, timeout=120)
 
 
 def test_webhook_retry_survives_a_restart(spawn_server, tmp_path, moto, s3, make_hook):
@@ -285,20 +287,20 @@ def test_webhook_retry_survives_a_restart(spawn_server, tmp_path, moto, s3, make
     hook.fail_all = True
     srv = _server(spawn_server, tmp_path, moto.url, hook=hook)
     root = srv.root()
-    bucket = S.create_bucket(s3, S.new_bucket_name())
+    bucket = S3.create_bucket(s3, S3.new_bucket_name())
     rt, src = uid("res"), uid("hook")
-    tid = S.create_track(root, bucket=bucket, prefix="hookrestart", resource_type=rt)
+    tid = D.create_track(root, bucket=bucket, prefix="hookrestart", resource_type=rt)
     evs = _events(src, rt, 10, "R")
     root.put_ok(evs)
-    read = lambda: S.read_s3_files(s3, bucket, "hookrestart/")  # noqa: E731
-    files = S.wait_for_ids(read, _ids(evs), timeout=60, settle=0, log=srv.log_tail)
+    read = lambda: D.read_s3_files(s3, bucket, "hookrestart/")  # noqa: E731
+    files = D.wait_for_ids(read, _ids(evs), timeout=60, settle=0, log=srv.log_tail)
     assert poll(lambda: hook.all("/f", bucket), timeout=30), "no notification attempt"
-    rows = S.wait_status(srv, tid, lambda rows: rows[0].get("PendingNotifications", 0) >= 1, timeout=30)
+    rows = D.wait_status(srv, tid, lambda rows: rows[0].get("PendingNotifications", 0) >= 1, timeout=30)
     assert rows
     srv.kill9()
     hook.fail_all = False
     srv.start(port=srv.port)
     files = read()
-    S.wait_acks(hook, "/f", files, HOOK_SECRET, bucket, tid, {root.account_id}, timeout=150, settle=3)
-    S.check_exactly_once(files, _ids(evs), filters=_filters(rt), source=src)
-    S.wait_status(srv, tid, lambda rows: rows[0].get("PendingNotifications") == 0, timeout=30)
+    W.wait_acks(hook, "/f", files, HOOK_SECRET, bucket, tid, {root.account_id}, timeout=150, settle=3)
+    D.check_exactly_once(files, _ids(evs), filters=_filters(rt), source=src)
+    D.wait_status(srv, tid, lambda rows: rows[0].get("PendingNotifications") == 0, timeout=30)

@@ -28,7 +28,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import struct
 import time
 import uuid
@@ -38,9 +37,11 @@ from pathlib import Path
 
 import pytest
 
+import deliverysupport as D
 import kmssupport as K
-import s3support as S
-from s3support import call
+import s3server as S3
+import storage_backend
+from deliverysupport import call
 from support import (
     Server,
     clean_env,
@@ -79,9 +80,9 @@ class EncEnv:
 @pytest.fixture(scope="module")
 def enc_env(tmp_path_factory, moto, s3):
     base = tmp_path_factory.mktemp("encryption")
-    regions = S.write_regions(base / "regions.json", [S.s3_region(GZ, moto.url)])
+    regions = D.write_regions(base / "regions.json", [D.s3_region(GZ, moto.url)])
     srv = start_server(base, extra_args=["--regions", regions, "--delivery-interval", "1", "--digest-interval", str(DIGEST_INTERVAL)],
-                       env=S.s3_env())
+                       env=D.s3_env())
     try:
         lines = [ln.strip() for ln in srv.cli("keys", "signing-public").stdout_text.splitlines() if ln.strip()]
         assert lines, "keys signing-public printed nothing"
@@ -103,11 +104,11 @@ class Store:
         self.env = env
         self.backend = backend
         self.region = GZ if backend == "s3" else "local"
-        self.name = name or S.new_bucket_name("enc" if backend == "s3" else "encl")
+        self.name = name or S3.new_bucket_name("enc" if backend == "s3" else "encl")
         if backend == "s3":
             self.root = None
             if create:
-                S.create_bucket(env.s3, self.name)
+                S3.create_bucket(env.s3, self.name)
         else:
             self.root = Path(root) if root else Path(env.server.data_dir) / "buckets" / self.name
 
@@ -117,7 +118,7 @@ class Store:
         (one here fails the test as a file that is not an envelope)."""
         if self.backend == "s3":
             return {k: self.env.s3.get_object(Bucket=self.name, Key=k)["Body"].read()
-                    for k in S.list_s3_keys(self.env.s3, self.name)}
+                    for k in D.list_s3_keys(self.env.s3, self.name)}
         if not self.root.is_dir():
             return {}
         return {p.relative_to(self.root).as_posix(): p.read_bytes() for p in sorted(self.root.rglob("*")) if p.is_file()}
@@ -134,7 +135,7 @@ class Store:
         """A fresh copy (new moto bucket, or a copied folder) that the server no longer writes to."""
         objs = self.objects()
         if self.backend == "s3":
-            cp = Store(self.env, "s3", name=S.new_bucket_name("encp"))
+            cp = Store(self.env, "s3", name=S3.new_bucket_name("encp"))
             for k, v in objs.items():
                 cp.put(k, v)
             return cp
@@ -352,7 +353,7 @@ def make_encrypted_set(env, backend, compress):
     key = K.create_key(env, acct, region=store.region, alias=uid("enc/key"))
     rt = uid("res")
     prefix = "enc" + uuid.uuid4().hex[:10]
-    params = S.track_params(region=store.region, bucket=store.name, prefix=prefix, resource_type=rt,
+    params = D.track_params(region=store.region, bucket=store.name, prefix=prefix, resource_type=rt,
                             compress=1 if compress else 2,
                             IsEnableKmsEncry=1, KeyId=key["KeyId"], KmsRegion=store.region)
     tid = call(admin, "CreateAuditTrack", params, common=True)["TrackId"]
@@ -457,13 +458,7 @@ def test_encryption_decrypt_fails_cleanly(delivered, tmp_path):
     # the same key store under another master key (a copy of the database, a different master.key)
     rekeyed = tmp_path / "rekeyed"
     rekeyed.mkdir(mode=0o700)
-    src_db = sqlite3.connect("file:%s?mode=ro" % os.path.join(srv.data_dir, "cloudaudit.sqlite"), uri=True, timeout=30)
-    dst_db = sqlite3.connect(str(rekeyed / "cloudaudit.sqlite"))
-    try:
-        src_db.backup(dst_db)
-    finally:
-        dst_db.close()
-        src_db.close()
+    storage_backend.copy_store(srv, rekeyed)
     mk = rekeyed / "master.key"
     mk.write_text(os.urandom(32).hex() + "\n")
     os.chmod(mk, 0o600)
@@ -534,7 +529,7 @@ def _verify(env, store, track, tmp_path, data_dir=None):
     if data_dir is not None:
         args += ["--data-dir", data_dir]
     # never fall back to ./cloudaudit-data for the regions' local folder
-    cenv = clean_env(CLOUDAUDIT_DATA_DIR=str(tmp_path / "no-data-dir"), **S.s3_env())
+    cenv = clean_env(CLOUDAUDIT_DATA_DIR=str(tmp_path / "no-data-dir"), **D.s3_env())
     t = run_cli(args, check=False, env=cenv)
     j = run_cli(args + ["--output", "json"], check=False, env=cenv)
     summary, rest, problems = None, None, []
@@ -650,10 +645,10 @@ def test_encryption_legacy_audit_updated_to_encryption(enc_env, backend, tmp_pat
     srv = env.server
     acct, admin = _new_account(env)
     store = Store(env, backend, create=(backend == "s3"))
-    name = S.track_name("audit")
+    name = D.track_name("audit")
     # Read only (ReadWriteAttribute 1): the CreateAudit/UpdateAudit calls themselves (Write) are self-audit
     # events of the account and are not part of this audit, so every file it writes comes after the update.
-    call(admin, "CreateAudit", S.audit_params(name=name, bucket=store.name, region=store.region, rw=1,
+    call(admin, "CreateAudit", D.audit_params(name=name, bucket=store.name, region=store.region, rw=1,
                                               new_bucket=0 if backend == "s3" else 1))
     key = K.create_key(env, acct, region=store.region, alias=uid("legacy"))
     r = call(admin, "UpdateAudit", {"AuditName": name, "IsEnableKmsEncry": 1, "KeyId": key["KeyId"],
@@ -723,14 +718,14 @@ def test_encryption_disabled_key_holds_delivery_until_enabled(enc_env, backend, 
         _one_line_error(srv.cli("decrypt", str(enc), "-o", str(out), check=False), d.key_id, "disabled")
         assert not out.exists(), "decrypt with a disabled key must write nothing"
         b = d.put(6, "b", marker_b)
-        rows = S.wait_status(srv, d.track, lambda rows: any(
+        rows = D.wait_status(srv, d.track, lambda rows: any(
             d.key_id in (r.get("LastError") or "") and "disabled" in (r.get("LastError") or "") for r in rows),
             timeout=30, what="LastError naming the disabled key")
         assert rows[0].get("LastErrorAt"), rows
         # a later attempt (delivery retries with a back-off of 1, 2, 4... s) failed on the key too: had
         # delivery written anything while the key is disabled, it would be in the bucket by now
         first_at = max(r.get("LastErrorAt") or 0 for r in rows)
-        S.wait_status(srv, d.track, lambda rows: any(
+        D.wait_status(srv, d.track, lambda rows: any(
             (r.get("LastErrorAt") or 0) > first_at and d.key_id in (r.get("LastError") or "") for r in rows),
             timeout=30, what="a later delivery attempt failing on the disabled key")
         objs = d.store.objects()
@@ -742,7 +737,7 @@ def test_encryption_disabled_key_holds_delivery_until_enabled(enc_env, backend, 
         if backend == "local":
             leftovers = [p for p in d.store.root.rglob("*") if p.is_file() and p.name.startswith(".")]
             assert leftovers == [], "temporary files left in the bucket folder: %s" % leftovers
-        st = S.status_rows(srv, d.track)[0]
+        st = D.status_rows(srv, d.track)[0]
         assert d.key_id in (st.get("LastError") or ""), st
         K.kms(env, "kms", "enable", d.key_id)
         enabled = True
@@ -759,7 +754,7 @@ def test_encryption_disabled_key_holds_delivery_until_enabled(enc_env, backend, 
     plaintexts = [f.lines for f in files] + [f.stored[10:] for f in files]
     for f in files:
         assert_envelope_without_plaintext(f.key, f.body, d.key_id, plaintexts, needles)
-    S.wait_status(srv, d.track, lambda rows: all(not r.get("LastError") for r in rows), timeout=30,
+    D.wait_status(srv, d.track, lambda rows: all(not r.get("LastError") for r in rows), timeout=30,
                   what="LastError cleared after a delivery")
     assert srv.cli("decrypt", str(enc)).stdout == files[0].stored, "decrypt works again once the key is enabled"
     # the held file, written late, is listed by the digests and the log still rebuilds
@@ -784,7 +779,7 @@ def test_encryption_set_that_changes_key_delivers_held_events_under_the_new_key(
     K.kms(env, "kms", "disable", old_id)
     try:
         b = d.put(4, "b", marker)
-        S.wait_status(srv, d.track, lambda rows: any(old_id in (r.get("LastError") or "") for r in rows), timeout=30,
+        D.wait_status(srv, d.track, lambda rows: any(old_id in (r.get("LastError") or "") for r in rows), timeout=30,
                       what="LastError naming the disabled key")
         new = K.create_key(env, d.account, region=d.store.region, alias=uid("enc/new"))
         d.material = {old_id: d.material, new["KeyId"]: K.key_material(srv, new["KeyId"])}
@@ -802,7 +797,7 @@ def test_encryption_set_that_changes_key_delivers_held_events_under_the_new_key(
             assert got <= a_ids or got <= b_ids, "a file mixes events from before and after the key change: %s" % f.key
             assert f.key_id == want, "%s is sealed under %s, expected %s" % (f.key, f.key_id, want)
             assert_envelope_without_plaintext(f.key, f.body, want, [f.lines], _needles(a + b) + [marker])
-        S.wait_status(srv, d.track, lambda rows: all(not r.get("LastError") for r in rows), timeout=30,
+        D.wait_status(srv, d.track, lambda rows: all(not r.get("LastError") for r in rows), timeout=30,
                       what="LastError cleared")
         # the new key's files decrypt; the old key's refuse while it is disabled
         for f in files:

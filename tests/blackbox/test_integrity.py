@@ -6,7 +6,7 @@ writes to the `local` region, whose log files and skipped subtrees must rebuild 
 checkpoint.
 
 Everything cryptographic is done here independently of the server: SHA-256 from hashlib, Ed25519 from
-the `cryptography` package, the RFC 9162 verification algorithms written out below.
+the `cryptography` package, the RFC 9162 verification algorithms written out in merkle_ref.py.
 """
 
 import base64
@@ -25,8 +25,19 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-import s3support as S
+import deliverysupport as D
+import s3server as S3
 import support
+from merkle_ref import (
+    EMPTY_ROOT,
+    CompactRange,
+    decompose,
+    leaf_hash,
+    mth,
+    sha256,
+    verify_consistency,
+    verify_inclusion,
+)
 from support import (
     ServerStartError,
     expect_error,
@@ -36,151 +47,6 @@ from support import (
     start_server,
     uid,
 )
-
-# --------------------------------------------------------------------------------------------------
-# RFC 6962 / RFC 9162 in Python
-
-
-def sha256(b):
-    return hashlib.sha256(b).digest()
-
-
-EMPTY_ROOT = sha256(b"")
-
-
-def leaf_hash(record):
-    if isinstance(record, str):
-        record = record.encode("utf-8")
-    return sha256(b"\x00" + record)
-
-
-def node_hash(left, right):
-    return sha256(b"\x01" + left + right)
-
-
-def _split(n):
-    """The largest power of two strictly below n (n > 1)."""
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return k
-
-
-def mth(leaves):
-    """RFC 6962 Merkle Tree Hash of a list of leaf hashes."""
-    n = len(leaves)
-    if n == 0:
-        return EMPTY_ROOT
-    if n == 1:
-        return leaves[0]
-    k = _split(n)
-    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
-
-
-def verify_inclusion(index, size, leaf, path, root):
-    """RFC 9162 §2.1.3.2."""
-    if index >= size:
-        return False
-    fn, sn, r = index, size - 1, leaf
-    for p in path:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while not (fn & 1 or fn == 0):
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == root
-
-
-def verify_consistency(first, second, first_root, second_root, path):
-    """RFC 9162 §2.1.4.2 (first == second: the proof is empty and the roots equal)."""
-    if first > second:
-        return False
-    if first == second:
-        return not path and first_root == second_root
-    if first == 0:
-        return not path  # anything is consistent with the empty tree
-    if not path:
-        return False
-    path = list(path)
-    if first & (first - 1) == 0:
-        path.insert(0, first_root)
-    fn, sn = first - 1, second - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            if not fn & 1:
-                while not (fn & 1 or fn == 0):
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return fr == first_root and sr == second_root and sn == 0
-
-
-def decompose(begin, end):
-    """The maximal aligned perfect subtrees (level, index) that make up leaves [begin, end)."""
-    out = []
-    b = begin
-    while b < end:
-        level = 63 if b == 0 else (b & -b).bit_length() - 1
-        while level > 0 and (1 << level) > end - b:
-            level -= 1
-        out.append((level, b >> level))
-        b += 1 << level
-    return out
-
-
-class CompactRange:
-    """The right edge of a tree: one (level, hash) per set bit of size, largest first."""
-
-    def __init__(self, size=0, hashes=()):
-        levels = [i for i in range(63, -1, -1) if size >> i & 1]
-        assert len(levels) == len(hashes), "a compact range of size %d needs %d hashes, got %d" % (
-            size, len(levels), len(hashes))
-        self.size = size
-        self.stack = list(zip(levels, hashes))
-
-    def append_subtree(self, level, h):
-        assert self.size % (1 << level) == 0, "subtree of level %d cannot follow size %d" % (level, self.size)
-        index = self.size >> level
-        self.size += 1 << level
-        while index & 1 and self.stack and self.stack[-1][0] == level:
-            _, left = self.stack.pop()
-            h = node_hash(left, h)
-            index >>= 1
-            level += 1
-        self.stack.append((level, h))
-
-    def append(self, leaf):
-        self.append_subtree(0, leaf)
-
-    def root(self):
-        if not self.stack:
-            return EMPTY_ROOT
-        h = self.stack[-1][1]
-        for _, left in reversed(self.stack[:-1]):
-            h = node_hash(left, h)
-        return h
-
-    def serialized(self):
-        return self.size.to_bytes(8, "big") + b"".join(h for _, h in self.stack)
-
 
 # --------------------------------------------------------------------------------------------------
 # keys, notes, checkpoints
@@ -931,8 +797,8 @@ def test_digests_on_the_local_region(dg_server):
     srv = dg_server
     pub = signing_public(srv)[0]
     acct, admin, ingest, auditor = _tenant_keys(srv)
-    b = S.new_bucket_name()
-    tid = S.create_track(admin, region="local", bucket=b, prefix="dgall")
+    b = S3.new_bucket_name()
+    tid = D.create_track(admin, region="local", bucket=b, prefix="dgall")
     root = Path(srv.data_dir) / "buckets" / b
     src = uid("dg")
     want = []
@@ -961,8 +827,8 @@ def test_filtered_set_digests_have_skipped_ranges(dg_server):
     srv = dg_server
     pub = signing_public(srv)[0]
     acct, admin, ingest, auditor = _tenant_keys(srv)
-    b = S.new_bucket_name()
-    tid = S.create_track(admin, region="local", bucket=b, prefix="dgw", action_type="Write")
+    b = S3.new_bucket_name()
+    tid = D.create_track(admin, region="local", bucket=b, prefix="dgw", action_type="Write")
     root = Path(srv.data_dir) / "buckets" / b
     src = uid("dg")
     writes, reads = [], []
@@ -1011,20 +877,20 @@ def test_stopping_a_set_writes_a_digest_of_its_last_files(spawn_server):
     srv = _start(spawn_server, extra_args=["--delivery-interval", "1", "--digest-interval", "3600"])
     pub = signing_public(srv)[0]
     acct, admin, ingest, auditor = _tenant_keys(srv)
-    names = [S.track_name() for _ in range(3)]
-    buckets = [S.new_bucket_name() for _ in range(3)]
-    tids = [S.create_track(admin, name=n, region="local", bucket=b, prefix="stops") for n, b in zip(names, buckets)]
+    names = [D.track_name() for _ in range(3)]
+    buckets = [S3.new_bucket_name() for _ in range(3)]
+    tids = [D.create_track(admin, name=n, region="local", bucket=b, prefix="stops") for n, b in zip(names, buckets)]
     roots = [Path(srv.data_dir) / "buckets" / b for b in buckets]
     src = uid("dg")
     evs = [make_event(src, "S%d" % i) for i in range(6)]
     ingest.put_ok(evs)
     for r in roots:
-        S.wait_for_ids(lambda r=r: S.read_local_files(srv.data_dir, r.name, "stops/"), ids(evs), timeout=40, settle=0,
+        D.wait_for_ids(lambda r=r: D.read_local_files(srv.data_dir, r.name, "stops/"), ids(evs), timeout=40, settle=0,
                        log=srv.log_tail)
     for r in roots:
         assert not split_objects(read_bucket(r, "stops"))[0], "no digest before the 3600 s interval"
-    S.call(admin, "StopLogging", {"AuditName": names[0]})
-    S.call(admin, "ModifyAuditTrack", {"TrackId": tids[1], "Status": 0})
+    D.call(admin, "StopLogging", {"AuditName": names[0]})
+    D.call(admin, "ModifyAuditTrack", {"TrackId": tids[1], "Status": 0})
     for r, tid in zip(roots[:2], tids[:2]):
         # the stop digest: every delivered file listed (polled: it is written by the next delivery pass)
         parsed, listed, logs = _wait_covered(srv, r, "stops", ids(evs), pub, acct, tid, timeout=20)
@@ -1045,8 +911,8 @@ def test_final_digest_in_the_same_second_as_the_previous_one(spawn_server):
     srv = _start(spawn_server, extra_args=["--delivery-interval", "1", "--digest-interval", "1"])
     pub = signing_public(srv)[0]
     acct, admin, ingest, auditor = _tenant_keys(srv)
-    b = S.new_bucket_name()
-    tid = S.create_track(admin, region="local", bucket=b, prefix="samesec")
+    b = S3.new_bucket_name()
+    tid = D.create_track(admin, region="local", bucket=b, prefix="samesec")
     root = Path(srv.data_dir) / "buckets" / b
     first = [make_event(uid("dg"), "F%d" % i) for i in range(3)]
     ingest.put_ok(first)
@@ -1127,9 +993,9 @@ def test_verify_reports_files_no_digest_lists_yet(spawn_server):
     srv = _start(spawn_server, extra_args=["--delivery-interval", "1", "--digest-interval", str(interval)])
     pub = signing_public(srv)[0]
     acct, admin, ingest, auditor = _tenant_keys(srv)
-    b = S.new_bucket_name()
+    b = S3.new_bucket_name()
     rt = uid("res")
-    tid = S.create_track(admin, region="local", bucket=b, prefix="pend", resource_type=rt)
+    tid = D.create_track(admin, region="local", bucket=b, prefix="pend", resource_type=rt)
     root = Path(srv.data_dir) / "buckets" / b
     src = uid("dg")
 
@@ -1165,7 +1031,7 @@ def test_verify_reports_files_no_digest_lists_yet(spawn_server):
     assert sorted(f["Key"] for f in js["LogFiles"] if f["Status"] == "pending") == sorted(logs), js["LogFiles"]
 
     # 2. the set is stopped: its digest lists every file at once; exit 0
-    S.call(admin, "ModifyAuditTrack", {"TrackId": tid, "Status": 0})
+    D.call(admin, "ModifyAuditTrack", {"TrackId": tid, "Status": 0})
     parsed, listed, logs = _wait_covered(srv, root, "pend", ids(first), pub, acct, tid, timeout=30)
     t, js = run_verify(root, tid, pub, interval)
     out, summary, pending, problems = _verify_lines(t)
@@ -1177,7 +1043,7 @@ def test_verify_reports_files_no_digest_lists_yet(spawn_server):
 
     # 3. started again, more events: the digested files verify, the newest are pending (the normal state
     # of a running set); the next digest is due one interval after the last one ended
-    S.call(admin, "ModifyAuditTrack", {"TrackId": tid, "Status": 1})
+    D.call(admin, "ModifyAuditTrack", {"TrackId": tid, "Status": 1})
     second = [make_event(src, "Q%d" % i, resourceType=rt) for i in range(4)]
     ingest.put_ok(second)
     all_logs = _wait_delivered(srv, root, "pend", ids(first + second))
@@ -1199,7 +1065,7 @@ def test_verify_reports_files_no_digest_lists_yet(spawn_server):
         js["LogFiles"]
 
     # 4. stopped again: the new digest lists them; exit 0
-    S.call(admin, "ModifyAuditTrack", {"TrackId": tid, "Status": 0})
+    D.call(admin, "ModifyAuditTrack", {"TrackId": tid, "Status": 0})
     _wait_covered(srv, root, "pend", ids(first + second), pub, acct, tid, timeout=30)
     t, js = run_verify(root, tid, pub, interval)
     assert t.returncode == 0 and js["Verdict"] == "verified", "%s\n%s" % (t.stdout_text, t.stderr_text)

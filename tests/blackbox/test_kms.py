@@ -10,9 +10,9 @@ import gzip
 import json
 
 
+import deliverysupport as D
 import kmssupport as K
-import s3support as S
-from s3support import call, expect_code
+from deliverysupport import call, expect_code
 from support import expect_error, run_cli, uid
 
 IPV = "InvalidParameterValue"
@@ -132,7 +132,7 @@ def test_update_audit_kms_fields(track_env, track_tenant, track_tenant2, bucket)
     off = K.create_key(track_env, track_tenant.account_id, alias=uid("off"))
     K.kms(track_env, "kms", "disable", off["KeyId"])
 
-    p = S.audit_params(bucket=bucket)
+    p = D.audit_params(bucket=bucket)
     call(admin, "CreateAudit", p)
     name = p["AuditName"]
     before = call(admin, "DescribeAudit", {"AuditName": name})
@@ -162,11 +162,11 @@ def test_update_audit_kms_fields(track_env, track_tenant, track_tenant2, bucket)
 
 def test_create_audit_with_a_key(track_env, track_tenant, bucket):
     key = K.create_key(track_env, track_tenant.account_id, alias=uid("c"))
-    p = S.audit_params(bucket=bucket, IsEnableKmsEncry=1, KeyId=key["KeyId"], KmsRegion="ap-guangzhou")
+    p = D.audit_params(bucket=bucket, IsEnableKmsEncry=1, KeyId=key["KeyId"], KmsRegion="ap-guangzhou")
     call(track_tenant.admin, "CreateAudit", p)
     d = call(track_tenant.admin, "DescribeAudit", {"AuditName": p["AuditName"]})
     assert (d["IsEnableKmsEncry"], d["KeyId"], d["KmsAlias"]) == (1, key["KeyId"], key["Alias"])
-    bad = S.audit_params(bucket=bucket, IsEnableKmsEncry=1, KeyId="kms-unknown", KmsRegion="ap-guangzhou")
+    bad = D.audit_params(bucket=bucket, IsEnableKmsEncry=1, KeyId="kms-unknown", KmsRegion="ap-guangzhou")
     expect_error(IPV, call, track_tenant.admin, "CreateAudit", bad)
     names = {a["AuditName"] for a in call(track_tenant.admin, "ListAudits").get("AuditSummarys") or []}
     assert bad["AuditName"] not in names
@@ -180,11 +180,11 @@ def test_tracking_sets_with_kms(track_env, track_tenant, bucket):
     key = K.create_key(track_env, track_tenant.account_id, alias=uid("set"))
     kms = {"IsEnableKmsEncry": 1, "KeyId": key["KeyId"], "KmsRegion": "ap-guangzhou"}
     # the SDK's request models drop fields they do not know: send exactly this JSON
-    tid = call(admin, "CreateAuditTrack", S.track_params(bucket=bucket, **kms), common=True)["TrackId"]
+    tid = call(admin, "CreateAuditTrack", D.track_params(bucket=bucket, **kms), common=True)["TrackId"]
     d = call(admin, "DescribeAuditTrack", {"TrackId": tid}, common=True)
     assert (d["IsEnableKmsEncry"], d["KeyId"], d["KmsRegion"]) == (1, key["KeyId"], "ap-guangzhou")
     # the official client still reads the set
-    assert S.describe_track(admin, tid)["Storage"]["StorageName"] == bucket
+    assert D.describe_track(admin, tid)["Storage"]["StorageName"] == bucket
     listed = [t for t in call(admin, "DescribeAuditTracks", {"PageNumber": 1, "PageSize": 100}, common=True)["Tracks"]
               if t["TrackId"] == tid]
     assert listed and listed[0]["KeyId"] == key["KeyId"]
@@ -193,7 +193,7 @@ def test_tracking_sets_with_kms(track_env, track_tenant, bucket):
     a = call(admin, "DescribeAudit", {"AuditName": name})
     assert (a["IsEnableKmsEncry"], a["KeyId"], a["KmsAlias"]) == (1, key["KeyId"], key["Alias"])
 
-    plain = S.create_events_track(admin, [("cvm", "Write", ["*"])], bucket=bucket)
+    plain = D.create_events_track(admin, [("cvm", "Write", ["*"])], bucket=bucket)
     pd = call(admin, "DescribeAuditTrack", {"TrackId": plain}, common=True)
     assert "IsEnableKmsEncry" not in pd and "KeyId" not in pd, "a set without encryption keeps the official shape"
 
@@ -202,9 +202,9 @@ def test_tracking_sets_with_kms(track_env, track_tenant, bucket):
     expect_code("InvalidParameterValue.KmsRegionError", call, admin, "ModifyAuditTrack",
                 {"TrackId": plain, "IsEnableKmsEncry": 1, "KeyId": key["KeyId"], "KmsRegion": "ap-nanjing"}, common=True)
     expect_code("InvalidParameterValue.KmsRegionError", call, admin, "ModifyAuditTrack",
-                {"TrackId": tid, "Storage": S.storage("ap-shanghai", bucket)}, common=True)
+                {"TrackId": tid, "Storage": D.storage("ap-shanghai", bucket)}, common=True)
     expect_code(IPV, call, admin, "CreateEventsAuditTrack",
-                S.events_track_params([("cvm", "Write", ["*"])], bucket=bucket, IsEnableKmsEncry=1, KeyId="nope",
+                D.events_track_params([("cvm", "Write", ["*"])], bucket=bucket, IsEnableKmsEncry=1, KeyId="nope",
                                       KmsRegion="ap-guangzhou"), common=True)
     K.kms(track_env, "kms", "disable", key["KeyId"])
     expect_code(IPV, call, admin, "ModifyEventsAuditTrack", dict({"TrackId": plain}, **kms), common=True)

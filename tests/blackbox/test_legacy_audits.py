@@ -8,16 +8,17 @@ import os
 
 import pytest
 
+import deliverysupport as D
 import kmssupport
-import s3support as S
-from s3support import call, expect_code
+import s3server as S3
+from deliverysupport import call, expect_code
 from support import expect_error, run_tccli
 
 IPV = "InvalidParameterValue"
 
 
 def _create(key, bucket, **kw):
-    p = S.audit_params(bucket=bucket, **kw)
+    p = D.audit_params(bucket=bucket, **kw)
     r = call(key, "CreateAudit", p)
     assert r.get("IsSuccess") == 1, "CreateAudit must answer IsSuccess 1: %r" % r
     return p["AuditName"]
@@ -32,7 +33,7 @@ def _summaries(key):
 
 
 def _track_by_name(key, name):
-    found = [t for t in S.all_tracks(key) if t["Name"] == name]
+    found = [t for t in D.all_tracks(key) if t["Name"] == name]
     assert len(found) == 1, "DescribeAuditTracks should list %s once: %r" % (name, found)
     return found[0]
 
@@ -73,14 +74,14 @@ def test_audit_is_a_tracking_set(track_tenant, bucket, rw, action_type):
     st = t["Storage"]
     assert (st["StorageType"], st["StorageRegion"], st["StorageName"], st["StoragePrefix"]) == (
         "cos", "ap-guangzhou", bucket, "legacy1")
-    d = S.describe_track(track_tenant.admin, t["TrackId"])
+    d = D.describe_track(track_tenant.admin, t["TrackId"])
     assert d["Name"] == name and d["ActionType"] == action_type
 
 
 @pytest.mark.parametrize("action_type,rw", [("Read", 1), ("Write", 2), ("*", 3)])
 def test_tracking_set_reads_back_as_audit(track_tenant, bucket, action_type, rw):
-    name = S.track_name()
-    S.create_track(track_tenant.admin, bucket=bucket, name=name, action_type=action_type, prefix="viaTrack")
+    name = D.track_name()
+    D.create_track(track_tenant.admin, bucket=bucket, name=name, action_type=action_type, prefix="viaTrack")
     d = _describe(track_tenant.admin, name)
     assert d["ReadWriteAttribute"] == rw
     assert (d["CosBucketName"], d["CosRegion"], d["LogFilePrefix"]) == (bucket, "ap-guangzhou", "viaTrack")
@@ -89,20 +90,20 @@ def test_tracking_set_reads_back_as_audit(track_tenant, bucket, action_type, rw)
 
 
 def test_multi_product_set_reads_back_as_read_write(track_tenant, bucket):
-    name = S.track_name()
-    S.create_events_track(track_tenant.admin, [("cvm", "Write", ["RunInstances"]), ("cos", "Write", ["*"])],
+    name = D.track_name()
+    D.create_events_track(track_tenant.admin, [("cvm", "Write", ["RunInstances"]), ("cos", "Write", ["*"])],
                           bucket=bucket, name=name)
     assert _describe(track_tenant.admin, name)["ReadWriteAttribute"] == 3
 
 
 def test_audit_names_share_the_track_namespace(track_tenant, bucket):
-    name = S.track_name()
-    S.create_track(track_tenant.admin, bucket=bucket, name=name)
-    e = expect_error(IPV, call, track_tenant.admin, "CreateAudit", S.audit_params(name=name, bucket=bucket))
+    name = D.track_name()
+    D.create_track(track_tenant.admin, bucket=bucket, name=name)
+    e = expect_error(IPV, call, track_tenant.admin, "CreateAudit", D.audit_params(name=name, bucket=bucket))
     assert "exist" in e.message.lower(), e.message
     legacy = _create(track_tenant.admin, bucket)
-    expect_error(IPV, call, track_tenant.admin, "CreateAudit", S.audit_params(name=legacy, bucket=bucket))
-    expect_error(IPV, S.create_track, track_tenant.admin, bucket=bucket, name=legacy)
+    expect_error(IPV, call, track_tenant.admin, "CreateAudit", D.audit_params(name=legacy, bucket=bucket))
+    expect_error(IPV, D.create_track, track_tenant.admin, bucket=bucket, name=legacy)
 
 
 # ---- update / start / stop / delete
@@ -115,17 +116,17 @@ def test_update_audit(track_tenant, bucket, s3):
     assert r.get("IsSuccess") == 1
     assert _describe(admin, name)["ReadWriteAttribute"] == 1
     assert _track_by_name(admin, name)["ActionType"] == "Read"
-    other = S.create_bucket(s3, S.new_bucket_name())
+    other = S3.create_bucket(s3, S3.new_bucket_name())
     call(admin, "UpdateAudit", {"AuditName": name, "CosBucketName": other, "LogFilePrefix": "moved2"})
     d = _describe(admin, name)
     assert (d["CosBucketName"], d["LogFilePrefix"], d["ReadWriteAttribute"]) == (other, "moved2", 1)
     st = _track_by_name(admin, name)["Storage"]
     assert (st["StorageName"], st["StoragePrefix"]) == (other, "moved2")
     # a new bucket on update
-    fresh = S.new_bucket_name()
+    fresh = S3.new_bucket_name()
     call(admin, "UpdateAudit", {"AuditName": name, "CosRegion": "ap-guangzhou", "CosBucketName": fresh,
                                 "IsCreateNewBucket": 1})
-    assert S.bucket_exists(s3, fresh) and _describe(admin, name)["CosBucketName"] == fresh
+    assert S3.bucket_exists(s3, fresh) and _describe(admin, name)["CosBucketName"] == fresh
     # the CMQ fields together
     call(admin, "UpdateAudit", {"AuditName": name, "IsEnableCmqNotify": 1, "CmqRegion": "ap-nanjing",
                                 "CmqQueueName": "nj-queue", "IsCreateNewQueue": 0})
@@ -140,9 +141,9 @@ def test_update_audit_new_bucket_uses_the_stored_region(track_tenant, bucket, s3
     CosBucketName uses the audit's CosRegion."""
     admin = track_tenant.admin
     name = _create(admin, bucket)
-    fresh = S.new_bucket_name()
+    fresh = S3.new_bucket_name()
     call(admin, "UpdateAudit", {"AuditName": name, "CosBucketName": fresh, "IsCreateNewBucket": 1})
-    assert S.bucket_exists(s3, fresh) and _describe(admin, name)["CosBucketName"] == fresh
+    assert S3.bucket_exists(s3, fresh) and _describe(admin, name)["CosBucketName"] == fresh
 
 
 def test_update_audit_refuses_invalid_fields(track_tenant, bucket):
@@ -159,7 +160,7 @@ def test_update_audit_refuses_invalid_fields(track_tenant, bucket):
     expect_error("InvalidParameterValue.CosRegionError", call, admin, "UpdateAudit",
                  {"AuditName": name, "CosRegion": "ap-mars"})
     expect_error("ResourceNotFound.CosNotExist", call, admin, "UpdateAudit",
-                 {"AuditName": name, "CosBucketName": S.new_bucket_name()})
+                 {"AuditName": name, "CosBucketName": S3.new_bucket_name()})
     expect_error("ResourceInUse.CosBucketExists", call, admin, "UpdateAudit",
                  {"AuditName": name, "CosRegion": "ap-guangzhou", "CosBucketName": bucket, "IsCreateNewBucket": 1})
     expect_error("MissingParameter", call, admin, "UpdateAudit", {"AuditName": name, "IsEnableKmsEncry": 1})
@@ -176,7 +177,7 @@ def test_update_audit_kms_region_checked_against_merged_cos_region(track_env, tr
     d = _describe(admin, name)
     assert (d["IsEnableKmsEncry"], d["KeyId"], d["KmsRegion"]) == (1, key_id, "ap-guangzhou")
     # moving the bucket to ap-shanghai breaks KmsRegion == CosRegion
-    sh = S.create_bucket(s3, S.new_bucket_name())  # moto is one store: the bucket exists in every region
+    sh = S3.create_bucket(s3, S3.new_bucket_name())  # moto is one store: the bucket exists in every region
     expect_error("InvalidParameterValue.KmsRegionError", call, admin, "UpdateAudit",
                  {"AuditName": name, "CosRegion": "ap-shanghai", "CosBucketName": sh})
     expect_error("InvalidParameterValue.KmsRegionError", call, admin, "UpdateAudit",
@@ -214,19 +215,19 @@ def test_stop_and_start_logging(track_tenant, bucket):
     r = call(admin, "StopLogging", {"AuditName": name})
     assert r.get("IsSuccess") == 1
     assert _describe(admin, name)["AuditStatus"] == 0
-    assert S.describe_track(admin, tid)["Status"] == 0
+    assert D.describe_track(admin, tid)["Status"] == 0
     assert _summaries(admin)[name]["AuditStatus"] == 0
     r = call(admin, "StartLogging", {"AuditName": name})
     assert r.get("IsSuccess") == 1
     assert _describe(admin, name)["AuditStatus"] == 1
-    assert S.describe_track(admin, tid)["Status"] == 1
+    assert D.describe_track(admin, tid)["Status"] == 1
     # idempotent
     assert call(admin, "StartLogging", {"AuditName": name})["IsSuccess"] == 1
     # a set made with CreateAuditTrack is stopped by name too
-    tname = S.track_name()
-    ttid = S.create_track(admin, bucket=bucket, name=tname)
+    tname = D.track_name()
+    ttid = D.create_track(admin, bucket=bucket, name=tname)
     call(admin, "StopLogging", {"AuditName": tname})
-    assert S.describe_track(admin, ttid)["Status"] == 0
+    assert D.describe_track(admin, ttid)["Status"] == 0
 
 
 def test_delete_audit(track_tenant, bucket):
@@ -237,14 +238,14 @@ def test_delete_audit(track_tenant, bucket):
     assert r.get("IsSuccess") == 1
     expect_error("ResourceNotFound.AuditNotExist", _describe, admin, name)
     assert name not in _summaries(admin)
-    assert [t for t in S.all_tracks(admin) if t["Name"] == name] == []
+    assert [t for t in D.all_tracks(admin) if t["Name"] == name] == []
     assert call(admin, "InquireAuditCredit")["AuditAmount"] == credit + 1
     expect_error("ResourceNotFound.AuditNotExist", call, admin, "DeleteAudit", {"AuditName": name})
     # DeleteAudit removes a set made with CreateAuditTrack as well
-    tname = S.track_name()
-    tid = S.create_track(admin, bucket=bucket, name=tname)
+    tname = D.track_name()
+    tid = D.create_track(admin, bucket=bucket, name=tname)
     call(admin, "DeleteAudit", {"AuditName": tname})
-    expect_error("ResourceNotFound", S.describe_track, admin, tid)
+    expect_error("ResourceNotFound", D.describe_track, admin, tid)
 
 
 @pytest.mark.parametrize("action,extra", [
@@ -252,7 +253,7 @@ def test_delete_audit(track_tenant, bucket):
     ("UpdateAudit", {"ReadWriteAttribute": 1}),
 ])
 def test_unknown_audit_name(track_tenant, action, extra):
-    p = {"AuditName": S.track_name("ghost")}
+    p = {"AuditName": D.track_name("ghost")}
     p.update(extra)
     expect_error("ResourceNotFound.AuditNotExist", call, track_tenant.admin, action, p)
 
@@ -316,9 +317,9 @@ def test_create_audit_validation(track_tenant, bucket, s3, case, kw, code):
     kw = dict(kw)
     b = kw.pop("bucket", bucket)
     if b == "MISSING" or b == "NEW":
-        b = S.new_bucket_name()
+        b = S3.new_bucket_name()
     region = kw.pop("region", "ap-guangzhou")
-    p = S.audit_params(bucket=b, region=region, **kw)
+    p = D.audit_params(bucket=b, region=region, **kw)
     if b == "DROP":
         p.pop("CosBucketName")
     if region == "DROP":
@@ -326,7 +327,7 @@ def test_create_audit_validation(track_tenant, bucket, s3, case, kw, code):
     expect_code(code, call, track_tenant.admin, "CreateAudit", p)
     assert _summaries(track_tenant.admin) == {}, "a refused CreateAudit left an audit behind"
     if kw.get("new_bucket") and p.get("CosBucketName") and p["CosBucketName"] != bucket:
-        assert not S.bucket_exists(s3, p["CosBucketName"]), "a refused CreateAudit created its bucket"
+        assert not S3.bucket_exists(s3, p["CosBucketName"]), "a refused CreateAudit created its bucket"
 
 
 def test_create_audit_with_cmq_and_kms(track_env, track_tenant, bucket):
@@ -340,25 +341,25 @@ def test_create_audit_with_cmq_and_kms(track_env, track_tenant, bucket):
 
 
 def test_create_audit_new_bucket(track_tenant, s3):
-    b = S.new_bucket_name()
-    assert not S.bucket_exists(s3, b)
+    b = S3.new_bucket_name()
+    assert not S3.bucket_exists(s3, b)
     name = _create(track_tenant.admin, b, new_bucket=1)
-    assert S.bucket_exists(s3, b), "IsCreateNewBucket=1 creates the bucket"
+    assert S3.bucket_exists(s3, b), "IsCreateNewBucket=1 creates the bucket"
     assert _describe(track_tenant.admin, name)["CosBucketName"] == b
     expect_error("ResourceInUse.CosBucketExists", call, track_tenant.admin, "CreateAudit",
-                 S.audit_params(bucket=b, new_bucket=1))
+                 D.audit_params(bucket=b, new_bucket=1))
 
 
 def test_create_audit_new_bucket_in_local(track_tenant, track_server):
-    b = S.new_bucket_name()
+    b = S3.new_bucket_name()
     _create(track_tenant.admin, b, region="local", new_bucket=1)
     assert os.path.isdir(os.path.join(track_server.data_dir, "buckets", b))
     expect_error("ResourceInUse.CosBucketExists", call, track_tenant.admin, "CreateAudit",
-                 S.audit_params(bucket=b, region="local", new_bucket=1))
+                 D.audit_params(bucket=b, region="local", new_bucket=1))
 
 
 def test_missing_audit_name(track_tenant, bucket):
-    p = S.audit_params(bucket=bucket)
+    p = D.audit_params(bucket=bucket)
     p.pop("AuditName")
     expect_code(("MissingParameter", "InvalidParameter"), call, track_tenant.admin, "CreateAudit", p)
     for action in ("DescribeAudit", "StartLogging", "StopLogging", "UpdateAudit", "DeleteAudit"):
@@ -374,7 +375,7 @@ def test_auditor_reads_audits_but_cannot_change_them(track_tenant, bucket):
     assert _describe(auditor, name)["AuditName"] == name
     assert name in _summaries(auditor)
     denied = "AuthFailure.UnauthorizedOperation"
-    expect_error(denied, call, auditor, "CreateAudit", S.audit_params(bucket=bucket))
+    expect_error(denied, call, auditor, "CreateAudit", D.audit_params(bucket=bucket))
     expect_error(denied, call, auditor, "UpdateAudit", {"AuditName": name, "ReadWriteAttribute": 1})
     expect_error(denied, call, auditor, "StopLogging", {"AuditName": name})
     expect_error(denied, call, auditor, "StartLogging", {"AuditName": name})

@@ -12,7 +12,7 @@ or a copy of the folder), so the cases are independent:
  3. a forged log file with a plausible key added: UNEXPECTED <key>;
  4. a digest removed: GAP at the digest that names it; the newest removed: its files UNEXPECTED;
  5. a digest rewritten (a LogFiles entry dropped) and re-signed by another key: FORGED <digest key>;
- 6. an event row altered in the SQLite file (the append-only trigger dropped first): verify-event
+ 6. an event record altered in the stored data (the append-only guard dropped first): verify-event
     reports it modified; delivered afterwards, the digest's log check fails (LOG <digest key>); a
     checkpoint saved earlier stays consistent unless the log itself (leaf hashes) was rewritten.
 
@@ -26,21 +26,20 @@ import gzip
 import json
 import re
 import shutil
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-import s3support as S
+import deliverysupport as D
+import s3server as S3
+import storage_backend
 import support
 from support import Server, make_event, run_cli, start_server, uid
 from test_integrity import (
-    CompactRange,
     api,
     check_checkpoint_response,
-    leaf_hash,
     new_keypair,
     signing_public,
     stamp_time,
@@ -80,17 +79,17 @@ class Deployment:
 
 def _start_deployment(base, moto, env_extra=None):
     base = Path(base)
-    regions = S.write_regions(base / "regions.json", [S.s3_region(GZ, moto.url)])
+    regions = D.write_regions(base / "regions.json", [D.s3_region(GZ, moto.url)])
     srv = start_server(base, extra_args=["--regions", regions, "--delivery-interval", "1", "--digest-interval", str(DIGEST_INTERVAL)],
-                       env=S.s3_env(**(env_extra or {})))
+                       env=D.s3_env(**(env_extra or {})))
     return srv, regions
 
 
 def _make_tracks(dep, status=1):
-    dep.buckets["s3"] = S.create_bucket(dep.s3, S.new_bucket_name("tp"))
-    dep.buckets["local"] = S.new_bucket_name("tl")
-    dep.tracks["s3"] = S.create_track(dep.admin, region=GZ, bucket=dep.buckets["s3"], prefix=PREFIX, status=status)
-    dep.tracks["local"] = S.create_track(dep.admin, region="local", bucket=dep.buckets["local"], prefix=PREFIX,
+    dep.buckets["s3"] = S3.create_bucket(dep.s3, S3.new_bucket_name("tp"))
+    dep.buckets["local"] = S3.new_bucket_name("tl")
+    dep.tracks["s3"] = D.create_track(dep.admin, region=GZ, bucket=dep.buckets["s3"], prefix=PREFIX, status=status)
+    dep.tracks["local"] = D.create_track(dep.admin, region="local", bucket=dep.buckets["local"], prefix=PREFIX,
                                          status=status)
 
 
@@ -98,7 +97,7 @@ def _read_backend(dep, backend):
     """{key: bytes} of the original bucket of a backend."""
     if backend == "s3":
         return {k: dep.s3.get_object(Bucket=dep.buckets["s3"], Key=k)["Body"].read()
-                for k in S.list_s3_keys(dep.s3, dep.buckets["s3"], PREFIX + "/")}
+                for k in D.list_s3_keys(dep.s3, dep.buckets["s3"], PREFIX + "/")}
     root = Path(dep.server.data_dir) / "buckets" / dep.buckets["local"]
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and not p.name.startswith(".")} if root.is_dir() else {}
@@ -142,7 +141,7 @@ def _wait_listed(dep, timeout=60):
 
 def _digest_times(dep, backend):
     if backend == "s3":
-        keys = S.list_s3_keys(dep.s3, dep.buckets["s3"], PREFIX + "/CloudAudit-Digest/")
+        keys = D.list_s3_keys(dep.s3, dep.buckets["s3"], PREFIX + "/CloudAudit-Digest/")
     else:
         root = Path(dep.server.data_dir) / "buckets" / dep.buckets["local"]
         keys = [p.name for p in root.glob(PREFIX + "/CloudAudit-Digest/*/*.json")]
@@ -213,13 +212,13 @@ class Copy:
         self.track = dep.tracks[backend]
         src = _read_backend(dep, backend)
         if backend == "s3":
-            self.bucket = S.create_bucket(dep.s3, S.new_bucket_name("cp"))
+            self.bucket = S3.create_bucket(dep.s3, S3.new_bucket_name("cp"))
             for k, v in src.items():
                 dep.s3.put_object(Bucket=self.bucket, Key=k, Body=v)
             self.args = ["--region", GZ, "--bucket", self.bucket, "--regions", dep.regions_path]
-            self.env = support.clean_env(CLOUDAUDIT_DATA_DIR=str(tmp_path / "verify-data"), **S.s3_env())
+            self.env = support.clean_env(CLOUDAUDIT_DATA_DIR=str(tmp_path / "verify-data"), **D.s3_env())
         else:
-            self.root = tmp_path / S.new_bucket_name("cp")
+            self.root = tmp_path / S3.new_bucket_name("cp")
             shutil.copytree(Path(dep.server.data_dir) / "buckets" / dep.buckets["local"], self.root)
             self.args = ["--folder", str(self.root)]
             self.env = support.clean_env()
@@ -227,7 +226,7 @@ class Copy:
     # object access
     def objects(self):
         if self.backend == "s3":
-            return {k: self.get(k) for k in S.list_s3_keys(self.dep.s3, self.bucket, PREFIX + "/")}
+            return {k: self.get(k) for k in D.list_s3_keys(self.dep.s3, self.bucket, PREFIX + "/")}
         return {p.relative_to(self.root).as_posix(): p.read_bytes() for p in sorted(self.root.rglob("*")) if p.is_file()}
 
     def get(self, key):
@@ -529,52 +528,13 @@ def test_verify_with_another_deployments_key_is_forged(copy):
 
 
 # --------------------------------------------------------------------------------------------------
-# 6: the SQLite file
-
-
-def _db(srv):
-    return sqlite3.connect(str(Path(srv.data_dir) / "cloudaudit.sqlite"))
+# 6: the stored data (through storage_backend.py)
 
 
 def _alter_record(srv, account, event_id, old=b"10.1.2.3", new=b"10.6.6.6"):
-    """What an attacker with the data directory does: drop the append-only trigger and rewrite one
+    """What an attacker with the data directory does: drop the append-only guard and rewrite one
     event's record. Returns (seq, new record)."""
-    con = _db(srv)
-    try:
-        con.execute("DROP TRIGGER IF EXISTS events_append_only")
-        seq, rec = con.execute("SELECT seq, record FROM events WHERE account_id = ? AND event_id = ?",
-                               (account, event_id)).fetchone()
-        rec = bytes(rec)
-        assert old in rec, rec[:200]
-        altered = rec.replace(old, new)
-        cur = con.execute("UPDATE events SET record = ? WHERE account_id = ? AND event_id = ?", (altered, account, event_id))
-        assert cur.rowcount == 1
-        con.commit()
-    finally:
-        con.close()
-    return seq, altered
-
-
-def _rewrite_leaf(srv, account, seq, record):
-    """Goes further: rewrites the event's leaf hash, the account's compact range, and drops its kept
-    checkpoints, so that the server signs the rewritten log as if it were the original one."""
-    con = _db(srv)
-    try:
-        for t in ("merkle_nodes_append_only", "merkle_nodes_no_delete"):
-            con.execute("DROP TRIGGER IF EXISTS %s" % t)
-        assert con.execute("SELECT COUNT(*) FROM merkle_nodes WHERE account_id = ? AND level > 0",
-                           (account,)).fetchone()[0] == 0, "the test keeps the log under 64 events"
-        con.execute("UPDATE merkle_nodes SET hash = ? WHERE account_id = ? AND level = 0 AND idx = ?",
-                    (leaf_hash(record), account, seq - 1))
-        rng = CompactRange()
-        for (h,) in con.execute("SELECT hash FROM merkle_nodes WHERE account_id = ? AND level = 0 ORDER BY idx",
-                                (account,)):
-            rng.append(bytes(h))
-        con.execute("UPDATE accounts SET merkle_range = ? WHERE id = ?", (rng.serialized(), account))
-        con.execute("DELETE FROM checkpoints WHERE account_id = ?", (account,))
-        con.commit()
-    finally:
-        con.close()
+    return storage_backend.alter_event_record(srv, account, event_id, old, new)
 
 
 def _verify_event(srv, key, event_id, pub, *extra):
@@ -634,7 +594,7 @@ def test_altered_sqlite_row_fails_verify_event(spawn_server, tmp_path):
     # an attacker who also rewrites the leaf hash and lets the server sign the rewritten log: the event
     # alone then looks fine, but the checkpoint saved before is not consistent with it
     srv.stop()
-    _rewrite_leaf(srv, acct, seq, altered)
+    storage_backend.rewrite_event_leaf(srv, acct, seq, altered)
     srv.start(port=srv.port)
     t, out, checks = _verify_event(srv, auditor, victim, pub)
     assert checks["record"]["Passed"] and checks["inclusion"]["Passed"], (
@@ -648,7 +608,7 @@ def test_altered_sqlite_row_fails_verify_event(spawn_server, tmp_path):
 
 @pytest.fixture(scope="module")
 def altered_deployment(tmp_path_factory, moto, s3):
-    """Two stopped sets; events put; one record altered in SQLite while the server is down; then the
+    """Two stopped sets; events put; one stored record altered while the server is down; then the
     sets are started, deliver (the altered record) and the server is stopped (final digests)."""
     base = tmp_path_factory.mktemp("tamper-db")
     srv, regions = _start_deployment(base, moto)
@@ -662,7 +622,7 @@ def altered_deployment(tmp_path_factory, moto, s3):
         _alter_record(srv, dep.account, dep.ids[3])
         srv.start(port=srv.port)
         for backend in BACKENDS:
-            S.call(dep.admin, "ModifyAuditTrack", {"TrackId": dep.tracks[backend], "Status": 1})
+            D.call(dep.admin, "ModifyAuditTrack", {"TrackId": dep.tracks[backend], "Status": 1})
         _wait_delivered(dep, dep.ids)
         time.sleep(1.0)
     finally:

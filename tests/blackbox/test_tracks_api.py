@@ -11,12 +11,14 @@ import json
 import os
 import re
 import time
+import uuid
 from datetime import datetime, timezone
 
 import pytest
 
-import s3support as S
-from s3support import call, expect_code
+import deliverysupport as D
+import s3server as S3
+from deliverysupport import call, expect_code
 from support import (
     DEFAULT_ACCOUNT_ID,
     ServerStartError,
@@ -32,11 +34,11 @@ IPV = "InvalidParameterValue"
 
 
 def _mk(tenant, bucket, **kw):
-    return S.track_params(bucket=bucket, **kw)
+    return D.track_params(bucket=bucket, **kw)
 
 
 def _create(tenant, bucket, **kw):
-    return S.create_track(tenant.admin, bucket=bucket, **kw)
+    return D.create_track(tenant.admin, bucket=bucket, **kw)
 
 
 # ---- create / describe
@@ -49,7 +51,7 @@ def test_create_and_describe_audit_track(track_tenant, bucket):
     r = call(track_tenant.admin, "CreateAuditTrack", p)
     tid = r["TrackId"]
     assert isinstance(tid, int) and tid > 0 and r.get("RequestId")
-    d = S.describe_track(track_tenant.admin, tid)
+    d = D.describe_track(track_tenant.admin, tid)
     assert d["Name"] == p["Name"]
     assert d["ActionType"] == "Write"
     assert d["ResourceType"] == "cvm"
@@ -69,14 +71,14 @@ def test_create_and_describe_audit_track(track_tenant, bucket):
 
 def test_compress_defaults_to_gzip(track_tenant, bucket):
     tid = _create(track_tenant, bucket)
-    assert S.describe_track(track_tenant.admin, tid)["Storage"]["Compress"] == 1
+    assert D.describe_track(track_tenant.admin, tid)["Storage"]["Compress"] == 1
 
 
 def test_create_events_audit_track_multi_product(track_tenant, bucket):
     fields = [("cvm", "Write", ["RunInstances", "TerminateInstances"]), ("cos", "*", ["*"]), ("*", "Read", ["*"])]
-    p = S.events_track_params(fields, bucket=bucket)
+    p = D.events_track_params(fields, bucket=bucket)
     tid = call(track_tenant.admin, "CreateEventsAuditTrack", p)["TrackId"]
-    d = S.describe_track(track_tenant.admin, tid)
+    d = D.describe_track(track_tenant.admin, tid)
     # the single-product fields come from the first filter; Filters holds them all, in order
     assert (d["ResourceType"], d["ActionType"], d["EventNames"]) == ("cvm", "Write", ["RunInstances", "TerminateInstances"])
     assert d["Filters"]["ResourceFields"] == p["Filters"]["ResourceFields"]
@@ -85,7 +87,7 @@ def test_create_events_audit_track_multi_product(track_tenant, bucket):
 
 def test_describe_audit_tracks_pages_in_track_id_order(track_tenant, bucket):
     tids = [_create(track_tenant, bucket) for _ in range(3)]
-    tids.append(S.create_events_track(track_tenant.admin, [("cvm", "*", ["*"])], bucket=bucket))
+    tids.append(D.create_events_track(track_tenant.admin, [("cvm", "*", ["*"])], bucket=bucket))
     assert tids == sorted(tids), "TrackIds are increasing integers: %s" % tids
     p1 = call(track_tenant.admin, "DescribeAuditTracks", {"PageNumber": 1, "PageSize": 3})
     p2 = call(track_tenant.admin, "DescribeAuditTracks", {"PageNumber": 2, "PageSize": 3})
@@ -122,54 +124,54 @@ def test_describe_audit_tracks_page_size_100_is_allowed(track_tenant):
 def test_modify_audit_track_changes_given_fields(track_tenant, bucket, s3):
     p = _mk(track_tenant, bucket, action_type="Write", resource_type="cvm", event_names=["RunInstances"])
     tid = call(track_tenant.admin, "CreateAuditTrack", p)["TrackId"]
-    before = S.describe_track(track_tenant.admin, tid)
+    before = D.describe_track(track_tenant.admin, tid)
     # nothing but the id: nothing changes
     call(track_tenant.admin, "ModifyAuditTrack", {"TrackId": tid})
-    assert S.describe_track(track_tenant.admin, tid)["ActionType"] == "Write"
+    assert D.describe_track(track_tenant.admin, tid)["ActionType"] == "Write"
     # the Name may be sent unchanged
     call(track_tenant.admin, "ModifyAuditTrack", {"TrackId": tid, "Name": p["Name"], "ActionType": "Read"})
-    d = S.describe_track(track_tenant.admin, tid)
+    d = D.describe_track(track_tenant.admin, tid)
     assert (d["Name"], d["ActionType"], d["ResourceType"], d["EventNames"]) == (p["Name"], "Read", "cvm", ["RunInstances"])
     call(track_tenant.admin, "ModifyAuditTrack", {"TrackId": tid, "ResourceType": "*", "EventNames": ["*"],
                                                   "ActionType": "*"})
-    d = S.describe_track(track_tenant.admin, tid)
+    d = D.describe_track(track_tenant.admin, tid)
     assert (d["ActionType"], d["ResourceType"], d["EventNames"]) == ("*", "*", ["*"])
     assert d["Filters"]["ResourceFields"] == [{"ResourceType": "*", "ActionType": "*", "EventNames": ["*"]}]
-    other = S.create_bucket(s3, S.new_bucket_name())
-    call(track_tenant.admin, "ModifyAuditTrack", {"TrackId": tid, "Storage": S.storage("ap-guangzhou", other, "newpfx", 2)})
-    st = S.describe_track(track_tenant.admin, tid)["Storage"]
+    other = S3.create_bucket(s3, S3.new_bucket_name())
+    call(track_tenant.admin, "ModifyAuditTrack", {"TrackId": tid, "Storage": D.storage("ap-guangzhou", other, "newpfx", 2)})
+    st = D.describe_track(track_tenant.admin, tid)["Storage"]
     assert (st["StorageName"], st["StoragePrefix"], st["Compress"]) == (other, "newpfx", 2)
     call(track_tenant.admin, "ModifyAuditTrack", {"TrackId": tid, "Status": 0})
-    assert S.describe_track(track_tenant.admin, tid)["Status"] == 0
+    assert D.describe_track(track_tenant.admin, tid)["Status"] == 0
     call(track_tenant.admin, "ModifyAuditTrack", {"TrackId": tid, "Status": 1})
-    d = S.describe_track(track_tenant.admin, tid)
+    d = D.describe_track(track_tenant.admin, tid)
     assert d["Status"] == 1 and d["CreateTime"] == before["CreateTime"]
 
 
 def test_modify_rejects_rename(track_tenant, bucket):
     tid = _create(track_tenant, bucket)
-    name = S.describe_track(track_tenant.admin, tid)["Name"]
+    name = D.describe_track(track_tenant.admin, tid)["Name"]
     for action in ("ModifyAuditTrack", "ModifyEventsAuditTrack"):
         expect_error("InvalidParameterValue.AuditTrackNameNotSupportModify", call, track_tenant.admin, action,
                      {"TrackId": tid, "Name": name + "x"})
-    assert S.describe_track(track_tenant.admin, tid)["Name"] == name
+    assert D.describe_track(track_tenant.admin, tid)["Name"] == name
 
 
 def test_modify_events_audit_track(track_tenant, bucket):
-    tid = S.create_events_track(track_tenant.admin, [("cvm", "Write", ["RunInstances"])], bucket=bucket)
+    tid = D.create_events_track(track_tenant.admin, [("cvm", "Write", ["RunInstances"])], bucket=bucket)
     new = {"ResourceFields": [{"ResourceType": "cos", "ActionType": "Read", "EventNames": ["GetObject"]},
                               {"ResourceType": "cvm", "ActionType": "*", "EventNames": ["*"]}]}
     call(track_tenant.admin, "ModifyEventsAuditTrack", {"TrackId": tid, "Filters": new})
-    d = S.describe_track(track_tenant.admin, tid)
+    d = D.describe_track(track_tenant.admin, tid)
     assert d["Filters"] == new
     assert (d["ResourceType"], d["ActionType"], d["EventNames"]) == ("cos", "Read", ["GetObject"])
     call(track_tenant.admin, "ModifyEventsAuditTrack", {"TrackId": tid, "Status": 0})
-    assert S.describe_track(track_tenant.admin, tid)["Status"] == 0
+    assert D.describe_track(track_tenant.admin, tid)["Status"] == 0
     expect_code((IPV, "MissingParameter"), call, track_tenant.admin, "ModifyEventsAuditTrack",
                 {"TrackId": tid, "Filters": {"ResourceFields": []}})
     expect_error(IPV, call, track_tenant.admin, "ModifyEventsAuditTrack", {"TrackId": tid, "Filters": {
         "ResourceFields": [{"ResourceType": "cvm", "ActionType": "Bad", "EventNames": ["*"]}]}})
-    assert S.describe_track(track_tenant.admin, tid)["Filters"] == new
+    assert D.describe_track(track_tenant.admin, tid)["Filters"] == new
 
 
 @pytest.mark.parametrize("change,code", [
@@ -186,11 +188,11 @@ def test_modify_events_audit_track(track_tenant, bucket):
 ])
 def test_modify_applies_the_same_rules(track_tenant, bucket, change, code):
     tid = _create(track_tenant, bucket, action_type="Write", resource_type="cvm", event_names=["RunInstances"])
-    before = S.describe_track(track_tenant.admin, tid)
+    before = D.describe_track(track_tenant.admin, tid)
     params = {"TrackId": tid}
     params.update(change)
     expect_error(code, call, track_tenant.admin, "ModifyAuditTrack", params)
-    after = S.describe_track(track_tenant.admin, tid)
+    after = D.describe_track(track_tenant.admin, tid)
     assert after == dict(before, RequestId=after["RequestId"]), "a refused modification changed the set"
 
 
@@ -209,9 +211,9 @@ def test_delete_audit_track(track_tenant, bucket):
     credit = call(track_tenant.admin, "InquireAuditCredit")["AuditAmount"]
     r = call(track_tenant.admin, "DeleteAuditTrack", {"TrackId": tid})
     assert r.get("RequestId")
-    expect_error("ResourceNotFound", S.describe_track, track_tenant.admin, tid)
+    expect_error("ResourceNotFound", D.describe_track, track_tenant.admin, tid)
     expect_error("ResourceNotFound", call, track_tenant.admin, "DeleteAuditTrack", {"TrackId": tid})
-    assert [t["TrackId"] for t in S.all_tracks(track_tenant.admin)] == [keep]
+    assert [t["TrackId"] for t in D.all_tracks(track_tenant.admin)] == [keep]
     assert call(track_tenant.admin, "InquireAuditCredit")["AuditAmount"] == credit + 1
 
 
@@ -229,18 +231,18 @@ def test_unknown_track_id(track_tenant, action, extra):
 
 def test_another_accounts_track_is_invisible(track_tenant, track_tenant2, bucket):
     tid = _create(track_tenant, bucket)
-    mine = S.describe_track(track_tenant.admin, tid)
+    mine = D.describe_track(track_tenant.admin, tid)
     other = track_tenant2.admin
     expect_error("ResourceNotFound", call, other, "DescribeAuditTrack", {"TrackId": tid})
     expect_error("ResourceNotFound", call, other, "ModifyAuditTrack", {"TrackId": tid, "Status": 0})
     expect_error("ResourceNotFound", call, other, "ModifyEventsAuditTrack", {"TrackId": tid, "Status": 0})
     expect_error("ResourceNotFound", call, other, "DeleteAuditTrack", {"TrackId": tid})
-    assert S.all_tracks(other) == []
+    assert D.all_tracks(other) == []
     assert call(other, "DescribeAuditTracks", {"PageNumber": 1, "PageSize": 10})["TotalCount"] == 0
-    again = S.describe_track(track_tenant.admin, tid)
+    again = D.describe_track(track_tenant.admin, tid)
     assert again["Status"] == mine["Status"] == 1
     # names are unique per account, not per deployment; ids are deployment-wide
-    tid2 = S.create_track(other, bucket=bucket, name=mine["Name"])
+    tid2 = D.create_track(other, bucket=bucket, name=mine["Name"])
     assert tid2 != tid
 
 
@@ -252,13 +254,13 @@ def test_inquire_audit_credit_and_quota(track_tenant, bucket):
     assert call(admin, "InquireAuditCredit")["AuditAmount"] == 5  # default --track-quota
     tids = [_create(track_tenant, bucket) for _ in range(3)]
     assert call(admin, "InquireAuditCredit")["AuditAmount"] == 2
-    tids.append(S.create_events_track(admin, [("cvm", "*", ["*"])], bucket=bucket))
-    call(admin, "CreateAudit", S.audit_params(bucket=bucket))
+    tids.append(D.create_events_track(admin, [("cvm", "*", ["*"])], bucket=bucket))
+    call(admin, "CreateAudit", D.audit_params(bucket=bucket))
     assert call(admin, "InquireAuditCredit")["AuditAmount"] == 0
-    expect_error("LimitExceeded.OverAmount", call, admin, "CreateAuditTrack", S.track_params(bucket=bucket))
+    expect_error("LimitExceeded.OverAmount", call, admin, "CreateAuditTrack", D.track_params(bucket=bucket))
     expect_error("LimitExceeded.OverAmount", call, admin, "CreateEventsAuditTrack",
-                 S.events_track_params([("cvm", "*", ["*"])], bucket=bucket))
-    expect_error("LimitExceeded.OverAmount", call, admin, "CreateAudit", S.audit_params(bucket=bucket))
+                 D.events_track_params([("cvm", "*", ["*"])], bucket=bucket))
+    expect_error("LimitExceeded.OverAmount", call, admin, "CreateAudit", D.audit_params(bucket=bucket))
     call(admin, "DeleteAuditTrack", {"TrackId": tids[0]})
     assert call(admin, "InquireAuditCredit")["AuditAmount"] == 1
     _create(track_tenant, bucket)
@@ -272,9 +274,9 @@ def test_track_quota_flag_and_env(spawn_server):
     root = by_flag.root()
     assert call(root, "InquireAuditCredit")["AuditAmount"] == 3
     for _ in range(3):
-        S.create_track(root, region="local", bucket=S.new_bucket_name())
+        D.create_track(root, region="local", bucket=S3.new_bucket_name())
     assert call(root, "InquireAuditCredit")["AuditAmount"] == 0
-    expect_error("LimitExceeded.OverAmount", S.create_track, root, region="local", bucket=S.new_bucket_name())
+    expect_error("LimitExceeded.OverAmount", D.create_track, root, region="local", bucket=S3.new_bucket_name())
 
 
 # ---- roles
@@ -283,20 +285,20 @@ def test_track_quota_flag_and_env(spawn_server):
 def test_auditor_reads_but_cannot_write(track_tenant, bucket):
     tid = _create(track_tenant, bucket)
     auditor = track_tenant.key("auditor")
-    assert S.describe_track(auditor, tid)["Name"]
+    assert D.describe_track(auditor, tid)["Name"]
     assert call(auditor, "DescribeAuditTracks", {"PageNumber": 1, "PageSize": 10})["TotalCount"] == 1
     assert call(auditor, "InquireAuditCredit")["AuditAmount"] == 4
     call(auditor, "ListCosEnableRegion", {"WebsiteType": "en"})
     call(auditor, "ListCmqEnableRegion", {"WebsiteType": "en"})
     call(auditor, "ListKeyAliasByRegion", {"KmsRegion": "ap-guangzhou"})
     denied = "AuthFailure.UnauthorizedOperation"
-    expect_error(denied, call, auditor, "CreateAuditTrack", S.track_params(bucket=bucket))
+    expect_error(denied, call, auditor, "CreateAuditTrack", D.track_params(bucket=bucket))
     expect_error(denied, call, auditor, "CreateEventsAuditTrack",
-                 S.events_track_params([("cvm", "*", ["*"])], bucket=bucket))
+                 D.events_track_params([("cvm", "*", ["*"])], bucket=bucket))
     expect_error(denied, call, auditor, "ModifyAuditTrack", {"TrackId": tid, "Status": 0})
     expect_error(denied, call, auditor, "ModifyEventsAuditTrack", {"TrackId": tid, "Status": 0})
     expect_error(denied, call, auditor, "DeleteAuditTrack", {"TrackId": tid})
-    assert S.describe_track(track_tenant.admin, tid)["Status"] == 1
+    assert D.describe_track(track_tenant.admin, tid)["Status"] == 1
 
 
 def test_ingest_key_cannot_use_track_actions(track_tenant, bucket):
@@ -306,7 +308,7 @@ def test_ingest_key_cannot_use_track_actions(track_tenant, bucket):
     expect_error(denied, call, ingest, "DescribeAuditTrack", {"TrackId": tid})
     expect_error(denied, call, ingest, "DescribeAuditTracks", {"PageNumber": 1, "PageSize": 10})
     expect_error(denied, call, ingest, "InquireAuditCredit")
-    expect_error(denied, call, ingest, "CreateAuditTrack", S.track_params(bucket=bucket))
+    expect_error(denied, call, ingest, "CreateAuditTrack", D.track_params(bucket=bucket))
     expect_error(denied, call, ingest, "DeleteAuditTrack", {"TrackId": tid})
 
 
@@ -314,7 +316,7 @@ def test_ingest_key_cannot_use_track_actions(track_tenant, bucket):
 
 
 def _storage_with(bucket, **over):
-    st = S.storage("ap-guangzhou", bucket, "cloudaudit")
+    st = D.storage("ap-guangzhou", bucket, "cloudaudit")
     st.update(over)
     return st
 
@@ -372,10 +374,10 @@ CREATE_CASES = [
 
 @pytest.mark.parametrize("case,change,code", CREATE_CASES, ids=[c[0] for c in CREATE_CASES])
 def test_create_audit_track_validation(track_tenant, bucket, case, change, code):
-    params = S.track_params(bucket=bucket, action_type="*", resource_type="cvm", event_names=["RunInstances"])
+    params = D.track_params(bucket=bucket, action_type="*", resource_type="cvm", event_names=["RunInstances"])
     params.update(change(bucket))
     expect_code(code, call, track_tenant.admin, "CreateAuditTrack", params)
-    assert S.all_tracks(track_tenant.admin) == [], "a refused CreateAuditTrack left a set behind"
+    assert D.all_tracks(track_tenant.admin) == [], "a refused CreateAuditTrack left a set behind"
     assert call(track_tenant.admin, "InquireAuditCredit")["AuditAmount"] == 5
 
 
@@ -399,14 +401,14 @@ EVENTS_CASES = [
 
 @pytest.mark.parametrize("case,filters,code", EVENTS_CASES, ids=[c[0] for c in EVENTS_CASES])
 def test_create_events_audit_track_validation(track_tenant, bucket, case, filters, code):
-    params = S.events_track_params([("cvm", "*", ["*"])], bucket=bucket)
+    params = D.events_track_params([("cvm", "*", ["*"])], bucket=bucket)
     params["Filters"] = filters(bucket)
     expect_code(code, call, track_tenant.admin, "CreateEventsAuditTrack", params)
-    assert S.all_tracks(track_tenant.admin) == []
+    assert D.all_tracks(track_tenant.admin) == []
 
 
 def test_create_events_audit_track_storage_rules(track_tenant, bucket):
-    base = S.events_track_params([("cvm", "*", ["*"])], bucket=bucket)
+    base = D.events_track_params([("cvm", "*", ["*"])], bucket=bucket)
     for over, code in [({"StorageRegion": "ap-mars"}, "InvalidParameterValue.CosRegionError"),
                        ({"StorageName": "UPPER"}, "InvalidParameterValue.CosNameError"),
                        ({"StoragePrefix": "x"}, "InvalidParameterValue.LogFilePrefixError"),
@@ -417,31 +419,31 @@ def test_create_events_audit_track_storage_rules(track_tenant, bucket):
     expect_error(IPV, call, track_tenant.admin, "CreateEventsAuditTrack", dict(base, Name="x!"))
     expect_error("UnauthorizedOperation", call, track_tenant.admin, "CreateEventsAuditTrack",
                  dict(base, TrackForAllMembers=1))
-    assert S.all_tracks(track_tenant.admin) == []
+    assert D.all_tracks(track_tenant.admin) == []
 
 
 def test_missing_required_parameters(track_tenant, bucket):
-    full = S.track_params(bucket=bucket)
+    full = D.track_params(bucket=bucket)
     for field in ("Name", "Storage"):
         p = {k: v for k, v in full.items() if k != field}
         expect_code(("MissingParameter", "InvalidParameter"), call, track_tenant.admin, "CreateAuditTrack", p,
                     common=True)
     expect_code(("MissingParameter", "InvalidParameter"), call, track_tenant.admin, "DescribeAuditTrack", {},
                 common=True)
-    assert S.all_tracks(track_tenant.admin) == []
+    assert D.all_tracks(track_tenant.admin) == []
 
 
 def test_duplicate_name_in_one_account(track_tenant, bucket):
-    name = S.track_name()
+    name = D.track_name()
     _create(track_tenant, bucket, name=name)
-    e = expect_error(IPV, S.create_track, track_tenant.admin, bucket=bucket, name=name)
+    e = expect_error(IPV, D.create_track, track_tenant.admin, bucket=bucket, name=name)
     assert "exist" in e.message.lower(), "the message should say the name already exists: %s" % e.message
-    e = expect_error(IPV, S.create_events_track, track_tenant.admin, [("cvm", "*", ["*"])], bucket=bucket, name=name)
-    assert len(S.all_tracks(track_tenant.admin)) == 1
+    e = expect_error(IPV, D.create_events_track, track_tenant.admin, [("cvm", "*", ["*"])], bucket=bucket, name=name)
+    assert len(D.all_tracks(track_tenant.admin)) == 1
 
 
 def test_boundary_values_are_accepted(track_tenant, s3):
-    long_bucket = S.create_bucket(s3, ("b" + S.uuid.uuid4().hex * 2)[:50])
+    long_bucket = S3.create_bucket(s3, ("b" + uuid.uuid4().hex * 2)[:50])
     cases = [
         dict(name="abc", bucket=long_bucket),
         dict(name="N_-" + "x" * 45, bucket=long_bucket, prefix="p" * 40),
@@ -450,63 +452,63 @@ def test_boundary_values_are_accepted(track_tenant, s3):
         dict(bucket=long_bucket, status=0, compress=1),
     ]
     for kw in cases:
-        tid = S.create_track(track_tenant.admin, **kw)
-        d = S.describe_track(track_tenant.admin, tid)
+        tid = D.create_track(track_tenant.admin, **kw)
+        d = D.describe_track(track_tenant.admin, tid)
         if "name" in kw:
             assert d["Name"] == kw["name"]
         if "event_names" in kw:
             assert d["EventNames"] == kw["event_names"]
         call(track_tenant.admin, "DeleteAuditTrack", {"TrackId": tid})
     fields = [("p%d" % i, "*", ["*"]) for i in range(20)]
-    tid = S.create_events_track(track_tenant.admin, fields, bucket=long_bucket)
-    assert len(S.describe_track(track_tenant.admin, tid)["Filters"]["ResourceFields"]) == 20
+    tid = D.create_events_track(track_tenant.admin, fields, bucket=long_bucket)
+    assert len(D.describe_track(track_tenant.admin, tid)["Filters"]["ResourceFields"]) == 20
 
 
 def test_storage_app_id_names_the_cos_bucket(track_tenant, s3):
-    name = S.new_bucket_name()
-    S.create_bucket(s3, name + "-1250000000")
-    p = S.track_params(bucket=name)
+    name = S3.new_bucket_name()
+    S3.create_bucket(s3, name + "-1250000000")
+    p = D.track_params(bucket=name)
     p["Storage"]["StorageAppId"] = "1250000000"
     tid = call(track_tenant.admin, "CreateAuditTrack", p)["TrackId"]
-    st = S.describe_track(track_tenant.admin, tid)["Storage"]
+    st = D.describe_track(track_tenant.admin, tid)["Storage"]
     assert st["StorageName"] == name and st["StorageAppId"] == "1250000000"
     # only "<name>" exists, not "<name>-<appid>"
-    plain = S.create_bucket(s3, S.new_bucket_name())
-    p = S.track_params(bucket=plain)
+    plain = S3.create_bucket(s3, S3.new_bucket_name())
+    p = D.track_params(bucket=plain)
     p["Storage"]["StorageAppId"] = "1250000001"
     expect_error("ResourceNotFound.CosNotExist", call, track_tenant.admin, "CreateAuditTrack", p)
 
 
 def test_storage_account_id(track_tenant, bucket):
-    p = S.track_params(bucket=bucket)
+    p = D.track_params(bucket=bucket)
     p["Storage"]["StorageAccountId"] = str(track_tenant.account_id)
     tid = call(track_tenant.admin, "CreateAuditTrack", p)["TrackId"]
-    assert S.describe_track(track_tenant.admin, tid)["Storage"]["StorageName"] == bucket
-    p = S.track_params(bucket=bucket)
+    assert D.describe_track(track_tenant.admin, tid)["Storage"]["StorageName"] == bucket
+    p = D.track_params(bucket=bucket)
     p["Storage"]["StorageAccountId"] = ""
     call(track_tenant.admin, "CreateAuditTrack", p)
-    p = S.track_params(bucket=bucket)
+    p = D.track_params(bucket=bucket)
     p["Storage"]["StorageAccountId"] = str(DEFAULT_ACCOUNT_ID)  # another account
     expect_code((IPV, "UnauthorizedOperation", "InvalidParameter"), call, track_tenant.admin, "CreateAuditTrack", p)
 
 
 def test_store_refusing_requests_is_check_failed(spawn_server, make_proxy, moto, s3, tmp_path):
     """An object store that answers 503 (refusing) -> FailedOperation.CheckCosBucketIsExistFailed."""
-    b = S.create_bucket(s3, S.new_bucket_name())  # it exists; the store just refuses to say so
+    b = S3.create_bucket(s3, S3.new_bucket_name())  # it exists; the store just refuses to say so
     proxy = make_proxy(moto.port)
     proxy.set_mode("503")
-    regions = S.write_regions(tmp_path / "regions.json", [S.s3_region("ap-guangzhou", proxy.url)])
-    srv = spawn_server(extra_args=["--regions", regions, "--delivery-interval", "1"], env=S.s3_env()).start()
-    expect_error("FailedOperation.CheckCosBucketIsExistFailed", S.create_track, srv.root(), bucket=b)
+    regions = D.write_regions(tmp_path / "regions.json", [D.s3_region("ap-guangzhou", proxy.url)])
+    srv = spawn_server(extra_args=["--regions", regions, "--delivery-interval", "1"], env=D.s3_env()).start()
+    expect_error("FailedOperation.CheckCosBucketIsExistFailed", D.create_track, srv.root(), bucket=b)
 
 
 def test_local_region_creates_the_bucket_folder(track_tenant, track_server):
-    b = S.new_bucket_name()
+    b = S3.new_bucket_name()
     folder = os.path.join(track_server.data_dir, "buckets", b)
     assert not os.path.exists(folder)
-    tid = S.create_track(track_tenant.admin, region="local", bucket=b)
+    tid = D.create_track(track_tenant.admin, region="local", bucket=b)
     assert os.path.isdir(folder), "creating a set in `local` creates <data-dir>/buckets/<bucket>/"
-    assert S.describe_track(track_tenant.admin, tid)["Storage"]["StorageRegion"] == "local"
+    assert D.describe_track(track_tenant.admin, tid)["Storage"]["StorageRegion"] == "local"
 
 
 # ---- organizations
@@ -514,19 +516,19 @@ def test_local_region_creates_the_bucket_folder(track_tenant, track_server):
 
 def test_member_accounts_and_track_for_all_members(track_server, new_track_tenant, bucket):
     mgmt = new_track_tenant()
-    member = S.create_member_account(track_server, mgmt.account_id)
-    listed = {a["AccountId"]: a for a in S.list_accounts(track_server)}
+    member = D.create_member_account(track_server, mgmt.account_id)
+    listed = {a["AccountId"]: a for a in D.list_accounts(track_server)}
     assert listed[member["AccountId"]].get("MemberOf") == mgmt.account_id
     assert not listed[mgmt.account_id].get("MemberOf")
-    tid = S.create_track(mgmt.admin, bucket=bucket, TrackForAllMembers=1)
-    assert S.describe_track(mgmt.admin, tid)["TrackForAllMembers"] == 1
-    tid2 = S.create_events_track(mgmt.admin, [("cvm", "*", ["*"])], bucket=bucket, TrackForAllMembers=1)
-    assert S.describe_track(mgmt.admin, tid2)["TrackForAllMembers"] == 1
+    tid = D.create_track(mgmt.admin, bucket=bucket, TrackForAllMembers=1)
+    assert D.describe_track(mgmt.admin, tid)["TrackForAllMembers"] == 1
+    tid2 = D.create_events_track(mgmt.admin, [("cvm", "*", ["*"])], bucket=bucket, TrackForAllMembers=1)
+    assert D.describe_track(mgmt.admin, tid2)["TrackForAllMembers"] == 1
     call(mgmt.admin, "ModifyAuditTrack", {"TrackId": tid, "TrackForAllMembers": 0})
-    assert S.describe_track(mgmt.admin, tid)["TrackForAllMembers"] == 0
+    assert D.describe_track(mgmt.admin, tid)["TrackForAllMembers"] == 0
     # a member account has no members of its own
     member_admin = track_server.create_key(member["AccountId"], "admin")
-    expect_error("UnauthorizedOperation", S.create_track, member_admin, bucket=bucket, TrackForAllMembers=1)
+    expect_error("UnauthorizedOperation", D.create_track, member_admin, bucket=bucket, TrackForAllMembers=1)
 
 
 def test_track_for_all_members_needs_members_on_modify(track_tenant, bucket):
@@ -535,7 +537,7 @@ def test_track_for_all_members_needs_members_on_modify(track_tenant, bucket):
                  {"TrackId": tid, "TrackForAllMembers": 1})
     expect_error("UnauthorizedOperation", call, track_tenant.admin, "ModifyEventsAuditTrack",
                  {"TrackId": tid, "TrackForAllMembers": 1})
-    assert S.describe_track(track_tenant.admin, tid)["TrackForAllMembers"] == 0
+    assert D.describe_track(track_tenant.admin, tid)["TrackForAllMembers"] == 0
 
 
 def test_member_of_unknown_account_is_refused(track_server):
@@ -624,8 +626,8 @@ def _tccli_json(p):
 
 def test_tccli_track_actions(track_tenant, bucket, tmp_path):
     srv, key = track_tenant.server, track_tenant.admin
-    name = S.track_name("cli")
-    st = json.dumps(S.storage("ap-guangzhou", bucket, "clipfx", 2))
+    name = D.track_name("cli")
+    st = json.dumps(D.storage("ap-guangzhou", bucket, "clipfx", 2))
     out = _tccli_json(run_tccli(srv, key, tmp_path, [
         "CreateAuditTrack", "--Name", name, "--Status", "1", "--Storage", st, "--ActionType", "Write",
         "--ResourceType", "cvm", "--EventNames", json.dumps(["RunInstances"])]))
@@ -647,9 +649,9 @@ def test_tccli_track_actions(track_tenant, bucket, tmp_path):
 
 
 def test_tccli_reports_track_errors(track_tenant, bucket, tmp_path):
-    st = json.dumps(S.storage("ap-guangzhou", bucket, "x", 1))
+    st = json.dumps(D.storage("ap-guangzhou", bucket, "x", 1))
     p = run_tccli(track_tenant.server, track_tenant.admin, tmp_path, [
-        "CreateAuditTrack", "--Name", S.track_name(), "--Status", "1", "--Storage", st, "--ActionType", "*",
+        "CreateAuditTrack", "--Name", D.track_name(), "--Status", "1", "--Storage", st, "--ActionType", "*",
         "--ResourceType", "*", "--EventNames", '["*"]'])
     assert p.returncode != 0 and b"InvalidParameterValue.LogFilePrefixError" in p.stdout + p.stderr
 
@@ -662,7 +664,7 @@ def _regions_server(spawn_server, tmp_path, regions, env=None, via_env=False, ra
     if raw is not None:
         path.write_text(raw)
     else:
-        S.write_regions(path, regions)
+        D.write_regions(path, regions)
     if via_env:
         e = dict(env or {})
         e["CLOUDAUDIT_REGIONS_FILE"] = str(path)
@@ -679,11 +681,11 @@ def _refused(srv):
 def test_regions_file_by_env_and_local_entry(spawn_server, tmp_path, moto, make_hook):
     hook = make_hook()
     regions = [
-        S.s3_region("eu-test-1", moto.url, zh="测试", en="Test Region"),
+        D.s3_region("eu-test-1", moto.url, zh="测试", en="Test Region"),
         {"name": "local", "zh": "本机", "en": "This machine",
          "notifications": [{"name": "local-hook", "url": hook.url("/l"), "secretEnv": "LOCAL_HOOK"}]},
     ]
-    srv = _regions_server(spawn_server, tmp_path, regions, env=S.s3_env(LOCAL_HOOK="s3cr3t-local"), via_env=True)
+    srv = _regions_server(spawn_server, tmp_path, regions, env=D.s3_env(LOCAL_HOOK="s3cr3t-local"), via_env=True)
     srv.start()
     en = {r["CosRegion"]: r["CosRegionName"] for r in
           call(srv.root(), "ListCosEnableRegion", {"WebsiteType": "en"})["EnableRegions"]}
@@ -702,46 +704,46 @@ def test_regions_file_wrong_shape_refused(spawn_server, tmp_path):
 
 def test_regions_missing_credentials_env_refused(spawn_server, tmp_path, moto):
     log = _refused(_regions_server(spawn_server, tmp_path, [
-        S.s3_region("ap-envless", moto.url, creds_env=("NO_SUCH_ID_VAR_X", "NO_SUCH_KEY_VAR_X"))]))
+        D.s3_region("ap-envless", moto.url, creds_env=("NO_SUCH_ID_VAR_X", "NO_SUCH_KEY_VAR_X"))]))
     assert "ap-envless" in log, "the refusal must name the region:\n%s" % log[-2000:]
     assert "NO_SUCH_ID_VAR_X" in log or "accessKeyIdEnv" in log, "the refusal must name the field:\n%s" % log[-2000:]
 
 
 def test_regions_credentials_file_must_be_owner_only(spawn_server, tmp_path, moto):
     secret = "SuperSecretValue" + uid("s")
-    f = S.write_secret_file(tmp_path / "creds.json", json.dumps({"AccessKeyId": "AKIAX", "SecretAccessKey": secret}),
+    f = D.write_secret_file(tmp_path / "creds.json", json.dumps({"AccessKeyId": "AKIAX", "SecretAccessKey": secret}),
                             mode=0o644)
-    log = _refused(_regions_server(spawn_server, tmp_path, [S.s3_region("ap-openfile", moto.url, creds_file=f)]))
+    log = _refused(_regions_server(spawn_server, tmp_path, [D.s3_region("ap-openfile", moto.url, creds_file=f)]))
     assert "ap-openfile" in log, log[-2000:]
     assert secret not in log, "the refusal must never print the secret"
 
 
 def test_regions_notification_secret_file_must_be_owner_only(spawn_server, tmp_path, moto):
     secret = "HookSecret" + uid("s")
-    f = S.write_secret_file(tmp_path / "hook.secret", secret, mode=0o640)
-    log = _refused(_regions_server(spawn_server, tmp_path, [S.s3_region(
+    f = D.write_secret_file(tmp_path / "hook.secret", secret, mode=0o640)
+    log = _refused(_regions_server(spawn_server, tmp_path, [D.s3_region(
         "ap-hookfile", moto.url, notifications=[{"name": "q1", "url": "http://127.0.0.1:9/x", "secretFile": f}])],
-        env=S.s3_env()))
+        env=D.s3_env()))
     assert "ap-hookfile" in log, log[-2000:]
     assert secret not in log
 
 
 def test_regions_notification_secret_env_missing_refused(spawn_server, tmp_path, moto):
-    log = _refused(_regions_server(spawn_server, tmp_path, [S.s3_region(
+    log = _refused(_regions_server(spawn_server, tmp_path, [D.s3_region(
         "ap-hookenv", moto.url,
         notifications=[{"name": "q1", "url": "http://127.0.0.1:9/x", "secretEnv": "NO_SUCH_HOOK_SECRET_VAR"}])],
-        env=S.s3_env()))
+        env=D.s3_env()))
     assert "ap-hookenv" in log and ("NO_SUCH_HOOK_SECRET_VAR" in log or "secretEnv" in log), log[-2000:]
 
 
 def test_regions_owner_only_files_are_accepted(spawn_server, tmp_path, moto, s3):
-    creds = S.write_secret_file(tmp_path / "ok.json", json.dumps(
-        {"AccessKeyId": S.S3_ACCESS_KEY, "SecretAccessKey": S.S3_SECRET_KEY}))
-    hook_secret = S.write_secret_file(tmp_path / "ok.secret", "hook-secret-ok")
-    srv = _regions_server(spawn_server, tmp_path, [S.s3_region(
+    creds = D.write_secret_file(tmp_path / "ok.json", json.dumps(
+        {"AccessKeyId": S3.S3_ACCESS_KEY, "SecretAccessKey": S3.S3_SECRET_KEY}))
+    hook_secret = D.write_secret_file(tmp_path / "ok.secret", "hook-secret-ok")
+    srv = _regions_server(spawn_server, tmp_path, [D.s3_region(
         "ap-files", moto.url, creds_file=creds,
         notifications=[{"name": "q1", "url": "http://127.0.0.1:9/x", "secretFile": hook_secret}])])
     srv.start()
-    b = S.create_bucket(s3, S.new_bucket_name())
-    tid = S.create_track(srv.root(), region="ap-files", bucket=b)
-    assert S.describe_track(srv.root(), tid)["Storage"]["StorageRegion"] == "ap-files"
+    b = S3.create_bucket(s3, S3.new_bucket_name())
+    tid = D.create_track(srv.root(), region="ap-files", bucket=b)
+    assert D.describe_track(srv.root(), tid)["Storage"]["StorageRegion"] == "ap-files"

@@ -8,7 +8,7 @@ from selenium.webdriver.support.ui import Select
 
 import support
 from console_page import ConsolePage
-from s3support import create_track, describe_track, track_name
+from deliverysupport import create_track, describe_track, track_name
 
 
 def _set_password(server, account_id, role, password):

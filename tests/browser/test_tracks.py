@@ -5,7 +5,7 @@ with DescribeAuditTrack(s) through the SDK; the API's refusals shown verbatim. S
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from s3support import all_tracks, track_name, track_params
+from deliverysupport import all_tracks, track_name, track_params
 from support import expect_error
 
 
