@@ -21,27 +21,29 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
+        // The layers and what each may import are in docs/architecture.md; scripts/check-imports holds
+        // the code to them.
+
         // Event record, lookup attributes, validation, JSON parsing. Foundation only.
         .target(name: "AuditModel"),
-        // TC3-HMAC-SHA256 (one signer for server and clients), credentials, secrets sealed at rest.
+        // Generated events for benchmarks, demos and tests.
+        .target(name: "AuditSynthetic", dependencies: ["AuditModel"]),
+        // Reading operator-provided files: size-bounded reads, owner-only secret files.
+        .target(name: "AuditConfiguration"),
+        // TC3-HMAC-SHA256, one signer for server and clients: all a producer needs to sign.
+        .target(name: "AuditSigning", dependencies: ["AuditModel", .product(name: "Crypto", package: "swift-crypto")]),
+        // Credentials: key generation, secrets sealed at rest, console password hashes.
         .target(name: "AuditAuth", dependencies: [
             "AuditModel", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
         // RFC 6962 Merkle log, proofs, signed checkpoints and digests, envelope encryption.
         .target(name: "AuditIntegrity", dependencies: ["AuditModel", .product(name: "Crypto", package: "swift-crypto")]),
-        // The EventStore protocol, its errors and an in-memory store.
-        .target(name: "AuditStore", dependencies: ["AuditModel", "AuditIntegrity"]),
-        // The store conformance suite that every backend runs (XCTest helpers).
-        .target(name: "AuditStoreConformance", dependencies: ["AuditStore", "AuditIntegrity"], path: "Tests/AuditStoreConformance"),
-        // The embedded default backend.
-        .target(name: "AuditStoreSQLite", dependencies: [
-            "AuditStore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
-        ]),
-        // Tracking-set delivery: file format, gzip, object stores (folder, S3/COS with SigV4), webhooks.
-        .target(name: "AuditDelivery", dependencies: [
-            "AuditStore", "AuditModel", "AuditIntegrity",
+        // Object storage: the ObjectStore protocol, the folder store, S3/COS with SigV4, gzip.
+        .target(name: "AuditObjectStorage", dependencies: [
+            "AuditModel",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CompressNIO", package: "compress-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -49,56 +51,105 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The offline verifier of a delivered bucket (cloudaudit verify): digests, chains, files, the log.
+        .target(name: "AuditVerify", dependencies: [
+            "AuditModel", "AuditIntegrity", "AuditObjectStorage", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The storage roles (one protocol per consumer), the Storage value, an in-memory backend.
+        .target(name: "AuditStore", dependencies: ["AuditModel", "AuditIntegrity"]),
+        // The store conformance suite that every backend runs (XCTest helpers).
+        .target(name: "AuditStoreConformance", dependencies: ["AuditModel", "AuditStore", "AuditIntegrity"], path: "Tests/AuditStoreConformance"),
+        // The embedded default backend.
+        .target(name: "AuditStoreSQLite", dependencies: [
+            "AuditModel", "AuditStore", "AuditIntegrity",
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        ]),
+        // Tracking-set delivery: files, digests, encryption keys, regions, notifications, metrics.
+        .target(name: "AuditDelivery", dependencies: [
+            "AuditModel", "AuditStore", "AuditIntegrity", "AuditObjectStorage", "AuditConfiguration",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // API 3.0 actions, TC3 auth, errors, self-audit.
         .target(name: "AuditAPI", dependencies: [
-            "AuditStore", "AuditModel", "AuditAuth", "AuditIntegrity",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        // The web console: its pages (served by the binary, no build step), sign-in, sessions, CSRF,
-        // export, on the API's actions.
-        .target(name: "AuditConsole", dependencies: [
-            "AuditAPI", "AuditStore", "AuditModel", "AuditAuth", "AuditDelivery",
+            "AuditModel", "AuditStore", "AuditSigning", "AuditAuth", "AuditIntegrity",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Signed API client used by the CLI (and by producers).
-        .target(name: "AuditClient", dependencies: [
-            "AuditModel", "AuditAuth",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ]),
-        // Composition root: config -> store, services -> ServiceGroup.
-        .target(name: "AuditServer", dependencies: [
-            "AuditAPI", "AuditConsole", "AuditStore", "AuditStoreSQLite", "AuditAuth", "AuditDelivery",
+        // The web console: its page (served by the binary), sign-in, sessions, CSRF, export, on the
+        // API's actions.
+        .target(name: "AuditConsole", dependencies: [
+            "AuditModel", "AuditStore", "AuditAuth", "AuditAPI",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The signed API client: what a producer links (the CLI uses it too).
+        .target(name: "AuditClient", dependencies: [
+            "AuditSigning",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // Composition root: the storage backend choice, data directory, keys, services -> ServiceGroup.
+        .target(name: "AuditServer", dependencies: [
+            "AuditModel", "AuditStore", "AuditStoreSQLite", "AuditAuth", "AuditIntegrity", "AuditDelivery", "AuditAPI", "AuditConsole",
+            "AuditConfiguration",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "cloudaudit", dependencies: [
-            "AuditServer", "AuditClient", "AuditModel", "AuditStore", "AuditDelivery", "AuditIntegrity",
+        // `cloudaudit bench`: throughput, latency and size measurements, apart from the product code.
+        .target(name: "AuditBench", dependencies: [
+            "AuditModel", "AuditSynthetic", "AuditStore", "AuditIntegrity", "AuditObjectStorage", "AuditVerify", "AuditDelivery",
+            "AuditClient", "AuditServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .testTarget(name: "AuditModelTests", dependencies: ["AuditModel"]),
-        .testTarget(name: "AuditIntegrityTests", dependencies: ["AuditIntegrity", "AuditModel", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "AuditAuthTests", dependencies: ["AuditAuth"]),
-        .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditStoreConformance"]),
-        .testTarget(name: "AuditStoreSQLiteTests", dependencies: ["AuditStoreSQLite", "AuditStoreConformance"]),
-        .testTarget(name: "AuditDeliveryTests", dependencies: [
-            "AuditDelivery", "AuditStore", "AuditModel", "AuditIntegrity",
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "Crypto", package: "swift-crypto"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .executableTarget(name: "cloudaudit", dependencies: [
+            "AuditModel", "AuditSynthetic", "AuditConfiguration", "AuditStore", "AuditIntegrity", "AuditObjectStorage", "AuditVerify",
+            "AuditDelivery", "AuditAuth", "AuditClient", "AuditServer", "AuditBench",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "AuditModelTests", dependencies: ["AuditModel", "AuditSynthetic"]),
+        .testTarget(name: "AuditConfigurationTests", dependencies: ["AuditConfiguration"]),
+        .testTarget(name: "AuditIntegrityTests", dependencies: ["AuditIntegrity", "AuditModel", "AuditSynthetic", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "AuditAuthTests", dependencies: ["AuditAuth", "AuditSigning"]),
+        .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditStoreConformance"]),
+        .testTarget(name: "AuditStoreSQLiteTests", dependencies: [
+            "AuditModel", "AuditStore", "AuditStoreSQLite", "AuditStoreConformance", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "AuditDeliveryTests", dependencies: [
+            "AuditDelivery", "AuditObjectStorage", "AuditVerify", "AuditStore", "AuditModel", "AuditIntegrity",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "AuditAPITests", dependencies: [
-            "AuditAPI", "AuditConsole", "AuditServer", "AuditStore", "AuditAuth", "AuditDelivery", "AuditIntegrity",
-            .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            "AuditModel", "AuditAPI", "AuditConsole", "AuditServer", "AuditStore", "AuditSigning", "AuditAuth", "AuditDelivery",
+            "AuditIntegrity",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
     ],
     swiftLanguageModes: [.v5]
@@ -112,7 +163,7 @@ if ProcessInfo.processInfo.environment["CLOUDAUDIT_FUZZ"] == "1" {
         ("FuzzQueryString", ["AuditAPI", "AuditModel"]),
         ("FuzzQueryParameters", ["AuditAPI", "AuditModel"]),
         ("FuzzEventRecord", ["AuditModel"]),
-        ("FuzzAuthorization", ["AuditAPI", "AuditAuth", "AuditModel"]),
+        ("FuzzAuthorization", ["AuditAPI", "AuditSigning", "AuditModel"]),
         ("FuzzNextToken", ["AuditAPI", "AuditStore", "AuditModel"]),
         ("FuzzSignedNote", ["AuditIntegrity", "AuditModel"]),
         ("FuzzMerkleProof", ["AuditIntegrity"]),

@@ -7,7 +7,7 @@
 //    and a signature made at the first of them, which must parse back as the header it is.
 // Built and run by scripts/fuzz; seeds in Fuzz/Corpus/FuzzAuthorization.
 import AuditAPI
-import AuditAuth
+import AuditSigning
 import AuditModel
 import Foundation
 import FuzzSupport

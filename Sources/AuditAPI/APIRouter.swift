@@ -79,24 +79,25 @@ public struct AuditAPI: Sendable {
         let now = environment.clock()
         // Every call is recorded in the caller's account, except ingestion itself (PutEvents).
         let selfAudited = !action.isEmpty && ActionTable.implemented[action]?.kind != .ingest
-        var audit = SelfAuditRecorder.Call(action: action, caller: Caller(secretId: "", accountId: 0, role: ""), request: request, context: context,
-                                           region: region)
+        let call = { (caller: Caller) in
+            SelfAuditRecorder.Call(action: action, caller: caller, request: request, context: context, region: region)
+        }
         let caller: Caller
         do {
             caller = try await authenticator.authenticate(signed)
         } catch let failure as Authenticator.Failure {
             logger.notice("authentication failed", metadata: ["error.code": "\(failure.error.code)", "audit.action": "\(APIError.clip(action))"])
             if let known = failure.knownCaller, selfAudited {
-                audit.caller = known
+                var audit = call(known)
                 audit.error = failure.error
                 selfAudit.record(audit, now: now)
             }
             return respond(context, error: failure.error)
         } catch {
-            logger.error("authentication error", metadata: ["error": "\(error)"])
+            logger.error("authentication error", metadata: ["error.message": "\(error)"])
             return respond(context, error: .internalError)
         }
-        audit.caller = caller
+        var audit = call(caller)
         var logMeta: Logger.Metadata = ["audit.account": "\(caller.accountId)", "audit.action": "\(APIError.clip(action))"]
 
         let outcome = await perform(action, definition: ActionTable.implemented[action], caller: caller, requestId: context.requestId, logger: logger,
@@ -129,14 +130,14 @@ public struct AuditAPI: Sendable {
             guard limiter.allow(caller.rateLimitKey) else { throw APIError.requestLimitExceeded }
             try check()
             guard let def = definition else { throw APIError.invalidAction(action) }
-            guard def.kind.allows(role: caller.role) else { throw APIError.unauthorizedOperation(role: caller.role, action: action) }
+            guard def.kind.allows(role: caller.role) else { throw APIError.unauthorizedOperation(role: caller.role.rawValue, action: action) }
             let params = try parameters()
             let call = ActionCall(caller: caller, params: params, requestId: requestId, environment: environment, logger: logger)
             return .success(try await def.run(call))
         } catch let e as APIError {
             return .failure(e)
         } catch {
-            logger.error("action failed", metadata: ["audit.account": "\(caller.accountId)", "audit.action": "\(APIError.clip(action))", "error": "\(error)"])
+            logger.error("action failed", metadata: ["audit.account": "\(caller.accountId)", "audit.action": "\(APIError.clip(action))", "error.message": "\(error)"])
             return .failure(.internalError)
         }
     }

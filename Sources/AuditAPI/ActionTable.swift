@@ -11,11 +11,11 @@ public enum ActionKind: Sendable {
     /// Records events: admin, ingest, and service (for other accounts).
     case ingest
 
-    public func allows(role: String) -> Bool {
+    public func allows(role: KeyRole) -> Bool {
         switch self {
-        case .read: return role == "admin" || role == "auditor"
-        case .write: return role == "admin"
-        case .ingest: return role == "admin" || role == "ingest" || role == "service"
+        case .read: return role == .admin || role == .auditor
+        case .write: return role == .admin
+        case .ingest: return role == .admin || role == .ingest || role == .service
         }
     }
 }

@@ -1,3 +1,4 @@
+import AuditStore
 import Foundation
 import Hummingbird
 import Logging
@@ -25,11 +26,11 @@ public struct Caller: Sendable, Equatable {
     /// The access key ("" for a console password session).
     public var secretId: String
     public var accountId: Int64
-    public var role: String
+    public var role: KeyRole
     /// The name recorded in self-audit events: the SecretId, or `console:<role>` for a password session.
     public var userName: String
 
-    public init(secretId: String, accountId: Int64, role: String, userName: String? = nil) {
+    public init(secretId: String, accountId: Int64, role: KeyRole, userName: String? = nil) {
         self.secretId = secretId
         self.accountId = accountId
         self.role = role

@@ -1,4 +1,6 @@
 import AuditAuth
+import AuditModel
+import AuditSigning
 import AuditStore
 import Foundation
 
@@ -114,7 +116,7 @@ public struct Authenticator: Sendable {
     /// stored key. Throws `Failure` (`SecretIdNotFound`) for any other.
     func resolve(secretId: String) async throws -> (Caller, String) {
         if let root = rootKey, constantTimeEquals(root.secretId, secretId) {
-            return (Caller(secretId: root.secretId, accountId: root.accountId, role: "admin"), root.secretKey)
+            return (Caller(secretId: root.secretId, accountId: root.accountId, role: .admin), root.secretKey)
         }
         guard let key = try await accounts.key(secretId: secretId), key.status == .enabled,
               let secret = try? sealer.open(key.sealedSecret, secretId: key.secretId) else {
@@ -124,7 +126,7 @@ public struct Authenticator: Sendable {
     }
 
     static func caller(of key: StoredAccessKey) -> Caller {
-        Caller(secretId: key.secretId, accountId: key.accountId, role: key.role.rawValue)
+        Caller(secretId: key.secretId, accountId: key.accountId, role: key.role)
     }
 
     /// Checks a SecretId and SecretKey given in full (the console's sign-in). Throws `Failure`:
@@ -140,7 +142,7 @@ public struct Authenticator: Sendable {
     /// Run on every console request, so the secret is not unsealed: only the key's record is read.
     public func currentCaller(secretId: String) async throws -> Caller? {
         if let root = rootKey, constantTimeEquals(root.secretId, secretId) {
-            return Caller(secretId: root.secretId, accountId: root.accountId, role: "admin")
+            return Caller(secretId: root.secretId, accountId: root.accountId, role: .admin)
         }
         guard let key = try await accounts.key(secretId: secretId), key.status == .enabled else { return nil }
         return Self.caller(of: key)

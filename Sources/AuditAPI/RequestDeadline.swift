@@ -47,7 +47,7 @@ public struct RequestDeadlineMiddleware: RouterMiddleware {
         }
         if let answered { return answered }
         context.logger.notice("request deadline passed", metadata: ["http.path": "\(request.uri.path)",
-                                                                    "deadline.seconds": "\(timeout.components.seconds)"])
+                                                                    "request.deadline_seconds": "\(timeout.components.seconds)"])
         return timedOut(request, context, timeout)
     }
 }

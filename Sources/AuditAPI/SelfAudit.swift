@@ -87,7 +87,7 @@ public final class SelfAuditRecorder: @unchecked Sendable {
         Task {
             defer { self.lock.withLock { self.inFlight -= 1 } }
             do { _ = try await self.log.append([event]) } catch {
-                self.logger.error("self-audit append failed", metadata: ["error": "\(error)", "request.id": "\(call.requestId)"])
+                self.logger.error("self-audit append failed", metadata: ["error.message": "\(error)", "request.id": "\(call.requestId)"])
             }
         }
     }

@@ -1,3 +1,4 @@
+import AuditModel
 import Crypto
 import _CryptoExtras
 import Foundation

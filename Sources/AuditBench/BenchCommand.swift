@@ -4,6 +4,7 @@ import AuditClient
 import AuditModel
 import AuditServer
 import AuditStore
+import AuditSynthetic
 import Foundation
 
 /// `cloudaudit bench`: ingest and lookup figures on a fresh data directory, with the storage ceiling
@@ -17,8 +18,8 @@ import Foundation
 ///    store, 4 concurrent clients for a fixed time: p50, p99, requests/s; plus the same query straight
 ///    on the store (no HTTP) as its baseline.
 /// 4. Peak RSS of the server process (VmHWM).
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure ingest and lookup speed on a fresh data directory and print the figures.",
         discussion: "Use a release build for meaningful figures: swift build -c release && .build/release/cloudaudit bench")
@@ -43,13 +44,15 @@ struct BenchCommand: AsyncParsableCommand {
 
     enum Suite: String, ExpressibleByArgument { case all, core, delivery, integrity, console }
 
-    func validate() throws {
+    public init() {}
+
+    public func validate() throws {
         if events < 1000 { throw ValidationError("--events must be at least 1000") }
         if batchSize < 1 || batchSize > 1000 { throw ValidationError("--batch-size must be 1...1000") }
         if clients < 1 || clients > 64 { throw ValidationError("--clients must be 1...64") }
     }
 
-    func run() async throws {
+    public func run() async throws {
         let dir = workDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("cloudaudit-bench-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if workDir == nil { try? FileManager.default.removeItem(atPath: dir) } }

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import AuditModel
 import AuditServer
 import AuditStore
+import AuditSynthetic
 import Foundation
 import NIOCore
 

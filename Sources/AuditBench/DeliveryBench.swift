@@ -1,8 +1,10 @@
 import AuditClient
 import AuditDelivery
 import AuditModel
+import AuditObjectStorage
 import AuditServer
 import AuditStore
+import AuditSynthetic
 import Foundation
 import Logging
 

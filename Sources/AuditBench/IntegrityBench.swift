@@ -2,8 +2,11 @@ import ArgumentParser
 import AuditDelivery
 import AuditIntegrity
 import AuditModel
+import AuditObjectStorage
 import AuditServer
 import AuditStore
+import AuditSynthetic
+import AuditVerify
 import Foundation
 import Logging
 

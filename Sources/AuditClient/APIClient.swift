@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import AuditAuth
+import AuditSigning
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -56,7 +56,7 @@ public final class APIClient: Sendable {
     ///
     /// - Throws: ``APIClientError`` when the endpoint is malformed, the server cannot be reached, or it
     ///   answers with an HTTP status other than 200. API-level errors (`Response.Error`) are *not*
-    ///   thrown here: they arrive in the body; ``callJSON(action:params:)`` turns them into ``APIError``.
+    ///   thrown here: they arrive in the body; ``callJSON(action:params:)`` turns them into ``APIErrorResponse``.
     public func call(action: String, body: [UInt8]) async throws -> [UInt8] {
         guard !url.isEmpty else { throw APIClientError.badEndpoint(endpoint) }
         let timestamp = Int64(Date().timeIntervalSince1970)
@@ -102,7 +102,7 @@ public final class APIClient: Sendable {
     /// Serialises `params` as the JSON body, sends `action`, and returns the object inside `Response`
     /// (including its `RequestId`).
     ///
-    /// - Throws: ``APIError`` when the response carries `Response.Error`; ``APIClientError`` for
+    /// - Throws: ``APIErrorResponse`` when the response carries `Response.Error`; ``APIClientError`` for
     ///   parameters that cannot be JSON, transport failures, non-200 statuses and malformed responses.
     public func callJSON(action: String, params: [String: Any]) async throws -> [String: Any] {
         guard JSONSerialization.isValidJSONObject(params) else {
@@ -113,7 +113,7 @@ public final class APIClient: Sendable {
         return try Self.unwrap(bytes, action: action)
     }
 
-    /// Decodes a `{"Response": {...}}` envelope, throwing its `Error` as an ``APIError``.
+    /// Decodes a `{"Response": {...}}` envelope, throwing its `Error` as an ``APIErrorResponse``.
     public static func unwrap(_ bytes: [UInt8], action: String) throws -> [String: Any] {
         guard let top = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
               let response = top["Response"] as? [String: Any]
@@ -121,7 +121,7 @@ public final class APIClient: Sendable {
             throw APIClientError.invalidResponse(action: action, body: snippet(bytes))
         }
         if let error = response["Error"] as? [String: Any] {
-            throw APIError(code: error["Code"] as? String ?? "InternalError",
+            throw APIErrorResponse(code: error["Code"] as? String ?? "InternalError",
                            message: error["Message"] as? String ?? "",
                            requestId: response["RequestId"] as? String ?? "")
         }
@@ -182,7 +182,7 @@ extension APIClient: CustomStringConvertible, CustomReflectable {
 }
 
 /// An error the API returned in `Response.Error` (the request reached the server and was refused).
-public struct APIError: Error, Sendable, Equatable, CustomStringConvertible, LocalizedError {
+public struct APIErrorResponse: Error, Sendable, Equatable, CustomStringConvertible, LocalizedError {
     /// The dotted code, e.g. `AuthFailure.SignatureFailure`, `InvalidParameterValue.MaxResult`.
     public var code: String
     public var message: String

@@ -1,5 +1,4 @@
 import AuditAPI
-import AuditDelivery
 import AuditModel
 import AuditStore
 

@@ -42,7 +42,7 @@ struct SessionManager: Sendable {
     static func hash(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Array(token.utf8))) }
 
     static func caller(of s: ConsoleSession) -> Caller {
-        Caller(secretId: s.secretId ?? "", accountId: s.accountId, role: s.role.rawValue, userName: s.secretId ?? "console:\(s.role.rawValue)")
+        Caller(secretId: s.secretId ?? "", accountId: s.accountId, role: s.role, userName: s.secretId ?? "console:\(s.role.rawValue)")
     }
 
     /// Starts a session; also forgets the sessions that have timed out.
@@ -70,7 +70,7 @@ struct SessionManager: Sendable {
         }
         if let secretId = s.secretId {
             // A key disabled (or its role changed) since sign-in ends the session.
-            guard let current = try await authenticator.currentCaller(secretId: secretId), current.role == s.role.rawValue,
+            guard let current = try await authenticator.currentCaller(secretId: secretId), current.role == s.role,
                   current.accountId == s.accountId else {
                 _ = try await store.deleteConsoleSession(tokenHash: hash)
                 throw Problem.notSignedIn

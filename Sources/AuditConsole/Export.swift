@@ -50,7 +50,7 @@ extension WebConsole {
                     let result: EventPage
                     do { result = try await storage.events.lookup(page) } catch {
                         // The status is sent already: end the body early; the client sees a truncated file.
-                        logger.error("export stopped", metadata: ["error": "\(error)"])
+                        logger.error("export stopped", metadata: ["error.message": "\(error)"])
                         throw error
                     }
                     var chunk = ""

@@ -1,6 +1,5 @@
 import AuditAPI
 import AuditAuth
-import AuditDelivery
 import AuditModel
 import AuditStore
 import Foundation
@@ -28,15 +27,15 @@ public struct WebConsole: Sendable {
     let configuration: ConsoleConfiguration
     let actions: [String: ActionDefinition]
 
-    /// - Parameter regions: where tracking sets deliver (for the links to their files).
-    public init(api: AuditAPI, configuration: ConsoleConfiguration, regions: RegionRegistry) {
+    public init(api: AuditAPI, configuration: ConsoleConfiguration) {
         self.api = api
         self.configuration = configuration
         sessions = SessionManager(store: api.environment.storage.console, authenticator: api.authenticator, configuration: configuration,
                                   clock: api.environment.clock)
         throttle = SignInThrottle(base: configuration.failedSignInDelay)
+        let regions = api.environment.regions
         actions = ConsoleActions.definitions { region, bucket, prefix in
-            regions.region(region)?.store.location(bucket: bucket, prefix: prefix) ?? "\(region)/\(bucket)/\(prefix)"
+            regions.location(region: region, bucket: bucket, prefix: prefix) ?? "\(region)/\(bucket)/\(prefix)"
         }
     }
 
@@ -137,7 +136,7 @@ public struct WebConsole: Sendable {
         } catch SessionManager.Problem.expired {
             return error(.unauthorized, "SessionExpired", "The session has expired; sign in again.", cookie: cookie("", maxAge: 0))
         } catch {
-            context.logger.error("console request failed", metadata: ["error": "\(error)"])
+            context.logger.error("console request failed", metadata: ["error.message": "\(error)"])
             return self.error(.internalServerError, "InternalError", APIError.internalError.message)
         }
     }
@@ -182,26 +181,26 @@ public struct WebConsole: Sendable {
             if let known = failure.knownCaller {
                 audit("ConsoleLogin", caller: known, request: request, context: context, parameters: nil, error: failure.error)
             }
-            context.logger.notice("console sign-in failed", metadata: ["error.code": "\(failure.error.code)", "source": "\(address)"])
+            context.logger.notice("console sign-in failed", metadata: ["error.code": "\(failure.error.code)", "client.address": "\(address)"])
             let delay = throttle.failed(address, now: api.environment.clock())
             try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
             return error(.unauthorized, "AuthFailure.SignInFailed", Self.signInFailed)
         } catch {
-            context.logger.error("console sign-in error", metadata: ["error": "\(error)"])
+            context.logger.error("console sign-in error", metadata: ["error.message": "\(error)"])
             return self.error(.internalServerError, "InternalError", APIError.internalError.message)
         }
-        guard let role = KeyRole(rawValue: caller.role), role == .admin || role == .auditor else {
-            let refusal = APIError.unauthorizedOperation(role: caller.role, action: "ConsoleLogin")
+        guard caller.role == .admin || caller.role == .auditor else {
+            let refusal = APIError.unauthorizedOperation(role: caller.role.rawValue, action: "ConsoleLogin")
             audit("ConsoleLogin", caller: caller, request: request, context: context, parameters: nil, error: refusal)
-            return error(.forbidden, refusal.code, "The console is for admin and auditor keys; this key's role is \(caller.role).")
+            return error(.forbidden, refusal.code, "The console is for admin and auditor keys; this key's role is \(caller.role.rawValue).")
         }
         do {
-            let (token, active) = try await sessions.create(accountId: caller.accountId, role: role, secretId: caller.secretId.isEmpty ? nil : caller.secretId)
+            let (token, active) = try await sessions.create(accountId: caller.accountId, role: caller.role, secretId: caller.secretId.isEmpty ? nil : caller.secretId)
             throttle.succeeded(address)
             audit("ConsoleLogin", caller: active.caller, request: request, context: context, parameters: nil, error: nil)
             return json(.ok, .obj([("Session", sessionJSON(active.session))]), cookie: cookie(token, maxAge: configuration.lifetime))
         } catch {
-            context.logger.error("console session could not be stored", metadata: ["error": "\(error)"])
+            context.logger.error("console session could not be stored", metadata: ["error.message": "\(error)"])
             return self.error(.internalServerError, "InternalError", APIError.internalError.message)
         }
     }
@@ -231,7 +230,7 @@ public struct WebConsole: Sendable {
         let stored = account == nil ? nil : try await storage.console.consolePassword(accountId: accountId, role: role)
         let hash = stored?.hash ?? Self.decoyHash
         let matches = await hashing.run { (try? PasswordHash.verify(password, against: hash)) ?? false }
-        let caller = Caller(secretId: "", accountId: accountId, role: role.rawValue, userName: "console:\(role.rawValue)")
+        let caller = Caller(secretId: "", accountId: accountId, role: role, userName: "console:\(role.rawValue)")
         guard stored != nil, matches else {
             throw Authenticator.Failure(error: .signatureFailure, knownCaller: account == nil ? nil : caller)
         }

@@ -1,5 +1,6 @@
 import AuditIntegrity
 import AuditModel
+import AuditObjectStorage
 import AuditStore
 import Crypto
 import Foundation

@@ -1,5 +1,6 @@
 import AuditIntegrity
 import AuditModel
+import AuditObjectStorage
 import AuditStore
 import Foundation
 import Logging
@@ -40,14 +41,15 @@ public final class DeliveryService: Service, Sendable {
     /// Seals the files of sets that ask for encryption.
     let vault: KeyVault?
 
-    public init(storage: Storage, regions: RegionRegistry, configuration: Configuration, webhooks: WebhookSender = WebhookSender(),
+    /// - Parameter webhooks: the notification sender; nil: the default one, logging to `logger`.
+    public init(storage: Storage, regions: RegionRegistry, configuration: Configuration, webhooks: WebhookSender? = nil,
                 checkpointer: Checkpointer? = nil, vault: KeyVault? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) {
         self.storage = storage
         self.checkpointer = checkpointer
         self.vault = vault
         self.regions = regions
         self.configuration = configuration
-        self.webhooks = webhooks
+        self.webhooks = webhooks ?? WebhookSender(logger: logger)
         self.logger = logger
         self.clock = clock
         self.metrics = DeliveryMetrics()
@@ -107,7 +109,7 @@ public final class DeliveryService: Service, Sendable {
                     metrics.publish(try await DeliveryStatus.collect(storage: storage, now: published))
                 }
             } catch {
-                logger.error("delivery pass failed", metadata: ["error": "\(error)"])
+                logger.error("delivery pass failed", metadata: ["error.message": "\(error)"])
             }
         } while await pause(tick)
         // One last pass so that files that were due are not left for the next start.
@@ -262,8 +264,8 @@ public final class DeliveryService: Service, Sendable {
         state.digest?.files.append(DeliveredFile(file.entry))
         try await storage.tracks.saveDeliveryState(state, expectedSequence: expected, notifications: notifications(for: file, track: track, accountId: state.accountId))
         metrics.delivered(track: track.id, account: state.accountId, events: file.eventCount, bytes: file.body.count)
-        logger.debug("delivered", metadata: ["track": "\(track.id)", "account": "\(state.accountId)", "key": "\(file.key)",
-                                             "events": "\(file.eventCount)", "elapsed": "\(ContinuousClock.now - started)"])
+        logger.debug("delivered", metadata: ["audit.track": "\(track.id)", "audit.account": "\(state.accountId)", "audit.object_key": "\(file.key)",
+                                             "audit.events": "\(file.eventCount)", "delivery.elapsed": "\(ContinuousClock.now - started)"])
         return state
     }
 
@@ -325,7 +327,7 @@ public final class DeliveryService: Service, Sendable {
         try await region.store.put(bucket: track.storage.bucket, key: key, body: bytes, contentType: "application/json")
         state.digest = DigestPeriod(startSize: endSize, startTime: end, previousKey: key, previousSignature: signature)
         try await storage.tracks.saveDeliveryState(state, expectedSequence: state.deliveredSequence, notifications: [])
-        logger.debug("digest", metadata: ["track": "\(track.id)", "account": "\(account)", "key": "\(key)", "files": "\(digest.files.count)"])
+        logger.debug("digest", metadata: ["audit.track": "\(track.id)", "audit.account": "\(account)", "audit.object_key": "\(key)", "audit.files": "\(digest.files.count)"])
     }
 
     /// The period's sequences that no file holds, with their leaves as subtree hashes.
@@ -352,15 +354,15 @@ public final class DeliveryService: Service, Sendable {
         schedule.retryAt[key] = now + delay
         let message = Self.describe(error, track: track)
         metrics.failed(track: track.id, account: key.account)
-        logger.warning("delivery failed; will retry", metadata: ["track": "\(track.id)", "account": "\(key.account)", "error": "\(message)",
-                                                                  "retry-in": "\(delay)s"])
+        logger.warning("delivery failed; will retry", metadata: ["audit.track": "\(track.id)", "audit.account": "\(key.account)", "error.message": "\(message)",
+                                                                  "delivery.retry_in": "\(delay)s"])
         do {
             guard var s = try await storage.tracks.deliveryStates(trackId: track.id).first(where: { $0.accountId == key.account }) else { return }
             s.lastError = message
             s.lastErrorAt = now
             try await storage.tracks.saveDeliveryState(s, expectedSequence: s.deliveredSequence, notifications: [])
         } catch {
-            logger.error("could not record a delivery error", metadata: ["error": "\(error)"])
+            logger.error("could not record a delivery error", metadata: ["error.message": "\(error)"])
         }
     }
 
@@ -384,7 +386,7 @@ public final class DeliveryService: Service, Sendable {
             do {
                 try await sendDue()
             } catch {
-                logger.error("notification pass failed", metadata: ["error": "\(error)"])
+                logger.error("notification pass failed", metadata: ["error.message": "\(error)"])
             }
         } while await pause(.milliseconds(500))
     }
@@ -406,7 +408,7 @@ public final class DeliveryService: Service, Sendable {
                     try await storage.outbox.postponeNotification(id: n.id, until: retry, error: "not acknowledged")
                 }
             } catch {
-                logger.warning("notification failed; will retry", metadata: ["channel": "\(n.channel)", "error": "\(error)"])
+                logger.warning("notification failed; will retry", metadata: ["webhook.channel": "\(n.channel)", "error.message": "\(error)"])
                 try await storage.outbox.postponeNotification(id: n.id, until: retry, error: "\(error)")
             }
         }

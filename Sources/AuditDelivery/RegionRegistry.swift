@@ -1,5 +1,7 @@
 import AsyncHTTPClient
+import AuditConfiguration
 import AuditModel
+import AuditObjectStorage
 import Foundation
 import Logging
 
@@ -69,6 +71,10 @@ public final class RegionRegistry: RegionCatalog, Sendable {
 
     /// How long an API call waits for the object store before answering that the check failed.
     public static let checkDeadline: Duration = .seconds(8)
+
+    public func location(region: String, bucket: String, prefix: String) -> String? {
+        self.region(region)?.store.location(bucket: bucket, prefix: prefix)
+    }
 
     public func checkBucket(region: String, bucket: String) async -> BucketCheck {
         guard let r = byName[region] else { return .failed("the region is not configured") }

@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import AuditModel
+import AuditObjectStorage
 import Crypto
 import Foundation
 import Logging
@@ -16,7 +18,7 @@ public struct WebhookSender: Sendable {
     public static let messageIdHeader = "X-CloudAudit-Message-Id"
     /// The client used when none is given: no redirects, no decompression, no connection retries
     /// (the same one as ``S3ObjectStore/defaultHTTPClient``).
-    public static let defaultHTTPClient: HTTPClient = deliveryHTTPClient
+    public static let defaultHTTPClient: HTTPClient = S3ObjectStore.defaultHTTPClient
 
     private let httpClient: HTTPClient
     private let timeout: TimeAmount
@@ -26,8 +28,7 @@ public struct WebhookSender: Sendable {
     ///   - httpClient: a client passed in should not follow redirects, or a redirect to a page that
     ///     answers 200 would count as an acknowledgement.
     ///   - timeout: the limit of the whole exchange (connect, send, response).
-    public init(httpClient: HTTPClient = WebhookSender.defaultHTTPClient, timeout: Duration = .seconds(10),
-                logger: Logger = Logger(label: "cloudaudit.delivery.webhook")) {
+    public init(httpClient: HTTPClient = WebhookSender.defaultHTTPClient, timeout: Duration = .seconds(10), logger: Logger) {
         self.httpClient = httpClient
         self.timeout = TimeAmount(timeout)
         self.logger = logger
@@ -78,7 +79,7 @@ public struct WebhookSender: Sendable {
     /// the body under `secret`. Receivers recompute it over the raw body and compare in constant time.
     public static func signature(secret: [UInt8], body: [UInt8]) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret))
-        return "sha256=" + SigV4.hex(code)
+        return "sha256=" + Array(code).hexString
     }
 
     /// `scheme://host[:port]` of a URL, for messages; the path and query may hold a token.

@@ -211,6 +211,8 @@ public protocol RegionCatalog: Sendable {
     var regions: [RegionInfo] { get }
     func checkBucket(region: String, bucket: String) async -> BucketCheck
     func createBucket(region: String, bucket: String) async -> BucketCreation
+    /// Where a set's files are, as a person reads it (a folder path, a bucket URL); nil for an unknown region.
+    func location(region: String, bucket: String, prefix: String) -> String?
 }
 
 extension RegionCatalog {

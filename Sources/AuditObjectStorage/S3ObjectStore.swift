@@ -100,7 +100,7 @@ public final class S3ObjectStore: ObjectStore {
     public init(
         endpoint: String, addressing: Addressing = .virtualHost, signingRegion: String, credentials: S3Credentials,
         httpClient: HTTPClient = S3ObjectStore.defaultHTTPClient, multipartThreshold: Int = 8 << 20, partSize: Int = 8 << 20, listPageSize: Int = 1000,
-        retry: RetryPolicy = RetryPolicy(), logger: Logger = Logger(label: "cloudaudit.delivery.s3")
+        retry: RetryPolicy = RetryPolicy(), logger: Logger
     ) throws {
         precondition(multipartThreshold > 0 && partSize > 0, "multipartThreshold and partSize must be positive")
         precondition((1...1000).contains(listPageSize), "listPageSize must be in 1...1000")
@@ -280,7 +280,7 @@ public final class S3ObjectStore: ObjectStore {
                 }
             } catch {
                 self.logger.warning("could not abort a multipart upload", metadata: [
-                    "s3.endpoint": "\(self.endpoint)", "s3.bucket": "\(bucket)", "s3.key": "\(key)", "error": "\(error)",
+                    "s3.endpoint": "\(self.endpoint)", "s3.bucket": "\(bucket)", "s3.key": "\(key)", "error.message": "\(error)",
                 ])
             }
         }

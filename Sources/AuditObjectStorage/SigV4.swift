@@ -79,7 +79,7 @@ public enum SigV4 {
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let stringToSign = [algorithm, timestamp, scope, hexSHA256(Array(canonicalRequest.utf8))].joined(separator: "\n")
         let key = signingKey(secretAccessKey: secretAccessKey, day: day, region: region, service: service)
-        let signature = hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        let signature = Array(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key)).hexString
         let authorization = "\(algorithm) Credential=\(accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
         return Signature(canonicalRequest: canonicalRequest, stringToSign: stringToSign, credentialScope: scope,
                          signedHeaders: signedHeaders, signature: signature, authorization: authorization)
@@ -131,7 +131,7 @@ public enum SigV4 {
 
     /// Hex SHA-256, the form of `x-amz-content-sha256`.
     public static func hexSHA256<Bytes: DataProtocol>(_ bytes: Bytes) -> String {
-        hex(SHA256.hash(data: bytes))
+        Array(SHA256.hash(data: bytes)).hexString
     }
 
     // MARK: - Internals
@@ -153,14 +153,5 @@ public enum SigV4 {
     }
 
     private static let hexDigits = Array("0123456789ABCDEF")
-    private static let lowerHexDigits = Array("0123456789abcdef")
 
-    static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        var out = ""
-        for byte in bytes {
-            out.append(lowerHexDigits[Int(byte >> 4)])
-            out.append(lowerHexDigits[Int(byte & 0x0F)])
-        }
-        return out
-    }
 }

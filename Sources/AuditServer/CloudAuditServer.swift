@@ -54,9 +54,9 @@ public enum CloudAuditServer {
         _ = try await admin.ensureDefaultAccount()
         try await ensureRootCredentials(c, dir: dir, admin: admin, logger: logger)
 
-        logger.notice("storage regions", metadata: ["regions": "\(regions.regions.map(\.name).joined(separator: ", "))"])
+        logger.notice("storage regions", metadata: ["audit.regions": "\(regions.regions.map(\.name).joined(separator: ", "))"])
         let api = try await makeAPI(storage: storage, sealer: sealer, configuration: c, regions: regions, signingKey: signingKey, logger: logger)
-        logger.notice("signing checkpoints and digests", metadata: ["public-key": "\(signingKey.publicKey.verifierKey)"])
+        logger.notice("signing checkpoints and digests", metadata: ["audit.public_key": "\(signingKey.publicKey.verifierKey)"])
         var deliveryConfig = DeliveryService.Configuration()
         deliveryConfig.interval = c.deliveryInterval
         deliveryConfig.maxEventsPerFile = c.deliveryMaxEvents
@@ -64,7 +64,7 @@ public enum CloudAuditServer {
         let delivery = DeliveryService(storage: storage, regions: regions, configuration: deliveryConfig, checkpointer: api.environment.checkpointer,
                                        vault: KeyVault(keys: storage.kmsKeys, masterKey: masterKey), logger: logger)
         let router = api.buildRouter()
-        WebConsole(api: api, configuration: c.console, regions: regions).addRoutes(to: router)
+        WebConsole(api: api, configuration: c.console).addRoutes(to: router)
         let metrics = Self.metricsRegistry
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -81,8 +81,8 @@ public enum CloudAuditServer {
         let app = Application(router: router, server: .http1(configuration: http),
                               configuration: .init(address: .hostname(c.host, port: c.port), serverName: "cloudaudit"),
                               onServerRunning: { channel in
-                                  logger.notice("listening", metadata: ["address": "http://\(c.host):\(channel.localAddress?.port ?? c.port)",
-                                                                        "data-dir": "\(c.dataDirectory)"])
+                                  logger.notice("listening", metadata: ["server.address": "http://\(c.host):\(channel.localAddress?.port ?? c.port)",
+                                                                        "file.data_dir": "\(c.dataDirectory)"])
                               },
                               logger: logger)
         let services: [any Service] = [
@@ -119,6 +119,6 @@ public enum CloudAuditServer {
         let json = #"{"SecretId": "\#(key.SecretId)", "SecretKey": "\#(key.SecretKey)", "AccountId": \#(key.AccountId)}"# + "\n"
         try dir.writeSecretFile(dir.rootCredentialsPath, contents: json)
         logger.notice("generated a root admin key; its credentials are in \(dir.rootCredentialsPath) (owner-only)",
-                      metadata: ["secret-id": "\(key.SecretId)"])
+                      metadata: ["audit.secret_id": "\(key.SecretId)"])
     }
 }

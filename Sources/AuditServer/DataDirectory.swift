@@ -34,7 +34,7 @@ public struct DataDirectory: Sendable {
         }
         let key = CredentialGenerator.masterKey()
         try writeSecretFile(masterKeyPath, contents: key.hexString + "\n")
-        logger.notice("created a master key", metadata: ["path": "\(masterKeyPath)"])
+        logger.notice("created a master key", metadata: ["file.path": "\(masterKeyPath)"])
         return key
     }
 

@@ -1,3 +1,4 @@
+import AuditConfiguration
 import AuditIntegrity
 import AuditModel
 import Foundation
@@ -51,7 +52,7 @@ public struct SigningKeys: Sendable {
         } else {
             key = try SigningKey.generate(name: Self.defaultName)
             try directory.writeSecretFile(ownKeyPath, contents: key.text + "\n")
-            logger.notice("created the deployment's signing key", metadata: ["path": "\(ownKeyPath)", "public-key": "\(key.publicKey.verifierKey)"])
+            logger.notice("created the deployment's signing key", metadata: ["file.path": "\(ownKeyPath)", "audit.public_key": "\(key.publicKey.verifierKey)"])
         }
         try record(key.publicKey, now: now)
         return key

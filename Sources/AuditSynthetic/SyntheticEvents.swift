@@ -1,3 +1,4 @@
+import AuditModel
 import Foundation
 
 /// A reproducible stream of realistic event records, for load tests, demos and benchmarks.

@@ -1,5 +1,6 @@
 import AuditIntegrity
 import AuditModel
+import AuditObjectStorage
 import Crypto
 import Foundation
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditAuth
+import AuditConfiguration
 import AuditModel
 import AuditServer
 import AuditStore

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditBench
 import Foundation
 
 @main

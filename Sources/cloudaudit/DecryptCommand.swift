@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditDelivery
 import AuditIntegrity
+import AuditObjectStorage
 import AuditServer
 import AuditStore
 import Foundation

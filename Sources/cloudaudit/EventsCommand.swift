@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditClient
 import AuditModel
+import AuditSynthetic
 import Foundation
 
 /// `cloudaudit events put|lookup|generate`: the client side of the API, signed with TC3 like the SDKs.
@@ -80,7 +81,7 @@ struct EventsCommand: AsyncParsableCommand {
         } catch let e as Failure {
             Terminal.error(e.message)
             throw ExitCode(e.exitCode)
-        } catch let e as APIError {
+        } catch let e as APIErrorResponse {
             Terminal.error(e.description)
             throw ExitCode(2)
         } catch let e as APIClientError {
@@ -619,7 +620,7 @@ extension EventsCommand {
                                                     message: f["Message"] as? String ?? ""))
                     }
                     return .answered(count: batch.count, rejections: rejections)
-                } catch let e as APIError {
+                } catch let e as APIErrorResponse {
                     // Throttled requests were not processed: sending them again is safe.
                     if e.code == "RequestLimitExceeded", attempt < 8 {
                         attempt += 1

@@ -3,8 +3,10 @@ import AuditClient
 import AuditDelivery
 import AuditIntegrity
 import AuditModel
+import AuditObjectStorage
 import AuditServer
 import AuditStore
+import AuditVerify
 import Foundation
 import Logging
 
@@ -541,9 +543,9 @@ struct VerifyEventCommand: AsyncParsableCommand {
                         pass("consistency", saved.checkpoint.size <= cp.size
                             ? "the log of \(cp.size) events extends the saved checkpoint of \(saved.checkpoint.size)"
                             : "the saved checkpoint of \(saved.checkpoint.size) events extends this log of \(cp.size)")
-                    } catch let e as APIError where e.code.hasPrefix("InvalidParameterValue.TreeSize") {
+                    } catch let e as APIErrorResponse where e.code.hasPrefix("InvalidParameterValue.TreeSize") {
                         fail("consistency", "the log is smaller than the saved checkpoint of \(saved.checkpoint.size) events (rolled back): \(e.message)")
-                    } catch let e as APIError {
+                    } catch let e as APIErrorResponse {
                         throw e
                     } catch let e as APIClientError {
                         throw e
@@ -595,7 +597,7 @@ struct VerifyEventCommand: AsyncParsableCommand {
             let bytes = try await api.call(action: "LookUpEvents", body: Array(body))
             do {
                 _ = try APIClient.unwrap(bytes, action: "LookUpEvents")
-            } catch let e as APIError where e.code == "LimitExceeded.OverTime" {
+            } catch let e as APIErrorResponse where e.code == "LimitExceeded.OverTime" {
                 // Ask again from the account's retention, which the message names.
                 let digits = e.message.components(separatedBy: "retention of ").dropFirst().first?.prefix { $0.isNumber } ?? ""
                 guard let days = Int64(digits) else { throw e }

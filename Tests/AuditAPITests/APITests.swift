@@ -4,6 +4,7 @@ import AuditDelivery
 import AuditIntegrity
 import AuditModel
 import AuditServer
+import AuditSigning
 import AuditStore
 import Foundation
 import HTTPTypes

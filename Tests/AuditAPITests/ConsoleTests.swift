@@ -68,7 +68,7 @@ final class ConsoleTests: XCTestCase {
         c.lifetime = lifetime
         c.failedSignInDelay = 0
         let router = h.api.buildRouter()
-        WebConsole(api: h.api, configuration: c, regions: h.regions).addRoutes(to: router)
+        WebConsole(api: h.api, configuration: c).addRoutes(to: router)
         var logger = Logger(label: "cloudaudit-console-test")
         logger.logLevel = .critical
         try await Application(router: router, logger: logger).test(.router) { client in try await body(ConsoleBrowser(client: client)) }

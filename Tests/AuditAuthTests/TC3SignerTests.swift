@@ -1,4 +1,5 @@
 import AuditAuth
+import AuditSigning
 import XCTest
 
 final class TC3SignerTests: XCTestCase {

@@ -1,6 +1,8 @@
 @testable import AuditDelivery
 import AuditIntegrity
 import AuditModel
+import AuditObjectStorage
+@testable import AuditVerify
 import Crypto
 import Foundation
 import XCTest

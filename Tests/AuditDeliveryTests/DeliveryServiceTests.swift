@@ -1,4 +1,5 @@
 import AuditModel
+import AuditObjectStorage
 import AuditStore
 import Foundation
 import Logging

@@ -1,6 +1,8 @@
 import AuditIntegrity
 import AuditModel
+import AuditObjectStorage
 import AuditStore
+import AuditVerify
 import Foundation
 import Logging
 import XCTest

@@ -1,6 +1,7 @@
 import AuditDelivery
 import AuditIntegrity
 import AuditModel
+import AuditObjectStorage
 import AuditStore
 import Crypto
 import Foundation

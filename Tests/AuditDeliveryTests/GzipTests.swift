@@ -1,4 +1,5 @@
 import AuditDelivery
+@testable import AuditObjectStorage
 import Foundation
 import XCTest
 

@@ -1,5 +1,7 @@
 @testable import AuditDelivery
+@testable import AuditObjectStorage
 import Foundation
+import Logging
 import NIOHTTP1
 import XCTest
 
@@ -207,13 +209,16 @@ final class FileSystemObjectStoreTests: XCTestCase {
 
 // MARK: - S3 against a scripted local server
 
+/// The S3 stores of these tests log here.
+let testLogger = Logger(label: "s3-test")
+
 final class S3ObjectStoreUnitTests: XCTestCase {
     private let credentials = S3Credentials(accessKeyId: "AKIDTEST1234", secretAccessKey: "SECRET/abcdefghijklmnop", sessionToken: nil)
     private let fastRetry = S3ObjectStore.RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20))
 
     private func makeStore(_ server: TestHTTPServer, credentials: S3Credentials? = nil) throws -> S3ObjectStore {
         try S3ObjectStore(endpoint: "http://127.0.0.1:\(server.port)", addressing: .path, signingRegion: "us-east-1",
-                          credentials: credentials ?? self.credentials, listPageSize: 2, retry: fastRetry)
+                          credentials: credentials ?? self.credentials, listPageSize: 2, retry: fastRetry, logger: testLogger)
     }
 
     func testRequestsAreSignedAsSent() async throws {
@@ -342,7 +347,7 @@ final class S3ObjectStoreUnitTests: XCTestCase {
             }
         }
         let store = try S3ObjectStore(endpoint: "http://127.0.0.1:\(server.port)", addressing: .path, signingRegion: "us-east-1",
-                                      credentials: credentials, multipartThreshold: 8, partSize: 4, retry: fastRetry)
+                                      credentials: credentials, multipartThreshold: 8, partSize: 4, retry: fastRetry, logger: testLogger)
         let error = await captureError { try await store.put(bucket: "b", key: "k", body: [UInt8](repeating: 1, count: 10), contentType: "x") }
         XCTAssertEqual(error?.kind, .rejected)
         XCTAssertTrue(error?.message.contains("EntityTooSmall") == true, error?.message ?? "")
@@ -368,7 +373,7 @@ final class S3ObjectStoreUnitTests: XCTestCase {
             }
         }
         let store = try S3ObjectStore(endpoint: "http://127.0.0.1:\(server.port)", addressing: .path, signingRegion: "us-east-1",
-                                      credentials: credentials, multipartThreshold: 8, partSize: 4, retry: fastRetry)
+                                      credentials: credentials, multipartThreshold: 8, partSize: 4, retry: fastRetry, logger: testLogger)
         try await store.put(bucket: "b", key: "k", body: [UInt8](repeating: 2, count: 8), contentType: "x")
         let requests = server.requests
         XCTAssertEqual(requests.count, 5)
@@ -380,7 +385,7 @@ final class S3ObjectStoreUnitTests: XCTestCase {
 
     func testUnreachableEndpointIsUnavailableAfterRetries() async throws {
         let store = try S3ObjectStore(endpoint: "http://127.0.0.1:1", addressing: .path, signingRegion: "us-east-1",
-                                      credentials: credentials, retry: fastRetry)
+                                      credentials: credentials, retry: fastRetry, logger: testLogger)
         let start = ContinuousClock.now
         let error = await captureError { _ = try await store.bucketExists("b") }
         XCTAssertEqual(error?.kind, .unavailable)
@@ -390,12 +395,12 @@ final class S3ObjectStoreUnitTests: XCTestCase {
     }
 
     func testAddressingAndEndpoints() throws {
-        let path = try S3ObjectStore(endpoint: "http://127.0.0.1:5055/", addressing: .path, signingRegion: "us-east-1", credentials: credentials)
+        let path = try S3ObjectStore(endpoint: "http://127.0.0.1:5055/", addressing: .path, signingRegion: "us-east-1", credentials: credentials, logger: testLogger)
         XCTAssertEqual(path.endpoint, "http://127.0.0.1:5055")
         XCTAssertEqual(path.target(bucket: "b", key: "x/y.json").host, "127.0.0.1:5055")
         XCTAssertEqual(path.target(bucket: "b", key: "x/y.json").path, "/b/x/y.json")
         XCTAssertEqual(path.target(bucket: "b", key: nil).path, "/b")
-        let virtual = try S3ObjectStore(endpoint: "https://COS.ap-guangzhou.myqcloud.com:443", signingRegion: "ap-guangzhou", credentials: credentials)
+        let virtual = try S3ObjectStore(endpoint: "https://COS.ap-guangzhou.myqcloud.com:443", signingRegion: "ap-guangzhou", credentials: credentials, logger: testLogger)
         XCTAssertEqual(virtual.addressing, .virtualHost)
         XCTAssertEqual(virtual.endpoint, "https://cos.ap-guangzhou.myqcloud.com")
         XCTAssertEqual(virtual.target(bucket: "audit-1250000000", key: "x/y.json").host, "audit-1250000000.cos.ap-guangzhou.myqcloud.com")
@@ -405,7 +410,7 @@ final class S3ObjectStoreUnitTests: XCTestCase {
         XCTAssertEqual(S3ObjectStore.urlQuery([("partNumber", "1"), ("uploadId", "a/b")]), "?partNumber=1&uploadId=a%2Fb")
 
         for bad in ["", "127.0.0.1:5055", "ftp://host", "http://", "http://host/path", "http://user:pw@host", "http://host?x=1"] {
-            XCTAssertThrowsError(try S3ObjectStore(endpoint: bad, signingRegion: "us-east-1", credentials: credentials), bad) { error in
+            XCTAssertThrowsError(try S3ObjectStore(endpoint: bad, signingRegion: "us-east-1", credentials: credentials, logger: testLogger), bad) { error in
                 XCTAssertEqual((error as? ObjectStoreError)?.kind, .rejected)
                 XCTAssertFalse((error as? ObjectStoreError)?.message.contains("pw@") == true)
             }
@@ -473,7 +478,7 @@ final class S3ObjectStoreMotoTests: XCTestCase {
             endpoint: try endpoint(), addressing: .path, signingRegion: "us-east-1",
             credentials: S3Credentials(accessKeyId: "testing", secretAccessKey: "testing-secret"),
             multipartThreshold: multipartThreshold, partSize: partSize, listPageSize: listPageSize,
-            retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50)))
+            retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50)), logger: testLogger)
     }
 
     private func uniqueBucket() -> String {
@@ -560,7 +565,7 @@ final class S3ObjectStoreMotoTests: XCTestCase {
         let store = try S3ObjectStore(
             endpoint: "http://127.0.0.1:1", addressing: .path, signingRegion: "us-east-1",
             credentials: S3Credentials(accessKeyId: "testing", secretAccessKey: "testing-secret"),
-            retry: .init(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(40)))
+            retry: .init(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(40)), logger: testLogger)
         await assertThrows(.unavailable) { try await store.put(bucket: "b", key: "k", body: [1], contentType: "x") }
     }
 }

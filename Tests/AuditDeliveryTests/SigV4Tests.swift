@@ -1,4 +1,5 @@
 @testable import AuditDelivery
+@testable import AuditObjectStorage
 import Foundation
 import XCTest
 

@@ -1,6 +1,7 @@
 import AuditDelivery
 import Crypto
 import Foundation
+import Logging
 import XCTest
 
 final class WebhookTests: XCTestCase {
@@ -23,7 +24,7 @@ final class WebhookTests: XCTestCase {
             if request.uri.hasPrefix("/moved") { return .init(.found, headers: [("Location", "/ok/elsewhere")]) }
             return .init(.serviceUnavailable, body: "busy")
         }
-        let sender = WebhookSender()
+        let sender = WebhookSender(logger: Logger(label: "webhook-test"))
         let acknowledged = try await sender.send(url: "http://127.0.0.1:\(server.port)/ok/hook", secret: secret, body: body, messageId: "m-1")
         XCTAssertTrue(acknowledged)
         let refused = try await sender.send(url: "http://127.0.0.1:\(server.port)/busy", secret: secret, body: body, messageId: "m-2")
@@ -44,7 +45,7 @@ final class WebhookTests: XCTestCase {
     }
 
     func testNetworkErrorsThrowWithoutTheURLPath() async throws {
-        let sender = WebhookSender(timeout: .seconds(5))
+        let sender = WebhookSender(timeout: .seconds(5), logger: Logger(label: "webhook-test"))
         let start = ContinuousClock.now
         do {
             _ = try await sender.send(url: "http://127.0.0.1:1/hooks/T000/SECRET-TOKEN", secret: secret, body: body, messageId: "m-1")

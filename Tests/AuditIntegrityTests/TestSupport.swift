@@ -1,4 +1,5 @@
 import AuditModel
+import AuditSynthetic
 import Crypto
 import XCTest
 @testable import AuditIntegrity

@@ -1,4 +1,5 @@
 import AuditModel
+import AuditSynthetic
 import Foundation
 import XCTest
 

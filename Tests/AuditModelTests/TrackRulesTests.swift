@@ -1,4 +1,5 @@
 import AuditModel
+import AuditSynthetic
 import XCTest
 
 final class TrackRulesTests: XCTestCase {

@@ -50,7 +50,7 @@ enum PutEvents {
         var scopes: [String: AccountScope] = [:]
         let own = AccountScope(accountId: call.caller.accountId, retentionDays: try await call.environment.retentionDays(of: call.caller.accountId))
         scopes[String(call.caller.accountId)] = own
-        guard call.caller.role == "service" else { return scopes }
+        guard call.caller.role == .service else { return scopes }
         var named = Set<String>()
         for r in records {
             if let a = r["userIdentity"]?["accountId"].flatMap(EventRecordValidator.scalarString) { named.insert(a) }
@@ -64,7 +64,7 @@ enum PutEvents {
     }
 
     static func resolve(_ named: String?, caller: Caller, scopes: [String: AccountScope]) -> Result<AccountScope, RecordRejection> {
-        if caller.role == "service" {
+        if caller.role == .service {
             guard let named, !named.isEmpty else {
                 return .failure(.init("MissingParameter", "userIdentity.accountId is required for events sent with a service key"))
             }
