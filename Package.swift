@@ -31,8 +31,9 @@ let package = Package(
         .target(name: "AuditModel"),
         // Generated events for benchmarks, demos and tests.
         .target(name: "AuditSynthetic", dependencies: ["AuditModel"]),
-        // Reading operator-provided files: size-bounded reads, owner-only secret files.
-        .target(name: "AuditConfiguration"),
+        // The configuration model (options declared once: flag, environment, file, default, validation)
+        // and reading operator-provided files: size-bounded reads, owner-only secret files.
+        .target(name: "AuditConfiguration", dependencies: ["AuditModel"]),
         // TC3-HMAC-SHA256, one signer for server and clients: all a producer needs to sign.
         .target(name: "AuditSigning", dependencies: ["AuditModel", .product(name: "Crypto", package: "swift-crypto")]),
         // Credentials: key generation, secrets sealed at rest, console password hashes.
@@ -167,6 +168,7 @@ if ProcessInfo.processInfo.environment["CLOUDAUDIT_FUZZ"] == "1" {
         ("FuzzNextToken", ["AuditAPI", "AuditStore", "AuditModel"]),
         ("FuzzSignedNote", ["AuditIntegrity", "AuditModel"]),
         ("FuzzMerkleProof", ["AuditIntegrity"]),
+        ("FuzzConfiguration", ["AuditConfiguration"]),
     ]
     // Declares libFuzzer's LLVMFuzzerRunDriver, which each target's main calls.
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))

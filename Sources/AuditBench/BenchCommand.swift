@@ -128,7 +128,7 @@ public struct BenchCommand: AsyncParsableCommand {
                    100 * ingestRate / Double(ceiling)))
 
         // 3. Lookups per key.
-        let storage = try DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: 30)
+        let storage = try DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
         let samples = records.prefix(5000).compactMap { try? JSONParser.parse($0).objectValue }
         var rows: [[String: Any]] = []
         say("")
@@ -163,9 +163,9 @@ public struct BenchCommand: AsyncParsableCommand {
 
     func measureCeiling(records: [[UInt8]], dir: String, now: Int64) async throws -> Double {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let storage = try DataDirectory(path: dir + "/ceiling").openStorage(defaultRetentionDays: 30)
+        let storage = try DataDirectory(path: dir + "/ceiling").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
         let account = try await storage.accounts.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first).id
-        let scope = AccountScope(accountId: account, retentionDays: 30)
+        let scope = AccountScope(accountId: account, retentionDays: ServerConfiguration().retentionDays)
         let events: [AuditEvent] = records.compactMap { r in
             guard let v = try? JSONParser.parse(r), case .success(let e) = EventRecordValidator.validate(v, source: r, now: now, resolveAccount: { _ in .success(scope) }) else { return nil }
             return e
@@ -196,7 +196,7 @@ public struct BenchCommand: AsyncParsableCommand {
     func syntheticEvents(_ n: Int, seed: UInt64, span: Int64) -> [AuditEvent] {
         let now = unixNow()
         var gen = SyntheticEventGenerator(seed: seed, accountId: 0, now: now - 60, spanSeconds: span)
-        let scope = AccountScope(accountId: AccountIds.first, retentionDays: 30)
+        let scope = AccountScope(accountId: AccountIds.first, retentionDays: ServerConfiguration().retentionDays)
         return (0..<n).compactMap { _ -> AuditEvent? in
             let r = gen.next()
             guard let v = try? JSONParser.parse(r),

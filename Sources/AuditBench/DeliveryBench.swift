@@ -23,7 +23,7 @@ extension BenchCommand {
         let now = unixNow()
         say("")
         say("delivery: generating and storing \(n) events...")
-        let storage = try DataDirectory(path: dir + "/delivery").openStorage(defaultRetentionDays: 30)
+        let storage = try DataDirectory(path: dir + "/delivery").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
         let account = try await storage.accounts.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first).id
         let cases: [(String, TrackFilter, Bool)] = [
             ("all events, gzip", TrackFilter(actionType: "*", resourceType: "*", eventNames: ["*"]), true),
@@ -37,7 +37,7 @@ extension BenchCommand {
                                                             filters: [c.1]), quota: 10))
         }
         var gen = SyntheticEventGenerator(seed: 7, accountId: 0, now: now - 60, spanSeconds: 86400)
-        let scope = AccountScope(accountId: account, retentionDays: 30)
+        let scope = AccountScope(accountId: account, retentionDays: ServerConfiguration().retentionDays)
         var stored = 0
         var recordBytes = 0
         while stored < n {

@@ -51,7 +51,7 @@ extension BenchCommand {
         report["integrityAppendSlowerPercent"] = slower
 
         // 2. Proofs, on a store that keeps the log.
-        let storage = try DataDirectory(path: dir + "/log").openStorage(defaultRetentionDays: 30)
+        let storage = try DataDirectory(path: dir + "/log").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
         let account = try await storage.accounts.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first).id
         _ = try await appendConcurrently(events, to: storage.events)
         let size = Int64(try await storage.events.merkleRange(accountId: account).size)

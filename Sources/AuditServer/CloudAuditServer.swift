@@ -46,9 +46,9 @@ public enum CloudAuditServer {
         let regions = try RegionRegistry.load(file: c.regionsFile, dataDirectory: c.dataDirectory, logger: logger)
         let dir = DataDirectory(path: c.dataDirectory)
         try dir.ensureExists()
-        let masterKey = try dir.masterKey(logger: logger)
+        let masterKey = try dir.masterKey(given: c.masterKey, logger: logger)
         let sealer = try SecretSealer(masterKey: masterKey)
-        let signingKey = try SigningKeys(directory: dir).load(logger: logger)
+        let signingKey = try SigningKeys(directory: dir, operatorKeyFile: c.signingKeyFile).load(logger: logger)
         let storage = try dir.openStorage(defaultRetentionDays: c.retentionDays)
         let admin = Administration(storage: storage, sealer: sealer)
         _ = try await admin.ensureDefaultAccount()
@@ -108,7 +108,7 @@ public enum CloudAuditServer {
     /// start into `<data-dir>/root-credentials.json` (0600). The log says where, never the secret.
     static func ensureRootCredentials(_ c: ServerConfiguration, dir: DataDirectory, admin: Administration, logger: Logger) async throws {
         if c.rootSecretId != nil {
-            logger.notice("root key taken from CLOUDAUDIT_ROOT_SECRET_ID / CLOUDAUDIT_ROOT_SECRET_KEY")
+            logger.notice("root key taken from the root-secret-id / root-secret-key settings")
             return
         }
         if FileManager.default.fileExists(atPath: dir.rootCredentialsPath) {

@@ -22,10 +22,10 @@ public struct DataDirectory: Sendable {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 
-    /// The master key that seals stored secrets: `CLOUDAUDIT_MASTER_KEY` (hex or base64 of 32 bytes),
-    /// else `<data-dir>/master.key`, created on first use.
-    public func masterKey(environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) throws -> [UInt8] {
-        if let text = environment["CLOUDAUDIT_MASTER_KEY"], !text.isEmpty {
+    /// The master key that seals stored secrets: `given` (the `master-key` setting, hex or base64 of 32
+    /// bytes), else `<data-dir>/master.key`, created on first use.
+    public func masterKey(given: String?, logger: Logger) throws -> [UInt8] {
+        if let text = given, !text.isEmpty {
             return try CredentialGenerator.parseMasterKey(text)
         }
         if FileManager.default.fileExists(atPath: masterKeyPath) {
@@ -62,15 +62,14 @@ public struct DataDirectory: Sendable {
 
     /// The storage and master key of a deployment that exists, for tools that read its data (decrypt,
     /// verify): unlike `masterKey(logger:)` and `openStorage`, nothing is created when they are missing.
-    public func openExisting(defaultRetentionDays: Int, environment: [String: String] = ProcessInfo.processInfo.environment,
-                             logger: Logger) throws -> (storage: Storage, masterKey: [UInt8]) {
+    public func openExisting(defaultRetentionDays: Int, masterKey given: String?, logger: Logger) throws -> (storage: Storage, masterKey: [UInt8]) {
         guard storage.exists else {
             throw ServerError("\(path) is not a deployment's data directory (no \(storage.location))")
         }
-        guard !(environment["CLOUDAUDIT_MASTER_KEY"] ?? "").isEmpty || FileManager.default.fileExists(atPath: masterKeyPath) else {
+        guard !(given ?? "").isEmpty || FileManager.default.fileExists(atPath: masterKeyPath) else {
             throw ServerError("\(path) has no master key (\(masterKeyPath)) and CLOUDAUDIT_MASTER_KEY is not set")
         }
-        let key = try masterKey(environment: environment, logger: logger)
+        let key = try masterKey(given: given, logger: logger)
         return (try storage.open(.init(defaultRetentionDays: defaultRetentionDays)), key)
     }
 

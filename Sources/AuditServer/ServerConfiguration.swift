@@ -1,8 +1,12 @@
+import AuditConfiguration
 import AuditConsole
 import Foundation
 
-/// How `cloudaudit serve` runs. Flags override environment variables (`CLOUDAUDIT_*`), which override
-/// the defaults. Secrets never come from flags.
+/// How `cloudaudit serve` runs, and what the other commands read of a deployment (its data directory,
+/// retention, regions, master key). Every setting is declared once in `options`: its flag, its
+/// `CLOUDAUDIT_*` variable, its key in a `--config` file, its default and its validation; the sources
+/// take precedence in that order (flag, environment, file, default) and are all validated the same way.
+/// Secrets (the root secret key, the master key) come only from the environment or an owner-only file.
 public struct ServerConfiguration: Sendable {
     public var dataDirectory = "./cloudaudit-data"
     public var host = "127.0.0.1"
@@ -32,24 +36,105 @@ public struct ServerConfiguration: Sendable {
     public var console = ConsoleConfiguration()
     public var rootSecretId: String?
     public var rootSecretKey: String?
+    /// The master key that seals stored secrets (hex or base64 of 32 bytes); nil: `<data-dir>/master.key`.
+    public var masterKey: String?
+    /// The operator's signing key file; nil: `<data-dir>/signing.key`.
+    public var signingKeyFile: String?
+    public var logLevel = "info"
 
     public init() {}
 
-    /// Reads `CLOUDAUDIT_DATA_DIR`, `CLOUDAUDIT_HOST`, `CLOUDAUDIT_PORT`, `CLOUDAUDIT_RETENTION_DAYS` and
-    /// `CLOUDAUDIT_REGIONS_FILE`, `CLOUDAUDIT_TRACK_QUOTA` and the root key (`CLOUDAUDIT_ROOT_SECRET_ID`,
-    /// `CLOUDAUDIT_ROOT_SECRET_KEY`).
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> ServerConfiguration {
-        var c = ServerConfiguration()
-        if let v = env["CLOUDAUDIT_DATA_DIR"], !v.isEmpty { c.dataDirectory = v }
-        if let v = env["CLOUDAUDIT_HOST"], !v.isEmpty { c.host = v }
-        if let v = env["CLOUDAUDIT_PORT"].flatMap(Int.init) { c.port = v }
-        if let v = env["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init), (1...3650).contains(v) { c.retentionDays = v }
-        if let v = env["CLOUDAUDIT_REGIONS_FILE"], !v.isEmpty { c.regionsFile = v }
-        if let v = env["CLOUDAUDIT_TRACK_QUOTA"].flatMap(Int.init), v >= 0 { c.trackQuota = v }
-        if let id = env["CLOUDAUDIT_ROOT_SECRET_ID"], let key = env["CLOUDAUDIT_ROOT_SECRET_KEY"], !id.isEmpty, !key.isEmpty {
-            c.rootSecretId = id
-            c.rootSecretKey = key
+    /// Every setting, in the order `--help` and `--print-config` show them. The defaults are those of
+    /// the properties above (one place: `ServerConfiguration()`).
+    public static let options: [ConfigOption] = {
+        let d = ServerConfiguration()
+        func secs(_ x: Duration) -> String { String(x.components.seconds) }
+        return [
+            ConfigOption("data-dir", environment: "CLOUDAUDIT_DATA_DIR", kind: .text, default: d.dataDirectory,
+                         help: "Directory of the database and keys."),
+            ConfigOption("host", environment: "CLOUDAUDIT_HOST", kind: .text, default: d.host, help: "Address to listen on."),
+            ConfigOption("port", environment: "CLOUDAUDIT_PORT", kind: .integer(0...65535), default: String(d.port), help: "Port to listen on."),
+            ConfigOption("retention-days", environment: "CLOUDAUDIT_RETENTION_DAYS", kind: .integer(1...3650), default: String(d.retentionDays),
+                         help: "Default retention of events in days."),
+            ConfigOption("rate-limit", environment: "CLOUDAUDIT_RATE_LIMIT", kind: .number(0.001...1_000_000), default: ConfigOption.plain(d.rateLimit),
+                         help: "Requests per second allowed per SecretId."),
+            ConfigOption("max-concurrent", environment: "CLOUDAUDIT_MAX_CONCURRENT", kind: .integer(1...100_000), default: String(d.maxConcurrentRequests),
+                         help: "Requests in flight allowed across the server."),
+            ConfigOption("retention-interval", environment: "CLOUDAUDIT_RETENTION_INTERVAL", kind: .seconds(1...86400),
+                         default: secs(d.retentionInterval), help: "Seconds between retention passes."),
+            ConfigOption("regions", environment: "CLOUDAUDIT_REGIONS_FILE", kind: .text,
+                         help: "Regions file (JSON) of the object stores tracking sets deliver to; unset: only the built-in local region."),
+            ConfigOption("delivery-interval", environment: "CLOUDAUDIT_DELIVERY_INTERVAL", kind: .seconds(1...86400), default: secs(d.deliveryInterval),
+                         help: "Seconds between a tracking set's files (a full file goes at once)."),
+            ConfigOption("delivery-max-events", environment: "CLOUDAUDIT_DELIVERY_MAX_EVENTS", kind: .integer(1...1_000_000),
+                         default: String(d.deliveryMaxEvents), help: "Events per delivered file at most."),
+            ConfigOption("track-quota", environment: "CLOUDAUDIT_TRACK_QUOTA", kind: .integer(0...10_000), default: String(d.trackQuota),
+                         help: "Tracking sets allowed per account."),
+            ConfigOption("checkpoint-interval", environment: "CLOUDAUDIT_CHECKPOINT_INTERVAL", kind: .seconds(1...86400),
+                         default: secs(d.checkpointInterval), help: "Seconds between signed checkpoints of the logs that grew."),
+            ConfigOption("digest-interval", environment: "CLOUDAUDIT_DIGEST_INTERVAL", kind: .seconds(1...86400), default: secs(d.digestInterval),
+                         help: "Seconds between a tracking set's signed digests (also written when a set is stopped)."),
+            ConfigOption("console-idle-timeout", environment: "CLOUDAUDIT_CONSOLE_IDLE_TIMEOUT", kind: .seconds(1...86400),
+                         default: String(d.console.idleTimeout), help: "Seconds without a request after which a console session ends."),
+            ConfigOption("console-session-lifetime", environment: "CLOUDAUDIT_CONSOLE_SESSION_LIFETIME", kind: .seconds(1...(30 * 86400)),
+                         default: String(d.console.lifetime), help: "Seconds after sign-in after which a console session ends."),
+            ConfigOption("console-secure-cookies", environment: "CLOUDAUDIT_CONSOLE_SECURE_COOKIES", kind: .toggle, default: String(d.console.secureCookies),
+                         help: "Mark the console's session cookie Secure (serve it over HTTPS, e.g. behind a proxy)."),
+            ConfigOption("request-timeout", environment: "CLOUDAUDIT_REQUEST_TIMEOUT", kind: .seconds(1...3600), default: secs(d.requestTimeout),
+                         help: "Seconds after which an unanswered request is answered with an error (FailedOperation) and its work cancelled."),
+            ConfigOption("idle-timeout", environment: "CLOUDAUDIT_IDLE_TIMEOUT", kind: .seconds(1...3600), default: secs(d.idleTimeout),
+                         help: "Seconds without a byte from a connection after which it is closed."),
+            ConfigOption("log-level", environment: "CLOUDAUDIT_LOG_LEVEL", kind: .choice(["trace", "debug", "info", "notice", "warning", "error"]),
+                         default: d.logLevel, help: "Log level."),
+            ConfigOption("signing-key-file", environment: "CLOUDAUDIT_SIGNING_KEY_FILE", kind: .text,
+                         help: "The operator's Ed25519 signing key file (owner-only); unset: <data-dir>/signing.key, created on first start."),
+            ConfigOption("root-secret-id", environment: "CLOUDAUDIT_ROOT_SECRET_ID", kind: .text,
+                         help: "SecretId of the root admin key (with root-secret-key); unset: one is generated into <data-dir>/root-credentials.json."),
+            ConfigOption("root-secret-key", environment: "CLOUDAUDIT_ROOT_SECRET_KEY", kind: .text, secret: true,
+                         help: "SecretKey of the root admin key."),
+            ConfigOption("master-key", environment: "CLOUDAUDIT_MASTER_KEY", kind: .text, secret: true,
+                         help: "Master key sealing stored secrets (64 hex characters); unset: <data-dir>/master.key, created on first start."),
+        ]
+    }()
+
+    /// The settings from a command line's flags (name -> text), the environment and a `--config` file.
+    /// - Throws: `ConfigurationError` naming the option and the source of a bad value.
+    public static func resolve(flags: [String: String], environment: [String: String] = ProcessInfo.processInfo.environment,
+                               configFile: String?) throws -> (ServerConfiguration, Configuration) {
+        let file = try configFile.map { try ConfigFile.load($0) }
+        let resolved = try Configuration.resolve(options, flags: flags, environment: environment, file: file)
+        return (try ServerConfiguration(resolved), resolved)
+    }
+
+    /// The server configuration of resolved settings (see `options`).
+    public init(_ c: Configuration) throws {
+        func required(_ name: String) -> String { c.string(name) ?? "" }
+        dataDirectory = required("data-dir")
+        host = required("host")
+        port = c.int("port") ?? port
+        retentionDays = c.int("retention-days") ?? retentionDays
+        rateLimit = c.double("rate-limit") ?? rateLimit
+        maxConcurrentRequests = c.int("max-concurrent") ?? maxConcurrentRequests
+        retentionInterval = c.seconds("retention-interval") ?? retentionInterval
+        regionsFile = c.string("regions")
+        deliveryInterval = c.seconds("delivery-interval") ?? deliveryInterval
+        deliveryMaxEvents = c.int("delivery-max-events") ?? deliveryMaxEvents
+        trackQuota = c.int("track-quota") ?? trackQuota
+        checkpointInterval = c.seconds("checkpoint-interval") ?? checkpointInterval
+        digestInterval = c.seconds("digest-interval") ?? digestInterval
+        console.idleTimeout = c.int("console-idle-timeout").map(Int64.init) ?? console.idleTimeout
+        console.lifetime = c.int("console-session-lifetime").map(Int64.init) ?? console.lifetime
+        console.secureCookies = c.bool("console-secure-cookies")
+        requestTimeout = c.seconds("request-timeout") ?? requestTimeout
+        idleTimeout = c.seconds("idle-timeout") ?? idleTimeout
+        logLevel = required("log-level")
+        signingKeyFile = c.string("signing-key-file")
+        rootSecretId = c.string("root-secret-id")
+        rootSecretKey = c.string("root-secret-key")
+        masterKey = c.string("master-key")
+        guard (rootSecretId == nil) == (rootSecretKey == nil) else {
+            let given = c.setting(rootSecretId == nil ? "root-secret-key" : "root-secret-id")!
+            throw ConfigurationError("root-secret-id and root-secret-key go together; only \(given.option.name) is set (\(given.source))")
         }
-        return c
     }
 }

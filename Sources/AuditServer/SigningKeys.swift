@@ -31,16 +31,16 @@ public struct SigningKeys: Sendable {
 
     public static let defaultName = "cloudaudit"
     let directory: DataDirectory
-    let environment: [String: String]
+    /// The `signing-key-file` setting: the operator's key, used instead of `<data-dir>/signing.key`.
+    let operatorKeyPath: String?
 
-    public init(directory: DataDirectory, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(directory: DataDirectory, operatorKeyFile: String?) {
         self.directory = directory
-        self.environment = environment
+        operatorKeyPath = operatorKeyFile.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     var ownKeyPath: String { directory.path + "/signing.key" }
     public var keyringPath: String { directory.path + "/signing-keys.json" }
-    var operatorKeyPath: String? { environment["CLOUDAUDIT_SIGNING_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } }
 
     /// The current key, created when the deployment has none; the keyring is brought up to date.
     public func load(now: Int64 = Int64(Date().timeIntervalSince1970), logger: Logger) throws -> SigningKey {
@@ -99,7 +99,7 @@ public struct SigningKeys: Sendable {
     /// the end of its period. The old private key is removed: nothing can sign as it any more.
     public func rotate(now: Int64 = Int64(Date().timeIntervalSince1970), logger: Logger) throws -> SigningKey {
         if let path = operatorKeyPath {
-            throw ServerError("the signing key is given by CLOUDAUDIT_SIGNING_KEY_FILE (\(path)); replace that file to rotate")
+            throw ServerError("the signing key is given by the signing-key-file setting (CLOUDAUDIT_SIGNING_KEY_FILE: \(path)); replace that file to rotate")
         }
         let old = FileManager.default.fileExists(atPath: ownKeyPath) ? try read(ownKeyPath) : nil
         let key = try SigningKey.generate(name: old?.name ?? Self.defaultName)

@@ -7,22 +7,39 @@ import AuditStore
 import Foundation
 import Logging
 
-/// `--data-dir` for the commands that open the database directly.
+/// The deployment a command works on: the same settings as `serve` (`--data-dir`, or the environment, or
+/// a `--config` file: see `cloudaudit serve --help`), for the commands that open its data directly.
 struct DataDirOptions: ParsableArguments {
     @Option(help: "Data directory of the deployment (env CLOUDAUDIT_DATA_DIR, default ./cloudaudit-data).") var dataDir: String?
+    @Option(help: "The deployment's configuration file, as given to `serve --config`.") var config: String?
+
+    /// The deployment's settings: flag, environment, file, default (one model with `serve`).
+    func settings(regions: String? = nil) throws -> ServerConfiguration {
+        var flags: [String: String] = [:]
+        if let dataDir { flags["data-dir"] = dataDir }
+        if let regions { flags["regions"] = regions }
+        do { return try ServerConfiguration.resolve(flags: flags, configFile: config).0 } catch let e as ConfigurationError {
+            throw ValidationError(e.description)
+        }
+    }
 
     var directory: DataDirectory {
-        DataDirectory(path: dataDir ?? ProcessInfo.processInfo.environment["CLOUDAUDIT_DATA_DIR"] ?? "./cloudaudit-data")
+        get throws { DataDirectory(path: try settings().dataDirectory) }
+    }
+
+    /// The master key of the deployment (created on first use, as `serve` does).
+    func masterKey() throws -> [UInt8] {
+        let s = try settings()
+        return try DataDirectory(path: s.dataDirectory).masterKey(given: s.masterKey, logger: Logger(label: "cloudaudit"))
     }
 
     /// Opens the storage and the sealer; the caller closes the storage.
     func open() throws -> (storage: Storage, admin: Administration) {
-        let dir = directory
-        let logger = Logger(label: "cloudaudit")
+        let s = try settings()
+        let dir = DataDirectory(path: s.dataDirectory)
         try dir.ensureExists()
-        let sealer = try SecretSealer(masterKey: try dir.masterKey(logger: logger))
-        let retention = ProcessInfo.processInfo.environment["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
-        let storage = try dir.openStorage(defaultRetentionDays: retention)
+        let sealer = try SecretSealer(masterKey: try dir.masterKey(given: s.masterKey, logger: Logger(label: "cloudaudit")))
+        let storage = try dir.openStorage(defaultRetentionDays: s.retentionDays)
         return (storage, Administration(storage: storage, sealer: sealer))
     }
 }
@@ -135,7 +152,7 @@ struct AccountsCommand: AsyncParsableCommand {
             let accounts = try await storage.accounts.listAccounts()
             try await storage.close()
             // RetentionDays is the effective value: the account's own, else the deployment default.
-            let fallback = ProcessInfo.processInfo.environment["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
+            let fallback = try options.settings().retentionDays
             struct Out: Encodable { var AccountId: Int64; var Name: String; var RetentionDays: Int; var CreatedAt: Int64; var MemberOf: Int64? }
             try printJSON(accounts.map {
                 Out(AccountId: $0.id, Name: $0.name, RetentionDays: $0.retentionDays ?? fallback, CreatedAt: $0.createdAt, MemberOf: $0.memberOf)
@@ -206,9 +223,9 @@ struct KeysCommand: AsyncParsableCommand {
         @Flag(help: "Every key the deployment has used, as JSON.") var all = false
 
         func run() async throws {
-            let dir = options.directory
+            let dir = try options.directory
             try dir.ensureExists()
-            let keys = SigningKeys(directory: dir)
+            let keys = SigningKeys(directory: dir, operatorKeyFile: try options.settings().signingKeyFile)
             let current = try keys.load(logger: Logger(label: "cloudaudit"))
             if all {
                 try printJSON(try keys.keyring())
@@ -227,7 +244,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var options: DataDirOptions
 
         func run() async throws {
-            let key = try SigningKeys(directory: options.directory).rotate(logger: Logger(label: "cloudaudit"))
+            let key = try SigningKeys(directory: try options.directory, operatorKeyFile: try options.settings().signingKeyFile).rotate(logger: Logger(label: "cloudaudit"))
             print(key.publicKey.verifierKey)
             print(key.publicKey.fingerprint)
         }

@@ -35,7 +35,9 @@ struct DecryptCommand: AsyncParsableCommand {
             if let output, !force, FileManager.default.fileExists(atPath: output) {
                 throw CommandFailure("\(output) exists; choose another -o file, or add --force to replace it")
             }
-            let (storage, masterKey) = try options.directory.openExisting(defaultRetentionDays: 30, logger: Logger(label: "cloudaudit"))
+            let settings = try options.settings()
+            let (storage, masterKey) = try DataDirectory(path: settings.dataDirectory).openExisting(
+                defaultRetentionDays: settings.retentionDays, masterKey: settings.masterKey, logger: Logger(label: "cloudaudit"))
             let result: Result<[UInt8], Error>
             do { result = .success(try await KeyVault(keys: storage.kmsKeys, masterKey: masterKey).decrypt(bytes)) } catch { result = .failure(error) }
             try await storage.close()

@@ -37,8 +37,8 @@ struct KmsCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 if let why = KmsKeyRules.aliasProblem(alias) { throw CommandFailure("--alias: \(why)") }
-                let dir = options.directory
-                let file = regions ?? ProcessInfo.processInfo.environment["CLOUDAUDIT_REGIONS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+                let dir = try options.directory
+                let file = try options.settings(regions: regions).regionsFile
                 let registry = try RegionRegistry.load(file: file, dataDirectory: dir.path, logger: Logger(label: "cloudaudit"))
                 let known = registry.regions.map(\.name)
                 guard known.contains(region) else {
@@ -47,7 +47,7 @@ struct KmsCommand: AsyncParsableCommand {
                 }
                 let (storage, admin) = try options.open()
                 let masterKey: [UInt8]
-                do { masterKey = try dir.masterKey(logger: Logger(label: "cloudaudit")) } catch {
+                do { masterKey = try options.masterKey() } catch {
                     try? await storage.close()
                     throw error
                 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditClient
+import AuditConfiguration
 import AuditDelivery
 import AuditIntegrity
 import AuditModel
@@ -101,8 +102,22 @@ struct VerifyCommand: AsyncParsableCommand {
                                valueName: "dir"))
     var dataDir: String?
 
+    @Option(help: ArgumentHelp("The deployment's configuration file, as given to `serve --config` (its data directory, regions file, master key).",
+                               valueName: "file"))
+    var config: String?
+
     @Option(help: "text or json.")
     var output: EventsCommand.SummaryFormat = .text
+
+    /// The deployment's settings (the model `serve` reads): flags, environment, `--config`, defaults.
+    func settings() throws -> ServerConfiguration {
+        var flags: [String: String] = [:]
+        if let dataDir { flags["data-dir"] = dataDir }
+        if let regions { flags["regions"] = regions }
+        do { return try ServerConfiguration.resolve(flags: flags, configFile: config).0 } catch let e as ConfigurationError {
+            throw EventsCommand.Failure(e.description, exitCode: 2)
+        }
+    }
 
     @Flag(help: "Also list every digest and log file with its status (text output).")
     var verbose = false
@@ -157,8 +172,8 @@ struct VerifyCommand: AsyncParsableCommand {
             bucketName = url.lastPathComponent
             store = FileSystemObjectStore(root: url.deletingLastPathComponent().path)
         } else {
-            let directory = dataDir ?? ProcessInfo.processInfo.environment["CLOUDAUDIT_DATA_DIR"] ?? "./cloudaudit-data"
-            let registry = try RegionRegistry.load(file: regions, dataDirectory: directory, logger: Logger(label: "cloudaudit"))
+            let deployment = try settings()
+            let registry = try RegionRegistry.load(file: deployment.regionsFile, dataDirectory: deployment.dataDirectory, logger: Logger(label: "cloudaudit"))
             guard let r = registry.region(region!) else {
                 let names = registry.regions.map(\.name).joined(separator: ", ")
                 throw EventsCommand.Failure("region \(region!) is not configured (configured: \(names)); pass the deployment's --regions file", exitCode: 2)
@@ -186,8 +201,8 @@ struct VerifyCommand: AsyncParsableCommand {
         // The key store, to decrypt.
         var closeStore: (() async throws -> Void)?
         var decrypt: BucketVerifier.Decryptor?
-        if let dataDir {
-            let (vault, close) = try Self.openKeyVault(dataDir)
+        if dataDir != nil || config != nil {
+            let (vault, close) = try Self.openKeyVault(try settings())
             decrypt = { try await vault.decrypt($0) }
             closeStore = close
         }
@@ -226,10 +241,12 @@ struct VerifyCommand: AsyncParsableCommand {
         }
     }
 
-    static func openKeyVault(_ path: String) throws -> (KeyVault, () async throws -> Void) {
-        let retention = ProcessInfo.processInfo.environment["CLOUDAUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 30
+    static func openKeyVault(_ deployment: ServerConfiguration) throws -> (KeyVault, () async throws -> Void) {
         let opened: (storage: Storage, masterKey: [UInt8])
-        do { opened = try DataDirectory(path: path).openExisting(defaultRetentionDays: retention, logger: Logger(label: "cloudaudit")) } catch let e as ServerError {
+        do {
+            opened = try DataDirectory(path: deployment.dataDirectory).openExisting(defaultRetentionDays: deployment.retentionDays,
+                                                                                   masterKey: deployment.masterKey, logger: Logger(label: "cloudaudit"))
+        } catch let e as ServerError {
             throw EventsCommand.Failure(e.description, exitCode: 2)
         }
         return (KeyVault(keys: opened.storage.kmsKeys, masterKey: opened.masterKey), { try await opened.storage.close() })

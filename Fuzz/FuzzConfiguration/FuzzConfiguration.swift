@@ -1,0 +1,70 @@
+// libFuzzer target: `ConfigFile.parse` (a --config file), `Configuration.flags` (a command line) and
+// `Configuration.resolve` over options of every kind. Any bytes must give settings or a
+// `ConfigurationError`, never a trap; a resolved value passes its option's validation again unchanged,
+// and a secret's value is never in the printout or in an error message. Built and run by scripts/fuzz;
+// seeds in Fuzz/Corpus/FuzzConfiguration.
+import AuditConfiguration
+import Foundation
+import FuzzSupport
+
+let options: [ConfigOption] = [
+    ConfigOption("port", environment: "FUZZ_PORT", kind: .integer(0...65535), default: "9780", help: "p"),
+    ConfigOption("rate-limit", kind: .number(0.001...1_000_000), default: "5000", help: "r"),
+    ConfigOption("digest-interval", kind: .seconds(1...86400), default: "3600", help: "d"),
+    ConfigOption("log-level", kind: .choice(["trace", "debug", "info"]), default: "info", help: "l"),
+    ConfigOption("secure", kind: .toggle, default: "false", help: "s"),
+    ConfigOption("data-dir", kind: .text, default: "./data", help: "t"),
+    ConfigOption("master-key", environment: "FUZZ_MASTER", kind: .text, secret: true, help: "m"),
+]
+let secretMarker = "SECRETVALUE"
+
+func fuzzConfiguration(_ input: UnsafeRawBufferPointer) {
+    let bytes = Array(input)
+    // The secret of the environment must not show; an input that holds the marker itself may.
+    let watchSecret = !String(decoding: bytes, as: UTF8.self).contains(secretMarker)
+    // The input as a file, owner-only or not.
+    for ownerOnly in [true, false] {
+        guard let file = try? ConfigFile.parse(bytes, path: "fuzz.conf", ownerOnly: ownerOnly) else { continue }
+        check(flags: [:], file: file, watchSecret: watchSecret)
+    }
+    // The input as a command line (NUL-separated arguments).
+    let arguments = bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    if let parsed = try? Configuration.flags(arguments, options: options, own: ["config": true, "print-config": false]) {
+        precondition(parsed.own.keys.allSatisfy { $0 == "config" || $0 == "print-config" })
+        check(flags: parsed.options, file: nil, watchSecret: watchSecret)
+    }
+}
+
+func check(flags: [String: String], file: ConfigFile?, watchSecret: Bool) {
+    do {
+        let c = try Configuration.resolve(options, flags: flags, environment: ["FUZZ_MASTER": secretMarker], file: file)
+        for s in c.settings {
+            if let v = s.value, s.source != .defaultValue {
+                guard case .success(let again) = s.option.validate(v) else { preconditionFailure("\(s.option.name)=\(v) no longer validates") }
+                precondition(again == v, "\(s.option.name): \(v) normalizes to \(again)")
+            }
+        }
+        precondition(!watchSecret || !c.printed().contains(secretMarker), "a secret is printed")
+    } catch let e as ConfigurationError {
+        precondition(!watchSecret || !e.description.contains(secretMarker), "a secret is in a message")
+    } catch {
+        preconditionFailure("unexpected error \(error)")
+    }
+}
+
+/// The input function libFuzzer calls.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzConfiguration(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
+
+/// SwiftPM links `main` to this module's entry point rather than to libFuzzer's `main`: run
+/// libFuzzer's driver from here (see Fuzz/FuzzSupport).
+@main enum Main {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
+    }
+}
