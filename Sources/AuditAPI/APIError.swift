@@ -141,5 +141,18 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// A client's text as quoted in a message: printable, at most 64 Unicode scalars (not Characters:
     /// one letter with thousands of combining marks is one Character).
+    // The web console's own refusals (docs/console.md), answered with an HTTP status in the form
+    // `{"Error": {"Code", "Message"}, "RequestId"}`.
+    public static let consolePageNotFound = APIError("NotFound", "There is no console page at this address.")
+    public static let originNotAllowed = APIError("OriginNotAllowed", "The request came from a page of another site.")
+    public static let csrfTokenInvalid = APIError("CsrfTokenInvalid", "The request did not carry this session's X-CSRF-Token header; reload the console.")
+    public static let notSignedIn = APIError("NotSignedIn", "Sign in to use the console.")
+    public static let sessionExpired = APIError("SessionExpired", "The session has expired; sign in again.")
+    public static let signInFailed = APIError("AuthFailure.SignInFailed", "The access key, account, role or password is not correct.")
+    public static func signInInvalid(_ why: String) -> APIError { .init("InvalidParameter", why) }
+    public static func consoleRole(_ role: String) -> APIError {
+        .init(unauthorizedOperation(role: role, action: "ConsoleLogin").code, "The console is for admin and auditor keys; this key's role is \(clip(role)).")
+    }
+
     static func clip(_ s: String) -> String { TextClip.scalars(s, 64, printable: true) }
 }

@@ -31,7 +31,7 @@ extension WebConsole {
             } catch {
                 let refusal = error as? APIError ?? .internalError
                 audit("ExportEvents", caller: active.caller, request: request, context: context, parameters: params.root, error: refusal)
-                return self.error(.badRequest, refusal.code, refusal.message)
+                return self.error(.badRequest, refusal, context)
             }
             audit("ExportEvents", caller: active.caller, request: request, context: context, parameters: params.root, error: nil)
             q.limit = Self.exportPageSize

@@ -41,10 +41,10 @@ public struct WebConsole: Sendable {
 
     public func addRoutes(to router: Router<AuditRequestContext>) {
         // The router treats "/console" and "/console/" alike; the page's relative links need the slash.
-        router.get("/console/") { request, _ in
-            request.uri.path.hasSuffix("/") ? self.asset("") : Response(status: .found, headers: [.location: "/console/"])
+        router.get("/console/") { request, context in
+            request.uri.path.hasSuffix("/") ? self.asset("", context) : Response(status: .found, headers: [.location: "/console/"])
         }
-        router.get("/console/assets/:name") { _, context in self.asset("assets/" + (context.parameters.get("name") ?? "")) }
+        router.get("/console/assets/:name") { _, context in self.asset("assets/" + (context.parameters.get("name") ?? ""), context) }
         router.post("/console/api/session") { request, context in await self.signIn(request, context) }
         router.get("/console/api/session") { request, context in await self.withSession(request, context, csrf: false) { active in
             self.json(.ok, .obj([("Session", self.sessionJSON(active.session))]))
@@ -56,8 +56,8 @@ public struct WebConsole: Sendable {
 
     // MARK: Responses
 
-    func asset(_ path: String) -> Response {
-        guard let file = ConsoleAssets.files[path] else { return error(.notFound, "NotFound", "There is no console page at this address.") }
+    func asset(_ path: String, _ context: AuditRequestContext) -> Response {
+        guard let file = ConsoleAssets.files[path] else { return error(.notFound, .consolePageNotFound, context) }
         var headers = HTTPFields()
         headers[.contentType] = file.contentType
         headers[.cacheControl] = "no-cache"
@@ -81,15 +81,20 @@ public struct WebConsole: Sendable {
     /// The answer to a console request that outlived its deadline (`RequestDeadlineMiddleware`).
     public static func timedOut(_ context: AuditRequestContext, after timeout: Duration) -> Response {
         let error = APIError.requestTimedOut(seconds: timeout.components.seconds)
-        let body = JSONWriter.encode(.obj([("Error", .obj([("Code", .string(error.code)), ("Message", .string(error.message))]))]))
+        let body = JSONWriter.encode(errorBody(error, requestId: context.requestId))
         var response = Response(status: .serviceUnavailable, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                                 body: .init(byteBuffer: ByteBuffer(bytes: body)))
         for (name, value) in securityHeaders { response.headers[name] = value }
         return response
     }
 
-    func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, cookie: String? = nil) -> Response {
-        json(status, .obj([("Error", .obj([("Code", .string(code)), ("Message", .string(message))]))]), cookie: cookie)
+    /// A refusal from the one catalogue (`APIError`), with the request's id as the API gives it.
+    func error(_ status: HTTPResponse.Status, _ error: APIError, _ context: AuditRequestContext, cookie: String? = nil) -> Response {
+        json(status, Self.errorBody(error, requestId: context.requestId), cookie: cookie)
+    }
+
+    static func errorBody(_ error: APIError, requestId: String) -> JSONValue {
+        .obj([("Error", .obj([("Code", .string(error.code)), ("Message", .string(error.message))])), ("RequestId", .string(requestId))])
     }
 
     func sessionJSON(_ s: ConsoleSession) -> JSONValue {
@@ -122,22 +127,22 @@ public struct WebConsole: Sendable {
     func withSession(_ request: Request, _ context: AuditRequestContext, csrf: Bool,
                      _ body: (SessionManager.Active) async throws -> Response) async -> Response {
         do {
-            if Self.foreignOrigin(request) { return error(.forbidden, "OriginNotAllowed", "The request came from a page of another site.") }
+            if Self.foreignOrigin(request) { return error(.forbidden, .originNotAllowed, context) }
             let active = try await sessions.resolve(token: Self.sessionToken(request))
             if csrf {
                 let sent = request.headers[HTTPField.Name("X-CSRF-Token")!] ?? ""
                 guard constantTimeEquals(sent, active.session.csrfToken) else {
-                    return error(.forbidden, "CsrfTokenInvalid", "The request did not carry this session's X-CSRF-Token header; reload the console.")
+                    return error(.forbidden, .csrfTokenInvalid, context)
                 }
             }
             return try await body(active)
         } catch SessionManager.Problem.notSignedIn {
-            return error(.unauthorized, "NotSignedIn", "Sign in to use the console.", cookie: cookie("", maxAge: 0))
+            return error(.unauthorized, .notSignedIn, context, cookie: cookie("", maxAge: 0))
         } catch SessionManager.Problem.expired {
-            return error(.unauthorized, "SessionExpired", "The session has expired; sign in again.", cookie: cookie("", maxAge: 0))
+            return error(.unauthorized, .sessionExpired, context, cookie: cookie("", maxAge: 0))
         } catch {
             context.logger.error("console request failed", metadata: ["error.message": "\(error)"])
-            return self.error(.internalServerError, "InternalError", APIError.internalError.message)
+            return self.error(.internalServerError, .internalError, context)
         }
     }
 
@@ -157,26 +162,24 @@ public struct WebConsole: Sendable {
 
     // MARK: Sign-in
 
-    static let signInFailed = "The access key, account, role or password is not correct."
-
     func signIn(_ request: Request, _ context: AuditRequestContext) async -> Response {
-        if Self.foreignOrigin(request) { return error(.forbidden, "OriginNotAllowed", "The request came from a page of another site.") }
+        if Self.foreignOrigin(request) { return error(.forbidden, .originNotAllowed, context) }
         guard let body = await readJSONObject(request) else {
-            return error(.badRequest, "InvalidParameter", "Send a JSON object with SecretId and SecretKey, or AccountId, Role and Password.")
+            return error(.badRequest, .signInInvalid("Send a JSON object with SecretId and SecretKey, or AccountId, Role and Password."), context)
         }
         let address = context.remoteAddress
         let caller: Caller
         do {
             if let secretId = body["SecretId"]?.stringValue {
                 guard let secretKey = body["SecretKey"]?.stringValue, !secretId.isEmpty, secretId.utf8.count <= 128, secretKey.utf8.count <= 256 else {
-                    return error(.badRequest, "InvalidParameter", "Give both SecretId and SecretKey.")
+                    return error(.badRequest, .signInInvalid("Give both SecretId and SecretKey."), context)
                 }
                 caller = try await api.authenticator.verify(secretId: secretId, secretKey: secretKey)
             } else {
                 caller = try await passwordSignIn(body)
             }
         } catch let problem as SignInProblem {
-            return error(.badRequest, "InvalidParameter", problem.message)
+            return error(.badRequest, .signInInvalid(problem.message), context)
         } catch let failure as Authenticator.Failure {
             if let known = failure.knownCaller {
                 audit("ConsoleLogin", caller: known, request: request, context: context, parameters: nil, error: failure.error)
@@ -184,15 +187,15 @@ public struct WebConsole: Sendable {
             context.logger.notice("console sign-in failed", metadata: ["error.code": "\(failure.error.code)", "client.address": "\(address)"])
             let delay = throttle.failed(address, now: api.environment.clock())
             try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
-            return error(.unauthorized, "AuthFailure.SignInFailed", Self.signInFailed)
+            return error(.unauthorized, .signInFailed, context)
         } catch {
             context.logger.error("console sign-in error", metadata: ["error.message": "\(error)"])
-            return self.error(.internalServerError, "InternalError", APIError.internalError.message)
+            return self.error(.internalServerError, .internalError, context)
         }
         guard caller.role == .admin || caller.role == .auditor else {
-            let refusal = APIError.unauthorizedOperation(role: caller.role.rawValue, action: "ConsoleLogin")
+            let refusal = APIError.consoleRole(caller.role.rawValue)
             audit("ConsoleLogin", caller: caller, request: request, context: context, parameters: nil, error: refusal)
-            return error(.forbidden, refusal.code, "The console is for admin and auditor keys; this key's role is \(caller.role.rawValue).")
+            return error(.forbidden, refusal, context)
         }
         do {
             let (token, active) = try await sessions.create(accountId: caller.accountId, role: caller.role, secretId: caller.secretId.isEmpty ? nil : caller.secretId)
@@ -201,7 +204,7 @@ public struct WebConsole: Sendable {
             return json(.ok, .obj([("Session", sessionJSON(active.session))]), cookie: cookie(token, maxAge: configuration.lifetime))
         } catch {
             context.logger.error("console session could not be stored", metadata: ["error.message": "\(error)"])
-            return self.error(.internalServerError, "InternalError", APIError.internalError.message)
+            return self.error(.internalServerError, .internalError, context)
         }
     }
 

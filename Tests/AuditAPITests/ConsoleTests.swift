@@ -299,6 +299,13 @@ final class ConsoleTests: XCTestCase {
             XCTAssertEqual(missing.status, .notFound)
             let signedOut = try await b.call("LookUpEvents")
             XCTAssertEqual(signedOut.errorCode, "NotSignedIn")
+            // Every refusal comes from the one catalogue with the request's id, as the API's errors do.
+            for r in [missing, signedOut] {
+                XCTAssertEqual(r.json?["Error"]?["Message"]?.stringValue?.isEmpty, false, r.text)
+                XCTAssertEqual(r.json?["RequestId"]?.stringValue?.count, 36, r.text)
+            }
+            XCTAssertEqual(missing.json?["Error"]?["Message"]?.stringValue, APIError.consolePageNotFound.message)
+            XCTAssertNotEqual(missing.json?["RequestId"], signedOut.json?["RequestId"])
         }
     }
 }
