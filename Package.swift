@@ -58,14 +58,14 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The web console: its pages (served by the binary, no build step), sign-in, sessions, CSRF,
-        // export, on the API's actions.
+        // The web console: its page (HTML, CSS and JavaScript files in Resources/, embedded in the
+        // binary as byte arrays: ConsoleAssets), sign-in, sessions, CSRF, export, on the API's actions.
         .target(name: "AuditConsole", dependencies: [
             "AuditAPI", "AuditStore", "AuditModel", "AuditAuth", "AuditDelivery",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], resources: [.embedInCode("Resources")]),
         // Signed API client used by the CLI (and by producers).
         .target(name: "AuditClient", dependencies: [
             "AuditModel", "AuditAuth",

@@ -1,8 +1,3 @@
-extension ConsoleAssets {
-    /// `assets/app.js`: the console's behaviour, one ES module with no dependencies. It speaks only the
-    /// contract of docs/console.md: `api/session`, `api/call` (with `X-CSRF-Token` on every POST and
-    /// DELETE), and links to `api/export`. Text goes into the page with `textContent`, never as HTML.
-    static let appJS = #"""
 import { TEXT, LANGUAGES } from "./i18n.js";
 
 const API = "/console/api/";
@@ -1335,5 +1330,3 @@ async function boot() {
 }
 
 boot();
-"""#
-}

@@ -1,7 +1,3 @@
-extension ConsoleAssets {
-    /// `assets/i18n.js`: every label of the console in English and Chinese, in one table.
-    /// `{name}` placeholders are filled by `t(key, {name: value})` in app.js.
-    static let i18nJS = #"""
 export const LANGUAGES = ["en", "zh"];
 
 export const TEXT = {
@@ -380,5 +376,3 @@ export const TEXT = {
     "error.generic": "出错了：{msg}",
   },
 };
-"""#
-}
