@@ -1,5 +1,12 @@
+// @ts-check
+/** The languages of the labels. */
 export const LANGUAGES = ["en", "zh"];
 
+/**
+ * Every label of the console, by language and key. `{name}` placeholders are filled by `t(key, {name: value})`
+ * (lang.js); a key missing in a language falls back to English.
+ * @type {Record<string, Record<string, string>>}
+ */
 export const TEXT = {
   en: {
     "app.title": "CloudAudit console",
