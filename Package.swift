@@ -86,8 +86,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The web console: its page (served by the binary), sign-in, sessions, CSRF, export, on the
-        // API's actions.
+        // The web console: its page (HTML, CSS and JavaScript files in Resources/, embedded in the
+        // binary as byte arrays: ConsoleAssets), sign-in, sessions, CSRF, export, on the API's actions.
         .target(name: "AuditConsole", dependencies: [
             "AuditModel", "AuditStore", "AuditAuth", "AuditAPI",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -95,7 +95,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], resources: [.embedInCode("Resources")]),
         // The signed API client: what a producer links (the CLI uses it too).
         .target(name: "AuditClient", dependencies: [
             "AuditSigning",

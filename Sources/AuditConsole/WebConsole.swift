@@ -61,7 +61,7 @@ public struct WebConsole: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = file.contentType
         headers[.cacheControl] = "no-cache"
-        return secured(Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: file.body))))
+        return secured(Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: file.body))))
     }
 
     func secured(_ response: Response) -> Response {

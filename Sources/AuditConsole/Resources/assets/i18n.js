@@ -1,9 +1,12 @@
-extension ConsoleAssets {
-    /// `assets/i18n.js`: every label of the console in English and Chinese, in one table.
-    /// `{name}` placeholders are filled by `t(key, {name: value})` in app.js.
-    static let i18nJS = #"""
+// @ts-check
+/** The languages of the labels. */
 export const LANGUAGES = ["en", "zh"];
 
+/**
+ * Every label of the console, by language and key. `{name}` placeholders are filled by `t(key, {name: value})`
+ * (lang.js); a key missing in a language falls back to English.
+ * @type {Record<string, Record<string, string>>}
+ */
 export const TEXT = {
   en: {
     "app.title": "CloudAudit console",
@@ -380,5 +383,3 @@ export const TEXT = {
     "error.generic": "出错了：{msg}",
   },
 };
-"""#
-}

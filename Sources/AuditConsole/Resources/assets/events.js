@@ -1,0 +1,394 @@
+// @ts-check
+/**
+ * The Operation Record view: the time range and filters, the search and its pages of results, the
+ * histogram and top lists (DescribeEventStats), and the export links.
+ */
+import { state } from "./state.js";
+import { t } from "./lang.js";
+import { $, h, show, setMessage, bump, panelState } from "./dom.js";
+import { call, request, errorText, sessionLost } from "./api.js";
+import { localText, utcText, inputValue, fromInputValue, timeZoneName, nowSec } from "./time.js";
+import { PAGE_SIZE, presetRange, customRange, lookupAttributes, queryParams, exportHref, exportFileName } from "./query.js";
+import { appendRows, EVENT_COLUMNS } from "./event-rows.js";
+
+/** @typedef {import("./query.js").Filter} Filter */
+/** @typedef {import("./query.js").Query} Query */
+/** @typedef {import("./state.js").AttributeKey} AttributeKey */
+/** @typedef {import("./state.js").EventStats} EventStats */
+
+// ---- range and filters ---------------------------------------------------------------------------
+
+/** @param {string} preset a preset of query.js, or "custom" */
+export function setPreset(preset) {
+  state.preset = preset;
+  for (const b of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("#range-presets .seg"))) {
+    b.setAttribute("aria-pressed", String(b.dataset.preset === preset));
+  }
+  $("custom-range").classList.toggle("is-active", preset === "custom");
+  if (preset === "custom" && !$("range-start").value) {
+    const end = nowSec();
+    $("range-start").value = inputValue(end - 86400);
+    $("range-end").value = inputValue(end);
+  }
+}
+
+/**
+ * Fixes the range when a search starts, so that paging stays on one query while events arrive.
+ * @param {string} [preset] the form's when not given
+ * @returns {import("./query.js").Range | null} null for a custom range that is not one
+ */
+export function resolveRange(preset) {
+  const p = preset || state.preset;
+  if (p === "custom") return customRange(fromInputValue($("range-start").value), fromInputValue($("range-end").value));
+  return presetRange(p, nowSec());
+}
+
+/**
+ * The lookup keys for the filter menus (GetAttributeKey, in the page's language), once unless `force`.
+ * @param {boolean} force
+ */
+export function loadAttributeKeys(force) {
+  if (!force && (state.attrKeys.length || state.attrKeysLoading)) return state.attrKeysLoading || Promise.resolve();
+  state.attrKeysLoading = fetchAttributeKeys().finally(() => { state.attrKeysLoading = null; });
+  return state.attrKeysLoading;
+}
+
+async function fetchAttributeKeys() {
+  try {
+    const r = await call("GetAttributeKey", { WebsiteType: state.lang });
+    state.attrKeys = (r.AttributeKeyDetails || []).slice()
+      .sort((/** @type {AttributeKey} */ a, /** @type {AttributeKey} */ b) => (a.Order || 0) - (b.Order || 0));
+  } catch (e) {
+    if (e.status === 401) return;
+    state.attrKeys = [];
+    setMessage($("query-error"), t("error.generic", { msg: errorText(e) }));
+  }
+  // Rebuild the rows with the new labels, keeping what they hold.
+  const kept = readFilters();
+  $("filter-rows").textContent = "";
+  if (kept.length) for (const f of kept) addFilterRow(f.key, f.value);
+  else addFilterRow("EventName", "");
+}
+
+/** @param {string} key */
+function keyInfo(key) { return state.attrKeys.find((k) => k.Value === key); }
+
+/**
+ * A filter row: the key's menu, its value (a menu of the key's values when the API gives them), a
+ * remove button.
+ * @param {string} key
+ * @param {string} value
+ */
+function addFilterRow(key, value) {
+  const rows = $("filter-rows");
+  const n = rows.children.length + 1;
+  const keySelect = h("select", { class: "filter-key", "data-testid": "filter-key", "aria-label": `${t("filters.key")} ${n}` },
+    state.attrKeys.map((k) => h("option", { value: k.Value, text: k.Label || k.Value })));
+  if (!state.attrKeys.length) keySelect.append(h("option", { value: key || "EventName", text: key || "EventName" }));
+  keySelect.value = key || "EventName";
+  const row = h("div", { class: "filter-row", "data-testid": "filter-row" }, keySelect);
+  const slot = h("span", { class: "filter-value-slot" });
+  row.append(slot);
+  const remove = h("button", { type: "button", class: "btn btn-quiet btn-icon filter-remove", "data-testid": "filter-remove",
+    "aria-label": t("filters.remove"), title: t("filters.remove"), text: "×" });
+  remove.addEventListener("click", () => {
+    row.remove();
+    if (!rows.children.length) addFilterRow("EventName", "");
+    $("filter-add").focus();
+  });
+  row.append(remove);
+  /** @param {string} v */
+  const renderValue = (v) => {
+    const info = keyInfo(keySelect.value);
+    slot.textContent = "";
+    let control;
+    if (info && info.LabelType === "select" && info.Starter) {
+      control = h("select", { class: "filter-value", "data-testid": "filter-value", "aria-label": `${t("filters.value")} ${n}` },
+        h("option", { value: "", text: t("filters.choose") }),
+        info.Starter.split(",").map((s) => s.trim()).filter(Boolean).map((s) => h("option", { value: s, text: s })));
+    } else {
+      control = h("input", { class: "filter-value", "data-testid": "filter-value", "aria-label": `${t("filters.value")} ${n}`,
+        spellcheck: "false", placeholder: info ? info.Label : "" });
+    }
+    control.value = v || "";
+    slot.append(control);
+  };
+  keySelect.addEventListener("change", () => renderValue(""));
+  renderValue(value);
+  rows.append(row);
+  return row;
+}
+
+/**
+ * The filter rows that hold a value, in order.
+ * @returns {Filter[]}
+ */
+function readFilters() {
+  const out = [];
+  for (const row of document.querySelectorAll("#filter-rows .filter-row")) {
+    const key = /** @type {HTMLSelectElement} */ (row.querySelector(".filter-key")).value;
+    const value = (/** @type {HTMLInputElement} */ (row.querySelector(".filter-value")).value || "").trim();
+    if (value) out.push({ key, value });
+  }
+  return out;
+}
+
+/**
+ * Adds a filter (from a top list) unless it is there, then searches again.
+ * @param {string} key
+ * @param {string} value
+ */
+function addFilterAndSearch(key, value) {
+  const existing = readFilters();
+  if (!existing.some((f) => f.key === key && f.value === value)) {
+    const empty = [...document.querySelectorAll("#filter-rows .filter-row")]
+      .find((r) => !(/** @type {HTMLInputElement} */ (r.querySelector(".filter-value"))).value.trim());
+    if (empty) empty.remove();
+    addFilterRow(key, value);
+  }
+  search();
+}
+
+export function renderQueryRange() {
+  const q = state.query;
+  const el = $("query-range");
+  if (!q) { el.textContent = ""; return; }
+  el.textContent = t("range.shown", { start: localText(q.StartTime), end: localText(q.EndTime), tz: timeZoneName() });
+  el.title = `${utcText(q.StartTime)} – ${utcText(q.EndTime)}`;
+  el.dataset.start = q.StartTime;
+  el.dataset.end = q.EndTime;
+}
+
+// ---- export --------------------------------------------------------------------------------------
+
+/**
+ * An export is a plain download link, so its answer would be saved as the file even when it is an
+ * error. The session is checked first: an ended session returns to sign-in, a server that cannot be
+ * reached raises the banner, and only then does the download start.
+ * @param {MouseEvent} e
+ */
+async function checkedExport(e) {
+  const a = /** @type {HTMLAnchorElement} */ (e.currentTarget);
+  if (a.dataset.checked === "1") { delete a.dataset.checked; return; }
+  e.preventDefault();
+  if (!state.query) return;
+  try {
+    await request("GET", "session");
+  } catch (err) {
+    if (err.status === 401) sessionLost(err.code);
+    return;
+  }
+  a.dataset.checked = "1";
+  a.click();
+}
+
+export function updateExportLinks() {
+  for (const [id, fmt] of [["export-csv", "csv"], ["export-jsonl", "jsonl"]]) {
+    const a = $(id);
+    if (state.query) {
+      a.href = exportHref(state.query, fmt);
+      a.setAttribute("download", exportFileName(state.query, fmt));
+      a.removeAttribute("aria-disabled");
+    } else {
+      a.href = "#";
+      a.setAttribute("aria-disabled", "true");
+    }
+  }
+}
+
+// ---- search, results, paging ---------------------------------------------------------------------
+
+/** @param {Event} [ev] the form's submit */
+export async function search(ev) {
+  if (ev) ev.preventDefault();
+  const range = resolveRange();
+  if (!range) {
+    setMessage($("query-error"), t("range.invalid"));
+    return;
+  }
+  setMessage($("query-error"), "");
+  const attrs = lookupAttributes(readFilters());
+  state.query = { ...range, LookupAttributes: attrs };
+  if (state.preset !== "custom") {
+    // Show the fixed range a preset resolved to; editing it switches to a custom range.
+    $("range-start").value = inputValue(range.StartTime);
+    $("range-end").value = inputValue(range.EndTime);
+  }
+  state.next = null;
+  state.events = [];
+  state.total = 0;
+  state.listOver = true;
+  renderQueryRange();
+  updateExportLinks();
+  const seq = ++state.searchSeq;
+  loadStats(seq);
+  await loadPage(seq, true);
+}
+
+/**
+ * @param {number} seq the search this page is of; dropped when another started
+ * @param {boolean} first
+ */
+async function loadPage(seq, first) {
+  const panel = $("events-panel");
+  const q = /** @type {Query} */ (state.query); // set by the search this page is of
+  panelState(panel, $("events-status"), "loading", t("results.loading"));
+  if (first) {
+    $("events-body").textContent = "";
+    $("results-count").textContent = "";
+  }
+  $("load-more").disabled = true;
+  const params = queryParams(q, { MaxResults: PAGE_SIZE });
+  if (!first && state.next) params.NextToken = state.next;
+  try {
+    const r = await call("LookUpEvents", params);
+    if (seq !== state.searchSeq) return;
+    const evs = r.Events || [];
+    state.events.push(...evs);
+    state.next = r.NextToken || null;
+    state.listOver = !!r.ListOver || !state.next;
+    state.total = r.TotalCount ?? state.events.length;
+    appendRows($("events-body"), evs, EVENT_COLUMNS);
+    finishResults();
+  } catch (e) {
+    if (seq !== state.searchSeq) return;
+    panelState(panel, $("events-status"), "error", t("results.error", { msg: errorText(e) }));
+    $("load-more").disabled = false;
+  }
+  bump(panel);
+}
+
+function finishResults() {
+  const panel = $("events-panel");
+  if (!state.events.length) panelState(panel, $("events-status"), "empty", t("results.empty"), t("results.emptyHint"));
+  else panelState(panel, $("events-status"), "ready");
+  $("results-count").textContent = state.events.length ? t("results.count", { shown: state.events.length, total: state.total }) : "";
+  show($("load-more"), !state.listOver);
+  $("load-more").disabled = false;
+}
+
+/** Draws the loaded events again (the language changed). */
+export function renderEvents() {
+  $("events-body").textContent = "";
+  appendRows($("events-body"), state.events, EVENT_COLUMNS);
+  if (state.query && $("events-panel").dataset.state !== "loading" && $("events-panel").dataset.state !== "error") finishResults();
+}
+
+// ---- histogram and top lists ---------------------------------------------------------------------
+
+/** @param {number} seq the search these stats are of */
+async function loadStats(seq) {
+  const q = /** @type {Query} */ (state.query); // set by the search these stats are of
+  const hist = $("histogram");
+  hist.dataset.state = "loading";
+  hist.textContent = "";
+  hist.append(h("p", { class: "muted small histogram-note", text: t("stats.loading") }));
+  try {
+    const params = queryParams(q, { Buckets: 60 });
+    const r = await call("DescribeEventStats", params);
+    if (seq !== state.searchSeq) return;
+    state.lastStats = r;
+    renderStats(r);
+    bump(hist);
+  } catch (e) {
+    if (seq !== state.searchSeq) return;
+    state.lastStats = null;
+    hist.dataset.state = "error";
+    hist.textContent = "";
+    hist.append(h("p", { class: "message message-error", role: "alert", text: t("stats.error", { msg: errorText(e) }) }));
+    for (const id of ["top-users", "top-events", "top-ips"]) $(id).textContent = "";
+    $("stats-total").textContent = "";
+    bump(hist);
+  }
+}
+
+/** @param {EventStats} r */
+export function renderStats(r) {
+  const hist = $("histogram");
+  const buckets = r.Histogram || [];
+  hist.textContent = "";
+  const max = Math.max(1, ...buckets.map((b) => b.Count || 0));
+  $("stats-total").textContent = t("stats.total", { n: r.TotalCount ?? 0 });
+  $("axis-start").textContent = buckets.length ? localText(buckets[0].StartTime) : "";
+  $("axis-end").textContent = buckets.length ? localText(buckets[buckets.length - 1].EndTime) : "";
+  buckets.forEach((b, i) => {
+    const label = t("stats.bar", { count: b.Count, start: localText(b.StartTime), end: localText(b.EndTime) });
+    const fill = h("span", { class: "bar-fill" });
+    fill.style.height = b.Count ? Math.max(3, Math.round((b.Count / max) * 100)) + "%" : "0";
+    const bar = h("button", { type: "button", class: "bar" + (b.Count ? "" : " bar-empty"), "data-testid": "histogram-bar",
+      "aria-label": label, title: label, dataset: { start: b.StartTime, end: b.EndTime, count: b.Count, index: i } }, fill);
+    bar.addEventListener("click", () => zoomTo(b.StartTime, b.EndTime));
+    hist.append(bar);
+  });
+  hist.dataset.state = buckets.length ? "ready" : "empty";
+  /** @type {[string, import("./state.js").TopValue[] | undefined][]} */
+  const lists = [["top-users", r.TopUsers], ["top-events", r.TopEventNames], ["top-ips", r.TopSourceIPs]];
+  for (const [id, items] of lists) {
+    const ol = $(id);
+    ol.textContent = "";
+    if (!items || !items.length) { ol.append(h("li", { class: "muted small", text: t("stats.none") })); continue; }
+    const top = Math.max(1, ...items.map((x) => x.Count || 0));
+    for (const item of items) {
+      const meter = h("span", { class: "top-meter" });
+      meter.style.width = Math.round(((item.Count || 0) / top) * 100) + "%";
+      const btn = h("button", { type: "button", class: "top-item", "data-testid": "top-item", dataset: { value: item.Value, count: item.Count },
+        title: item.Value }, meter, h("span", { class: "top-value", text: item.Value || "—" }), h("span", { class: "top-count", text: item.Count }));
+      btn.addEventListener("click", () => addFilterAndSearch(ol.dataset.key, item.Value));
+      ol.append(h("li", {}, btn));
+    }
+  }
+}
+
+/**
+ * Searches the range of one histogram bar.
+ * @param {number} start
+ * @param {number} end
+ */
+function zoomTo(start, end) {
+  setPreset("custom");
+  $("range-start").value = inputValue(start);
+  $("range-end").value = inputValue(end);
+  search();
+}
+
+// ---- the view's own controls ---------------------------------------------------------------------
+
+/** Nothing of one session's search stays for the next one. */
+export function resetEvents() {
+  state.searchSeq++;
+  state.query = null;
+  state.events = [];
+  state.next = null;
+  state.lastStats = null;
+  for (const id of ["events-body", "histogram", "top-users", "top-events", "top-ips", "results-count", "stats-total", "query-range",
+    "axis-start", "axis-end"]) $(id).textContent = "";
+  for (const id of ["events-status", "query-error"]) $(id).hidden = true;
+  for (const id of ["events-panel", "histogram"]) $(id).dataset.state = "idle";
+  show($("load-more"), false);
+  updateExportLinks();
+}
+
+export function wireEvents() {
+  for (const id of ["export-csv", "export-jsonl"]) $(id).addEventListener("click", checkedExport);
+  for (const b of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("#range-presets .seg"))) {
+    b.addEventListener("click", () => {
+      setPreset(/** @type {string} */ (b.dataset.preset));
+      if (b.dataset.preset !== "custom") search();
+      else $("range-start").focus();
+    });
+  }
+  for (const id of ["range-start", "range-end"]) $(id).addEventListener("change", () => setPreset("custom"));
+  $("query-form").addEventListener("submit", search);
+  $("filter-add").addEventListener("click", () => {
+    const row = addFilterRow("EventName", "");
+    /** @type {HTMLElement} */ (row.querySelector(".filter-key")).focus();
+  });
+  $("load-more").addEventListener("click", () => loadPage(state.searchSeq, false));
+  $("top-more").addEventListener("click", () => {
+    const open = $("top-more").getAttribute("aria-expanded") !== "true";
+    $("top-more").setAttribute("aria-expanded", String(open));
+    $("top-more").dataset.i18n = open ? "stats.less" : "stats.more";
+    $("top-more").textContent = t($("top-more").dataset.i18n);
+    for (const id of ["top-users", "top-events", "top-ips"]) $(id).classList.toggle("is-expanded", open);
+  });
+}

@@ -1,0 +1,109 @@
+// @ts-check
+/**
+ * Reading one LookUpEvents `Event` and the CloudAuditEvent record it carries: its result, its
+ * resources, its fields for the detail panel. Pure: no DOM (tests/js/records.test.js).
+ */
+
+/**
+ * An event as LookUpEvents lists it; `_record` caches the parsed CloudAuditEvent.
+ * @typedef {{EventId?: string, EventName?: string, EventTime?: string | number, Username?: string,
+ *   SourceIPAddress?: string, ErrorCode?: number, CloudAuditEvent?: string,
+ *   Resources?: {ResourceType?: string, ResourceName?: string}, _record?: any, [field: string]: any}} ConsoleEvent
+ */
+
+/**
+ * The event's CloudAuditEvent record, parsed once; null when it is missing or not JSON.
+ * @param {ConsoleEvent} ev
+ * @returns {any}
+ */
+export function recordOf(ev) {
+  if (ev._record !== undefined) return ev._record;
+  try { ev._record = JSON.parse(ev.CloudAuditEvent || "null"); } catch (e) { ev._record = null; }
+  return ev._record;
+}
+
+/**
+ * Whether the call succeeded; when it did not, the code to show (the error code, else the API's).
+ * @param {ConsoleEvent} ev
+ * @returns {{ok: boolean, code: string}}
+ */
+export function resultOf(ev) {
+  const rec = recordOf(ev) || {};
+  const code = Number(ev.ErrorCode ?? rec.errorCode ?? 0);
+  if (code) return { ok: false, code: String(code) };
+  if (rec.apiErrorCode) return { ok: false, code: String(rec.apiErrorCode) };
+  return { ok: true, code: "" };
+}
+
+/**
+ * Whether the record marks the action sensitive (the API writes it as a boolean, producers also as 1
+ * or "true").
+ * @param {any} rec a CloudAuditEvent record
+ */
+export function isSensitive(rec) {
+  return [true, 1, "true", "1"].includes(rec.sensitiveAction);
+}
+
+/**
+ * The resource type and name of the event ("" when it has none).
+ * @param {ConsoleEvent} ev
+ * @returns {{type: string, name: string}}
+ */
+export function resourceOf(ev) {
+  const rec = recordOf(ev) || {};
+  return {
+    type: (ev.Resources && ev.Resources.ResourceType) || rec.resourceType || "",
+    name: (ev.Resources && ev.Resources.ResourceName) || rec.resourceName || "",
+  };
+}
+
+/**
+ * The resources of a comma-separated ResourceName, each once trimmed, empty ones left out.
+ * @param {string} name
+ */
+export function resourceNames(name) {
+  return name.split(",").map((n) => n.trim()).filter(Boolean);
+}
+
+/**
+ * `[path, text]` pairs of a value, nested objects flattened with dotted paths; arrays as JSON,
+ * null and undefined as "", keys starting with `_` (the page's own) left out.
+ * @param {string} prefix
+ * @param {unknown} value
+ * @param {[string, string][]} out appended to
+ */
+export function flatten(prefix, value, out) {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const obj = /** @type {Record<string, unknown>} */ (value);
+    const keys = Object.keys(obj).filter((k) => !k.startsWith("_"));
+    if (!keys.length) out.push([prefix, "{}"]);
+    for (const k of keys) flatten(prefix ? `${prefix}.${k}` : k, obj[k], out);
+  } else if (Array.isArray(value)) {
+    out.push([prefix, JSON.stringify(value)]);
+  } else {
+    out.push([prefix, value === null || value === undefined ? "" : String(value)]);
+  }
+}
+
+/**
+ * The fields of the detail panel: every field of the event but the raw record, flattened.
+ * @param {ConsoleEvent} ev
+ * @returns {[string, string][]}
+ */
+export function detailFields(ev) {
+  /** @type {[string, string][]} */
+  const fields = [];
+  for (const [k, v] of Object.entries(ev)) {
+    if (k === "CloudAuditEvent" || k.startsWith("_")) continue;
+    flatten(k, v, fields);
+  }
+  return fields;
+}
+
+/**
+ * A long user name shortened for the top bar: the first 10 and last 4 characters.
+ * @param {string} user
+ */
+export function shortUserName(user) {
+  return user.length > 20 ? user.slice(0, 10) + "…" + user.slice(-4) : user;
+}
