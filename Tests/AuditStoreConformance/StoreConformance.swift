@@ -16,7 +16,7 @@ public struct StoreConformance: Sendable {
     }
 
     public enum Behaviour: String, CaseIterable, Sendable {
-        // Accounts, keys, events (EventStoreConformance.swift)
+        // Accounts, keys, events (StoreConformance.swift)
         case accountsAndKeys, appendAssignsGaplessSequencesAndDedupes, concurrentAppendersKeepOneGaplessLog, lookupFiltersAndOrders
         case paginationIsStableUnderConcurrentAppends, pagesContinueWhileOthersAppend, accountsAreIsolated, totalCountsMatchAcrossHours
         case totalCountsOfBusyPartialHours, retentionDeletesOnlyOldEvents, cursorsAreBoundToTheirAccount
