@@ -30,7 +30,7 @@ public struct SigningKeys: Sendable {
     }
 
     public static let defaultName = "cloudaudit"
-    let directory: DataDirectory
+    public let directory: DataDirectory
     /// The `signing-key-file` setting: the operator's key, used instead of `<data-dir>/signing.key`.
     let operatorKeyPath: String?
 

@@ -23,19 +23,16 @@ struct DataDirOptions: ParsableArguments {
         }
     }
 
-    var directory: DataDirectory {
-        get throws { DataDirectory(path: try settings().dataDirectory) }
+    /// The deployment's signing keys (its data directory and signing-key-file setting), read once.
+    func signingKeys() throws -> SigningKeys {
+        let s = try settings()
+        return SigningKeys(directory: DataDirectory(path: s.dataDirectory), operatorKeyFile: s.signingKeyFile)
     }
 
-    /// The master key of the deployment (created on first use, as `serve` does).
-    func masterKey() throws -> [UInt8] {
-        let s = try settings()
-        return try DataDirectory(path: s.dataDirectory).masterKey(given: s.masterKey, logger: Logger(label: "cloudaudit"))
-    }
-
-    /// Opens the storage and the sealer; the caller closes the storage.
-    func open() throws -> (storage: Storage, admin: Administration) {
-        let s = try settings()
+    /// Opens the storage and the sealer of the deployment `s` (default: these options' settings); the
+    /// caller closes the storage.
+    func open(_ given: ServerConfiguration? = nil) throws -> (storage: Storage, admin: Administration) {
+        let s = try given ?? settings()
         let dir = DataDirectory(path: s.dataDirectory)
         try dir.ensureExists()
         let sealer = try SecretSealer(masterKey: try dir.masterKey(given: s.masterKey, logger: Logger(label: "cloudaudit")))
@@ -223,9 +220,8 @@ struct KeysCommand: AsyncParsableCommand {
         @Flag(help: "Every key the deployment has used, as JSON.") var all = false
 
         func run() async throws {
-            let dir = try options.directory
-            try dir.ensureExists()
-            let keys = SigningKeys(directory: dir, operatorKeyFile: try options.settings().signingKeyFile)
+            let keys = try options.signingKeys()
+            try keys.directory.ensureExists()
             let current = try keys.load(logger: Logger(label: "cloudaudit"))
             if all {
                 try printJSON(try keys.keyring())
@@ -244,7 +240,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var options: DataDirOptions
 
         func run() async throws {
-            let key = try SigningKeys(directory: try options.directory, operatorKeyFile: try options.settings().signingKeyFile).rotate(logger: Logger(label: "cloudaudit"))
+            let key = try options.signingKeys().rotate(logger: Logger(label: "cloudaudit"))
             print(key.publicKey.verifierKey)
             print(key.publicKey.fingerprint)
         }

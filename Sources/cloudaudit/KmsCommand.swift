@@ -37,17 +37,18 @@ struct KmsCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 if let why = KmsKeyRules.aliasProblem(alias) { throw CommandFailure("--alias: \(why)") }
-                let dir = try options.directory
-                let file = try options.settings(regions: regions).regionsFile
+                let settings = try options.settings(regions: regions)
+                let dir = DataDirectory(path: settings.dataDirectory)
+                let file = settings.regionsFile
                 let registry = try RegionRegistry.load(file: file, dataDirectory: dir.path, logger: Logger(label: "cloudaudit"))
                 let known = registry.regions.map(\.name)
                 guard known.contains(region) else {
                     throw CommandFailure("region \(region) is not configured; configured regions: \(known.joined(separator: ", "))"
                                              + (file == nil ? " (give the server's regions file with --regions or CLOUDAUDIT_REGIONS_FILE)" : ""))
                 }
-                let (storage, admin) = try options.open()
+                let (storage, admin) = try options.open(settings)
                 let masterKey: [UInt8]
-                do { masterKey = try options.masterKey() } catch {
+                do { masterKey = try dir.masterKey(given: settings.masterKey, logger: Logger(label: "cloudaudit")) } catch {
                     try? await storage.close()
                     throw error
                 }
