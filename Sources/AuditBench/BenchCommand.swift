@@ -289,7 +289,10 @@ public struct BenchCommand: AsyncParsableCommand {
             p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         }
         p.arguments = ["serve", "--data-dir", dataDir, "--port", String(port), "--rate-limit", "1000000", "--log-level", "warning"] + extraArguments
-        var env = ProcessInfo.processInfo.environment
+        // The server under test runs on the configuration model's defaults and the flags above, whatever
+        // the shell holds: no CLOUDAUDIT_* variable of the caller reaches it (a CLOUDAUDIT_MASTER_KEY or
+        // CLOUDAUDIT_DELIVERY_INTERVAL there would change what is measured, or leak an operator's secret).
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CLOUDAUDIT_") }
         let id = "AKIDbench" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24)
         let key = UUID().uuidString.replacingOccurrences(of: "-", with: "")
         env["CLOUDAUDIT_ROOT_SECRET_ID"] = id

@@ -158,6 +158,9 @@ struct VerifyCommand: AsyncParsableCommand {
         let now = Int64(Date().timeIntervalSince1970)
         let keys = try TrustedKeys.load(publicKeys)
 
+        // The deployment's settings, read once, when a region's bucket or the key store is wanted.
+        let deployment = folder == nil || dataDir != nil || config != nil ? try settings() : nil
+
         // The bucket.
         let store: any ObjectStore
         let bucketName: String
@@ -172,7 +175,7 @@ struct VerifyCommand: AsyncParsableCommand {
             bucketName = url.lastPathComponent
             store = FileSystemObjectStore(root: url.deletingLastPathComponent().path)
         } else {
-            let deployment = try settings()
+            let deployment = try deployment ?? settings()
             let registry = try RegionRegistry.load(file: deployment.regionsFile, dataDirectory: deployment.dataDirectory, logger: Logger(label: "cloudaudit"))
             guard let r = registry.region(region!) else {
                 let names = registry.regions.map(\.name).joined(separator: ", ")
@@ -202,7 +205,7 @@ struct VerifyCommand: AsyncParsableCommand {
         var closeStore: (() async throws -> Void)?
         var decrypt: BucketVerifier.Decryptor?
         if dataDir != nil || config != nil {
-            let (vault, close) = try Self.openKeyVault(try settings())
+            let (vault, close) = try Self.openKeyVault(try deployment ?? settings())
             decrypt = { try await vault.decrypt($0) }
             closeStore = close
         }
