@@ -20,7 +20,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func invalidAuthorization(_ why: String) -> APIError {
         .init("AuthFailure.InvalidAuthorization", "The Authorization header is invalid: \(why). Expected: TC3-HMAC-SHA256 Credential=<SecretId>/<YYYY-MM-DD>/cloudaudit/tc3_request, SignedHeaders=content-type;host, Signature=<hex>.")
     }
-    public static let secretIdNotFound = APIError("AuthFailure.SecretIdNotFound", "The SecretId does not exist or is disabled. Check the key with `cloudaudit keys list`.")
+    public static let secretIdNotFound = APIError("AuthFailure.SecretIdNotFound", "The SecretId does not exist or is disabled. Check that you use the key your administrator gave you, or ask them for a new one.")
     public static let signatureFailure = APIError("AuthFailure.SignatureFailure", "The request signature does not match. Check the SecretKey, and sign the request exactly as sent (method, path, query, signed headers, body) with service `cloudaudit`.")
     public static func signatureExpire(skew: Int64) -> APIError {
         .init("AuthFailure.SignatureExpire", "The request timestamp is \(skew) seconds away from the server's clock; the limit is 300. Check the client's clock and sign the request again.")
@@ -82,7 +82,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         .init("InvalidParameterValue.MaxResult", "MaxResults must be between 1 and 50, not \(v).")
     }
     public static func attributeKey(_ k: String) -> APIError {
-        .init("InvalidParameterValue.attributeKey", "The lookup attribute key \(clip(k)) is not supported. Call GetAttributeKey for the valid keys.")
+        let hint = LookupAttributeName.suggestion(for: k).map { " Did you mean \($0)?" } ?? ""
+        return .init("InvalidParameterValue.attributeKey", "The lookup attribute key \(clip(k)) is not supported.\(hint) Call GetAttributeKey for the valid keys.")
     }
     public static func closedSetValue(index: Int, key: String, _ value: String, accepted: String) -> APIError {
         .init("InvalidParameterValue", "LookupAttributes.\(index).AttributeValue \"\(clip(value))\" is not a value of \(key); use \(accepted).")

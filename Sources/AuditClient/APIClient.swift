@@ -28,21 +28,30 @@ public final class APIClient: Sendable {
     private let url: String
     private let host: String
     private let timeout: TimeAmount
+    private let userAgent: String
+
+    /// The User-Agent of a client that names none: this library and its version.
+    public static let defaultUserAgent = "cloudaudit-swift/\(releaseVersion)"
+    /// The release of CloudAudit this client belongs to (the CLI's `--version`).
+    public static let releaseVersion = "0.2.0"
 
     /// - Parameters:
     ///   - endpoint: `http://host[:port]` or `https://host[:port]` (a bare `host:port` means http);
     ///     a trailing `/` is allowed, any other path is not (TC3 signs the path `/`).
     ///   - timeoutSeconds: limit for one whole request, response body included.
+    ///   - userAgent: sent as `User-Agent`, which the server records as the event's userAgent (the
+    ///     CLI sends `cloudaudit-cli/<version>`).
     /// - Precondition: a malformed endpoint is reported by ``call(action:body:)`` as
     ///   ``APIClientError/badEndpoint(_:)``, so the initialiser itself never fails.
     public init(endpoint: String, secretId: String, secretKey: String, httpClient: HTTPClient = .shared,
-                region: String = "ap-guangzhou", timeoutSeconds: Int64 = 120) {
+                region: String = "ap-guangzhou", timeoutSeconds: Int64 = 120, userAgent: String = APIClient.defaultUserAgent) {
         self.endpoint = endpoint
         self.secretId = secretId
         self.secretKey = secretKey
         self.httpClient = httpClient
         self.region = region
         self.timeout = .seconds(timeoutSeconds)
+        self.userAgent = userAgent
         if let parsed = Self.parse(endpoint: endpoint) {
             self.url = parsed.url
             self.host = parsed.host
@@ -75,6 +84,7 @@ public final class APIClient: Sendable {
         request.headers.add(name: "X-TC-Version", value: Self.version)
         request.headers.add(name: "X-TC-Region", value: region)
         request.headers.add(name: "X-TC-RequestClient", value: "cloudaudit-swift")
+        request.headers.add(name: "User-Agent", value: userAgent)
         request.headers.add(name: "Authorization",
                             value: TC3Signer.authorization(signing, secretId: secretId, secretKey: secretKey))
         request.body = .bytes(body)

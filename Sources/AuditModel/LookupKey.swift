@@ -88,6 +88,15 @@ public struct LookupAttributeName: Sendable {
     ]
 
     public static func named(_ name: String) -> LookupAttributeName? { all.first { $0.name == name } }
+
+    /// The key a person probably meant by `name` when it is not one (`UserName`, `event_name`,
+    /// `sourceipaddress`): the one key equal to it ignoring case, `_`, `-` and spaces; nil for none.
+    public static func suggestion(for name: String) -> String? {
+        guard name.utf8.count <= 64 else { return nil }
+        func folded(_ s: String) -> String { String(s.filter { $0 != "_" && $0 != "-" && $0 != " " }).lowercased() }
+        let wanted = folded(name)
+        return all.first { folded($0.name) == wanted }?.name
+    }
 }
 
 /// One condition of a query: the event must carry one of `values` under `key`.

@@ -4,6 +4,8 @@ import AuditModel
 ///
 /// Contract (checked by the conformance suite):
 /// - `createAccount` with the `id` of an existing account returns that account unchanged.
+/// - No two accounts have the same name (``AccountRules/nameKey(_:)``): creating or renaming to a name
+///   another account has throws `.accountNameExists`.
 /// - `createKey` refuses a key of an account that does not exist and a SecretId already stored.
 public protocol AccountDirectory: Sendable {
     /// Creates an account (or returns the existing one with `id`). `memberOf` must name an existing
@@ -12,6 +14,11 @@ public protocol AccountDirectory: Sendable {
     func createAccount(name: String, retentionDays: Int?, id: Int64?, memberOf: Int64?) async throws -> Account
     func account(id: Int64) async throws -> Account?
     func listAccounts() async throws -> [Account]
+    /// Renames account `id`; nil when there is no such account.
+    func renameAccount(id: Int64, name: String) async throws -> Account?
+    /// Sets account `id`'s own retention in days (nil: the deployment's default from then on); nil when
+    /// there is no such account. Events past a shortened retention go at the next retention pass.
+    func setAccountRetention(id: Int64, days: Int?) async throws -> Account?
 
     func createKey(_ key: StoredAccessKey) async throws
     func key(secretId: String) async throws -> StoredAccessKey?

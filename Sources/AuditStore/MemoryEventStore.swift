@@ -41,6 +41,7 @@ public actor MemoryEventStore: StorageBackend {
     public func createAccount(name: String, retentionDays: Int?, id: Int64?, memberOf: Int64?) async throws -> Account {
         let newId = id ?? max(AccountIds.first, (accounts.keys.max() ?? (AccountIds.first - 1)) + 1)
         if let existing = accounts[newId] { return existing }
+        if let holder = AccountRules.holder(of: name, in: Array(accounts.values), except: nil) { throw StoreError.accountNameExists(holder) }
         if let memberOf { try AccountRules.checkManagement(accounts[memberOf], id: memberOf) }
         let a = Account(id: newId, name: name, retentionDays: retentionDays, createdAt: clock(), memberOf: memberOf)
         accounts[newId] = a
@@ -50,6 +51,19 @@ public actor MemoryEventStore: StorageBackend {
 
     public func account(id: Int64) async throws -> Account? { accounts[id] }
     public func listAccounts() async throws -> [Account] { accounts.values.sorted { $0.id < $1.id } }
+
+    public func renameAccount(id: Int64, name: String) async throws -> Account? {
+        guard accounts[id] != nil else { return nil }
+        if let holder = AccountRules.holder(of: name, in: Array(accounts.values), except: id) { throw StoreError.accountNameExists(holder) }
+        accounts[id]?.name = name
+        return accounts[id]
+    }
+
+    public func setAccountRetention(id: Int64, days: Int?) async throws -> Account? {
+        guard accounts[id] != nil else { return nil }
+        accounts[id]?.retentionDays = days
+        return accounts[id]
+    }
 
     public func createKey(_ key: StoredAccessKey) async throws {
         guard accounts[key.accountId] != nil else { throw StoreError.accountNotFound(key.accountId) }

@@ -148,7 +148,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// that a backend's new code is one more static member and no caller's `switch` breaks.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         enum Base: String, Sendable {
-            case accountNotFound = "AccountNotFound", memberOfMember = "MemberOfMember", keyExists = "KeyExists"
+            case accountNotFound = "AccountNotFound", memberOfMember = "MemberOfMember", keyExists = "KeyExists", accountNameExists = "AccountNameExists"
             case trackQuota = "TrackQuota", trackNameExists = "TrackNameExists", cursorMoved = "CursorMoved"
             case kmsKeyExists = "KmsKeyExists", kmsAliasExists = "KmsAliasExists"
             case merkleNodeMissing = "MerkleNodeMissing", merkleLogMismatch = "MerkleLogMismatch", schemaTooNew = "SchemaTooNew"
@@ -160,6 +160,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         /// An account may join only a management account, not a member.
         public static let memberOfMember = Code(base: .memberOfMember)
         public static let keyExists = Code(base: .keyExists)
+        /// Another account has the name (compared by ``AccountRules/nameKey(_:)``).
+        public static let accountNameExists = Code(base: .accountNameExists)
         public static let trackQuota = Code(base: .trackQuota)
         public static let trackNameExists = Code(base: .trackNameExists)
         /// A delivery cursor was saved with an `expectedSequence` another writer had already moved.
@@ -187,6 +189,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String { "\(code): \(message)" }
 
     public static func accountNotFound(_ id: Int64) -> StoreError { .init(.accountNotFound, "account \(id) does not exist") }
+    public static func accountNameExists(_ holder: Account) -> StoreError {
+        .init(.accountNameExists, "account \(holder.id) is already named \"\(TextClip.scalars(holder.name, 128, printable: true))\"")
+    }
     public static func keyExists(_ id: String) -> StoreError { .init(.keyExists, "access key \(id) already exists") }
     public static func trackQuota(_ quota: Int) -> StoreError { .init(.trackQuota, "the account already has \(quota) tracking sets, its quota") }
     public static func trackNameExists(_ name: String) -> StoreError { .init(.trackNameExists, "a tracking set named \(name) already exists") }
@@ -199,6 +204,23 @@ public enum AccountIds {
 }
 
 public enum AccountRules {
+    /// What makes two account names the same: surrounding white space and ASCII case do not count
+    /// ("Acme" and " acme" are one name), so that a person cannot tell two accounts apart by them.
+    public static func nameKey(_ name: String) -> String {
+        let scalars = Array(name.unicodeScalars)
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(String.UnicodeScalarView(scalars[first...last].map {
+            (65...90).contains($0.value) ? Unicode.Scalar(UInt8($0.value + 32)) : $0
+        }))
+    }
+
+    /// The account of `accounts` other than `except` whose name is `name`'s, if any.
+    public static func holder(of name: String, in accounts: [Account], except: Int64?) -> Account? {
+        let key = nameKey(name)
+        return accounts.first { $0.id != except && nameKey($0.name) == key }
+    }
+
     /// An account may join `parent` as a member only when `parent` exists and is not a member itself.
     public static func checkManagement(_ parent: Account?, id: Int64) throws {
         guard let parent else { throw StoreError.accountNotFound(id) }

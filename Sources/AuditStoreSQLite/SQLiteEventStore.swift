@@ -72,6 +72,7 @@ public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
         let now = unixNow()
         return try await pool.write { db in
             if let id, let existing = try Self.fetchAccount(db, id: id) { return existing }
+            try Self.checkNameIsFree(db, name, except: nil)
             if let memberOf { try AccountRules.checkManagement(try Self.fetchAccount(db, id: memberOf), id: memberOf) }
             let newId = try id ?? max(AccountIds.first, (Int64.fetchOne(db, sql: "SELECT MAX(id) FROM accounts") ?? 0) + 1)
             try db.execute(sql: "INSERT INTO accounts(id, name, retention_days, created_at, member_of) VALUES (?, ?, ?, ?, ?)",
@@ -91,6 +92,29 @@ public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT id, name, retention_days, created_at, member_of FROM accounts ORDER BY id").map(Self.account(from:))
         }
+    }
+
+    public func renameAccount(id: Int64, name: String) async throws -> Account? {
+        try await pool.write { db in
+            guard try Self.fetchAccount(db, id: id) != nil else { return nil }
+            try Self.checkNameIsFree(db, name, except: id)
+            try db.execute(sql: "UPDATE accounts SET name = ? WHERE id = ?", arguments: [name, id])
+            return try Self.fetchAccount(db, id: id)
+        }
+    }
+
+    public func setAccountRetention(id: Int64, days: Int?) async throws -> Account? {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE accounts SET retention_days = ? WHERE id = ?", arguments: [days, id])
+            return try Self.fetchAccount(db, id: id)
+        }
+    }
+
+    /// Throws `.accountNameExists` when an account other than `except` has `name` (compared in Swift, by
+    /// ``AccountRules/nameKey(_:)``, as every backend does; a deployment has few accounts).
+    static func checkNameIsFree(_ db: Database, _ name: String, except: Int64?) throws {
+        let all = try Row.fetchAll(db, sql: "SELECT id, name, retention_days, created_at, member_of FROM accounts").map(account(from:))
+        if let holder = AccountRules.holder(of: name, in: all, except: except) { throw StoreError.accountNameExists(holder) }
     }
 
     static func fetchAccount(_ db: Database, id: Int64) throws -> Account? {

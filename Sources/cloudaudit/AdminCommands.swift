@@ -18,9 +18,7 @@ struct DataDirOptions: ParsableArguments {
         var flags: [String: String] = [:]
         if let dataDir { flags["data-dir"] = dataDir }
         if let regions { flags["regions"] = regions }
-        do { return try ServerConfiguration.resolve(flags: flags, configFile: config).0 } catch let e as ConfigurationError {
-            throw ValidationError(e.description)
-        }
+        return try ServerConfiguration.resolve(flags: flags, configFile: config).0
     }
 
     /// The deployment's signing keys (its data directory and signing-key-file setting), read once.
@@ -39,6 +37,15 @@ struct DataDirOptions: ParsableArguments {
         let storage = try dir.openStorage(defaultRetentionDays: s.retentionDays)
         return (storage, Administration(storage: storage, sealer: sealer))
     }
+
+    /// Runs `body` on the deployment's storage, and closes the storage whether or not `body` threw.
+    func withStorage<T>(_ body: (Storage, Administration) async throws -> T) async throws -> T {
+        let (storage, admin) = try open()
+        let result: Result<T, Error>
+        do { result = .success(try await body(storage, admin)) } catch { result = .failure(error) }
+        try await storage.close()
+        return try result.get()
+    }
 }
 
 func printJSON(_ value: some Encodable) throws {
@@ -49,7 +56,7 @@ func printJSON(_ value: some Encodable) throws {
 
 struct AccountsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "accounts", abstract: "Create and list accounts (tenants).",
-                                                    subcommands: [Create.self, List.self, SetPassword.self])
+                                                    subcommands: [Create.self, List.self, Rename.self, SetRetention.self, SetPassword.self])
 
     struct SetPassword: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -72,19 +79,17 @@ struct AccountsCommand: AsyncParsableCommand {
         func readPassword() throws -> String {
             let text: String
             if let passwordFile {
-                do { text = String(decoding: try SecretFile.read(passwordFile, what: "--password-file"), as: UTF8.self) } catch let problem as SecretFile.Problem {
-                    throw ValidationError(problem.description)
-                }
+                text = String(decoding: try SecretFile.read(passwordFile, what: "--password-file"), as: UTF8.self)
             } else {
                 text = readLine(strippingNewline: false) ?? ""
             }
             let password = String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
                 .trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
             guard password.count >= PasswordHash.minimumLength else {
-                throw ValidationError("the password must be at least \(PasswordHash.minimumLength) characters")
+                throw CommandFailure("the password must be at least \(PasswordHash.minimumLength) characters")
             }
             guard password.utf8.count <= PasswordHash.maximumLength else {
-                throw ValidationError("the password must be at most \(PasswordHash.maximumLength) bytes")
+                throw CommandFailure("the password must be at most \(PasswordHash.maximumLength) bytes")
             }
             return password
         }
@@ -100,7 +105,7 @@ struct AccountsCommand: AsyncParsableCommand {
             }
             try await storage.close()
             if case .failure(let e) = saved {
-                if let e = e as? StoreError { throw ValidationError("--account: \(e.message)") }
+                if let e = e as? StoreError { throw CommandFailure("--account: \(e.message)") }
                 throw e
             }
             struct Out: Encodable { var AccountId: Int64; var Role: String; var PasswordSet: Bool }
@@ -115,8 +120,12 @@ struct AccountsCommand: AsyncParsableCommand {
         @Option(help: "Retention of its events in days (default: the server's).") var retentionDays: Int?
         @Option(help: "Make it a member of this organization's management account.") var memberOf: Int64?
 
+        static func checkName(_ name: String) throws {
+            if name.trimmingCharacters(in: .whitespaces).isEmpty || name.unicodeScalars.count > 128 { throw ValidationError("--name must be 1 to 128 characters") }
+        }
+
         func validate() throws {
-            if name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 128 { throw ValidationError("--name must be 1 to 128 characters") }
+            try Self.checkName(name)
             if let d = retentionDays, d < 1 || d > 3650 { throw ValidationError("--retention-days must be between 1 and 3650") }
         }
 
@@ -131,7 +140,8 @@ struct AccountsCommand: AsyncParsableCommand {
             let a: Account
             switch created {
             case .success(let v): a = v
-            case .failure(let e as StoreError): throw ValidationError("--member-of: \(e.message)")
+            case .failure(let e as StoreError) where e.code == .accountNameExists: throw CommandFailure("--name: \(e.message); choose another name")
+            case .failure(let e as StoreError): throw CommandFailure("--member-of: \(e.message)")
             case .failure(let e): throw e
             }
             struct Out: Encodable { var AccountId: Int64; var Name: String; var MemberOf: Int64? }
@@ -156,13 +166,76 @@ struct AccountsCommand: AsyncParsableCommand {
             })
         }
     }
+
+    struct Rename: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rename an account; prints {\"AccountId\", \"Name\"}. Names are unique (ignoring case).")
+        @OptionGroup var options: DataDirOptions
+        @Option(help: "The account.") var account: Int64
+        @Option(help: "Its new name (1 to 128 characters).") var name: String
+
+        func validate() throws { try Create.checkName(name) }
+
+        func run() async throws {
+            let renamed = try await AccountsCommand.change(account, options) { try await $0.renameAccount(id: account, name: name) }
+            struct Out: Encodable { var AccountId: Int64; var Name: String }
+            try printJSON(Out(AccountId: renamed.id, Name: renamed.name))
+        }
+    }
+
+    struct SetRetention: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-retention",
+            abstract: "Change how long an account's events are kept; prints {\"AccountId\", \"RetentionDays\"}.",
+            discussion: """
+                Searches refuse a StartTime older than the new retention at once. When it is shorter than before, the \
+                server's next retention pass (every --retention-interval) deletes the events past it, for good; a \
+                longer one cannot bring back events already deleted. --default follows the deployment's \
+                --retention-days from then on.
+                """)
+        @OptionGroup var options: DataDirOptions
+        @Option(help: "The account.") var account: Int64
+        @Option(help: "Days to keep its events (1 to 3650).") var days: Int?
+        @Flag(name: .customLong("default"), help: "Use the deployment's retention instead of the account's own.") var useDefault = false
+
+        func validate() throws {
+            guard (days != nil) != useDefault else { throw ValidationError("give either --days N or --default") }
+            if let d = days, d < 1 || d > 3650 { throw ValidationError("--days must be between 1 and 3650") }
+        }
+
+        func run() async throws {
+            let changed = try await AccountsCommand.change(account, options) { try await $0.setAccountRetention(id: account, days: days) }
+            let effective = try changed.retentionDays ?? options.settings().retentionDays
+            struct Out: Encodable { var AccountId: Int64; var RetentionDays: Int; var IsDefault: Bool }
+            try printJSON(Out(AccountId: changed.id, RetentionDays: effective, IsDefault: changed.retentionDays == nil))
+        }
+    }
+
+    /// Opens the deployment, applies `change` to account `id` and closes it; a missing account or a
+    /// refused change is a ``CommandFailure``.
+    static func change(_ id: Int64, _ options: DataDirOptions, _ change: (any AccountDirectory) async throws -> Account?) async throws -> Account {
+        let result: Result<Account?, Error>
+        do {
+            result = .success(try await options.withStorage { storage, admin in
+                _ = try await admin.ensureDefaultAccount()
+                return try await change(storage.accounts)
+            })
+        } catch {
+            result = .failure(error)
+        }
+        switch result {
+        case .success(let a?): return a
+        case .success(nil): throw CommandFailure("--account: account \(id) does not exist (list them with `cloudaudit accounts list`)")
+        case .failure(let e as StoreError) where e.code == .accountNameExists: throw CommandFailure("--name: \(e.message); choose another name")
+        case .failure(let e): throw e
+        }
+    }
 }
 
 extension KeyRole: ExpressibleByArgument {}
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "keys", abstract: "Access keys, and the deployment's signing key.",
-                                                    subcommands: [Create.self, List.self, Disable.self, SigningPublic.self, RotateSigning.self])
+                                                    subcommands: [Create.self, List.self, Disable.self, Enable.self, SigningPublic.self, RotateSigning.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -178,7 +251,7 @@ struct KeysCommand: AsyncParsableCommand {
             do {
                 try printJSON(try await admin.createKey(accountId: account, role: role))
             } catch let e as StoreError {
-                throw ValidationError(e.message)
+                throw CommandFailure(e.message)
             }
         }
     }
@@ -198,17 +271,27 @@ struct KeysCommand: AsyncParsableCommand {
     }
 
     struct Disable: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Disable an access key at once (the running server refuses it from the next request).")
+        static let configuration = CommandConfiguration(abstract: "Disable an access key at once (the running server refuses it from the next request, and its console sessions end).")
         @OptionGroup var options: DataDirOptions
         @Argument(help: "The SecretId to disable.") var secretId: String
 
-        func run() async throws {
-            let (storage, _) = try options.open()
-            let found = try await storage.accounts.setKeyStatus(secretId: secretId, status: .disabled)
-            try await storage.close()
-            guard found else { throw ValidationError("no access key \(secretId)") }
-            print(#"{"SecretId": "\#(secretId)", "Status": "disabled"}"#)
-        }
+        func run() async throws { try await KeysCommand.setStatus(secretId, .disabled, options) }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled access key again (the running server accepts it from the next request).")
+        @OptionGroup var options: DataDirOptions
+        @Argument(help: "The SecretId to enable.") var secretId: String
+
+        func run() async throws { try await KeysCommand.setStatus(secretId, .enabled, options) }
+    }
+
+    /// Sets a key's status and prints `{"SecretId", "Status"}`.
+    static func setStatus(_ secretId: String, _ status: KeyStatus, _ options: DataDirOptions) async throws {
+        let found = try await options.withStorage { storage, _ in try await storage.accounts.setKeyStatus(secretId: secretId, status: status) }
+        guard found else { throw CommandFailure("no access key \(TextClip.scalars(secretId, 128, printable: true)) (list them with `cloudaudit keys list`)") }
+        struct Out: Encodable { var SecretId: String; var Status: String }
+        try printJSON(Out(SecretId: secretId, Status: status.rawValue))
     }
 
     struct SigningPublic: AsyncParsableCommand {

@@ -15,7 +15,28 @@ struct CloudAudit: AsyncParsableCommand {
             encrypted files with `decrypt`. Auditors check a bucket offline with `verify` (and one event \
             through the API with `verify-event`) against the key `keys signing-public` prints.
             """,
+        version: CloudAuditRelease.versionLine,
         subcommands: [ServeCommand.self, AccountsCommand.self, KeysCommand.self, TracksCommand.self, EventsCommand.self, BenchCommand.self,
                       KmsCommand.self, DecryptCommand.self, VerifyCommand.self, VerifyEventCommand.self]
     )
+
+    /// ArgumentParser's entry point, with one way of ending on an error for every command (``Failures``).
+    static func main() async {
+        var parsed: ParsableCommand?
+        do {
+            var command = try parseAsRoot()
+            parsed = command
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if let parsed, let (message, status) = Failures.explained(error, by: type(of: parsed)) {
+                Failures.report(message)
+                Foundation.exit(status)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -25,34 +25,32 @@ struct DecryptCommand: AsyncParsableCommand {
     @Flag(help: "Replace the -o file when it exists.") var force = false
 
     func run() async throws {
-        try await reportingFailures {
-            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read \(file)") }
-            let bytes = Array(data)
-            guard Envelope.isEnvelope(bytes) else {
-                throw CommandFailure("\(file) is not an encrypted file (it does not start with CAENC); it can be read as it is")
-            }
-            _ = try Envelope.header(bytes)
-            if let output, !force, FileManager.default.fileExists(atPath: output) {
-                throw CommandFailure("\(output) exists; choose another -o file, or add --force to replace it")
-            }
-            let settings = try options.settings()
-            let (storage, masterKey) = try DataDirectory(path: settings.dataDirectory).openExisting(
-                defaultRetentionDays: settings.retentionDays, masterKey: settings.masterKey, logger: Logger(label: "cloudaudit"))
-            let result: Result<[UInt8], Error>
-            do { result = .success(try await KeyVault(keys: storage.kmsKeys, masterKey: masterKey).decrypt(bytes)) } catch { result = .failure(error) }
-            try await storage.close()
-            var plain = try result.get()
-            if gunzip, plain.starts(with: Gzip.magic) { plain = try Gzip.decompress(plain) }
+        guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read \(file)") }
+        let bytes = Array(data)
+        guard Envelope.isEnvelope(bytes) else {
+            throw CommandFailure("\(file) is not an encrypted file (it does not start with CAENC); it can be read as it is")
+        }
+        _ = try Envelope.header(bytes)
+        if let output, !force, FileManager.default.fileExists(atPath: output) {
+            throw CommandFailure("\(output) exists; choose another -o file, or add --force to replace it")
+        }
+        let settings = try options.settings()
+        let (storage, masterKey) = try DataDirectory(path: settings.dataDirectory).openExisting(
+            defaultRetentionDays: settings.retentionDays, masterKey: settings.masterKey, logger: Logger(label: "cloudaudit"))
+        let result: Result<[UInt8], Error>
+        do { result = .success(try await KeyVault(keys: storage.kmsKeys, masterKey: masterKey).decrypt(bytes)) } catch { result = .failure(error) }
+        try await storage.close()
+        var plain = try result.get()
+        if gunzip, plain.starts(with: Gzip.magic) { plain = try Gzip.decompress(plain) }
 
-            if let output {
-                if force { unlink(output) }
-                try DataDirectory.writeOwnerOnly(output, plain)
-            } else {
-                if isatty(1) != 0, plain.starts(with: Gzip.magic) {
-                    throw CommandFailure("the plaintext is gzip; add --gunzip, or write it to a file with -o")
-                }
-                FileHandle.standardOutput.write(Data(plain))
+        if let output {
+            if force { unlink(output) }
+            try DataDirectory.writeOwnerOnly(output, plain)
+        } else {
+            if isatty(1) != 0, plain.starts(with: Gzip.magic) {
+                throw CommandFailure("the plaintext is gzip; add --gunzip, or write it to a file with -o")
             }
+            FileHandle.standardOutput.write(Data(plain))
         }
     }
 }

@@ -39,7 +39,7 @@ struct EventsCommand: AsyncParsableCommand {
         }
 
         /// The signed client, with the key from the environment.
-        /// - Throws: ``Failure`` (exit 2) when the credentials are not set.
+        /// - Throws: ``CommandFailure`` (exit 2) when the credentials are not set.
         func makeClient() throws -> APIClient {
             let env = ProcessInfo.processInfo.environment
             let id = env["TENCENTCLOUD_SECRET_ID"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
@@ -48,10 +48,10 @@ struct EventsCommand: AsyncParsableCommand {
             if id.isEmpty { missing.append("TENCENTCLOUD_SECRET_ID") }
             if key.isEmpty { missing.append("TENCENTCLOUD_SECRET_KEY") }
             guard missing.isEmpty else {
-                throw Failure("\(missing.joined(separator: " and ")) \(missing.count == 1 ? "is" : "are") not set; "
+                throw CommandFailure("\(missing.joined(separator: " and ")) \(missing.count == 1 ? "is" : "are") not set; "
                     + "export an access key of the account (see `cloudaudit keys create`) before calling the API", exitCode: 2)
             }
-            return APIClient(endpoint: endpoint, secretId: id, secretKey: key, region: region)
+            return APIClient(endpoint: endpoint, secretId: id, secretKey: key, region: region, userAgent: CloudAuditRelease.userAgent)
         }
     }
 
@@ -61,33 +61,6 @@ struct EventsCommand: AsyncParsableCommand {
 
     enum ListFormat: String, ExpressibleByArgument, CaseIterable {
         case table, json
-    }
-
-    /// An error already explained to the user: printed as `error: message`, then exit with `exitCode`.
-    struct Failure: Error, CustomStringConvertible {
-        var message: String
-        var exitCode: Int32
-        init(_ message: String, exitCode: Int32) {
-            self.message = message
-            self.exitCode = exitCode
-        }
-        var description: String { message }
-    }
-
-    /// Runs `body`, turning ``Failure``, API and transport errors into a message on stderr and an exit code.
-    static func reportingFailures(_ body: () async throws -> Void) async throws {
-        do {
-            try await body()
-        } catch let e as Failure {
-            Terminal.error(e.message)
-            throw ExitCode(e.exitCode)
-        } catch let e as APIErrorResponse {
-            Terminal.error(e.description)
-            throw ExitCode(2)
-        } catch let e as APIClientError {
-            Terminal.error(e.description)
-            throw ExitCode(2)
-        }
     }
 }
 
@@ -129,64 +102,62 @@ extension EventsCommand {
         }
 
         func run() async throws {
-            try await EventsCommand.reportingFailures {
-                let api = try client.makeClient()
-                let input = try readInput()
-                let records: [InputRecords.Record]
-                do {
-                    records = try InputRecords.split(input)
-                } catch let e as InputRecords.SyntaxError {
-                    throw Failure("\(file == "-" ? "stdin" : file): line \(e.line): \(e.message)", exitCode: 2)
-                }
-
-                // Records that would spoil a whole request are rejected here, with their line.
-                let batcherLimits = EventBatcher(maxRecords: batchSize)
-                var local: [RecordFailure] = []
-                var sendable: [Int] = []  // indexes into `records`
-                for (i, r) in records.enumerated() {
-                    if (try? JSONSerialization.jsonObject(with: Data(r.bytes), options: [.fragmentsAllowed])) == nil {
-                        local.append(RecordFailure(line: r.line, code: "InvalidParameter", message: "the record is not valid JSON"))
-                    } else if !batcherLimits.fits(r.bytes) {
-                        local.append(RecordFailure(line: r.line, code: "InvalidParameterValue",
-                                                   message: "the record is \(r.bytes.count) bytes, more than a whole request may carry"))
-                    } else {
-                        sendable.append(i)
-                    }
-                }
-
-                let progress = ProgressBar(total: sendable.count, label: "events")
-                var batcher = EventBatcher(maxRecords: batchSize)
-                var cursor = 0
-                var finished = false
-                let start = Date()
-                let result = await Sender.send(client: api, concurrency: concurrency, retryTransportErrors: false,
-                                               progress: progress) {
-                    // Tags are indexes into `records`, so failures map back to lines.
-                    while cursor < sendable.count {
-                        let i = sendable[cursor]
-                        cursor += 1
-                        if let full = batcher.add(records[i].bytes, tag: i) { return full }
-                    }
-                    if finished { return nil }
-                    finished = true
-                    return batcher.finish()
-                }
-                progress.finish()
-                let elapsed = Date().timeIntervalSince(start)
-
-                let failures = (local + result.failures.map {
-                    RecordFailure(line: records[$0.tag].line, code: $0.code, message: $0.message)
-                }).sorted { $0.line < $1.line }
-                let summary = Summary(stored: result.stored, rejected: failures.count, failures: failures,
-                                      unsent: sendable.count - result.sent, requestError: result.requestError,
-                                      seconds: elapsed)
-                print(output == .json ? summary.json() : summary.text(), terminator: "")
-                if let e = result.requestError {
-                    Terminal.error(e.description)
-                    throw ExitCode(2)
-                }
-                if !failures.isEmpty { throw ExitCode(1) }
+            let api = try client.makeClient()
+            let input = try readInput()
+            let records: [InputRecords.Record]
+            do {
+                records = try InputRecords.split(input)
+            } catch let e as InputRecords.SyntaxError {
+                throw CommandFailure("\(file == "-" ? "stdin" : file): line \(e.line): \(e.message)", exitCode: 2)
             }
+
+            // Records that would spoil a whole request are rejected here, with their line.
+            let batcherLimits = EventBatcher(maxRecords: batchSize)
+            var local: [RecordFailure] = []
+            var sendable: [Int] = []  // indexes into `records`
+            for (i, r) in records.enumerated() {
+                if (try? JSONSerialization.jsonObject(with: Data(r.bytes), options: [.fragmentsAllowed])) == nil {
+                    local.append(RecordFailure(line: r.line, code: "InvalidParameter", message: "the record is not valid JSON"))
+                } else if !batcherLimits.fits(r.bytes) {
+                    local.append(RecordFailure(line: r.line, code: "InvalidParameterValue",
+                                               message: "the record is \(r.bytes.count) bytes, more than a whole request may carry"))
+                } else {
+                    sendable.append(i)
+                }
+            }
+
+            let progress = ProgressBar(total: sendable.count, label: "events")
+            var batcher = EventBatcher(maxRecords: batchSize)
+            var cursor = 0
+            var finished = false
+            let start = Date()
+            let result = await Sender.send(client: api, concurrency: concurrency, retryTransportErrors: false,
+                                           progress: progress) {
+                // Tags are indexes into `records`, so failures map back to lines.
+                while cursor < sendable.count {
+                    let i = sendable[cursor]
+                    cursor += 1
+                    if let full = batcher.add(records[i].bytes, tag: i) { return full }
+                }
+                if finished { return nil }
+                finished = true
+                return batcher.finish()
+            }
+            progress.finish()
+            let elapsed = Date().timeIntervalSince(start)
+
+            let failures = (local + result.failures.map {
+                RecordFailure(line: records[$0.tag].line, code: $0.code, message: $0.message)
+            }).sorted { $0.line < $1.line }
+            let summary = Summary(stored: result.stored, rejected: failures.count, failures: failures,
+                                  unsent: sendable.count - result.sent, requestError: result.requestError,
+                                  seconds: elapsed)
+            print(output == .json ? summary.json() : summary.text(), terminator: "")
+            if let e = result.requestError {
+                Terminal.error(e.description)
+                throw ExitCode(2)
+            }
+            if !failures.isEmpty { throw ExitCode(1) }
         }
 
         private func readInput() throws -> [UInt8] {
@@ -194,7 +165,7 @@ extension EventsCommand {
             do {
                 return Array(try Data(contentsOf: URL(fileURLWithPath: file)))
             } catch {
-                throw Failure("cannot read \(file): \((error as NSError).localizedDescription)", exitCode: 2)
+                throw CommandFailure("cannot read \(file): \((error as NSError).localizedDescription)", exitCode: 2)
             }
         }
     }
@@ -297,53 +268,57 @@ extension EventsCommand {
             guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
                 throw ValidationError("--attr \"\(text)\" must be Key=Value, e.g. EventName=RunInstances")
             }
-            return (String(text[..<eq]), String(text[text.index(after: eq)...]))
+            let key = String(text[..<eq])
+            // A key that is a known one written otherwise is refused here with the right spelling; any
+            // other goes to the server, which may know keys this CLI does not.
+            if LookupAttributeName.named(key) == nil, let meant = LookupAttributeName.suggestion(for: key) {
+                throw ValidationError("--attr \(key)=...: the key is \(meant) (keys are case-sensitive)")
+            }
+            return (key, String(text[text.index(after: eq)...]))
         }
 
         func run() async throws {
-            try await EventsCommand.reportingFailures {
-                let api = try client.makeClient()
-                let now = Int64(Date().timeIntervalSince1970)
-                let startTime = TimeArgument.parse(start, now: now)!
-                let endTime = TimeArgument.parse(end, now: now)!
-                let conditions: [[String: Any]] = try attributes.map {
-                    let a = try Self.attribute($0)
-                    return ["AttributeKey": a.key, "AttributeValue": a.value]
-                }
+            let api = try client.makeClient()
+            let now = Int64(Date().timeIntervalSince1970)
+            let startTime = TimeArgument.parse(start, now: now)!
+            let endTime = TimeArgument.parse(end, now: now)!
+            let conditions: [[String: Any]] = try attributes.map {
+                let a = try Self.attribute($0)
+                return ["AttributeKey": a.key, "AttributeValue": a.value]
+            }
 
-                var events: [[String: Any]] = []
-                var token: String?
-                var total: Int?
-                var more = false
-                while events.count < maxEvents {
-                    var params: [String: Any] = ["StartTime": startTime, "EndTime": endTime,
-                                                 "MaxResults": Swift.min(50, maxEvents - events.count)]
-                    if !conditions.isEmpty { params["LookupAttributes"] = conditions }
-                    if let token { params["NextToken"] = token }
-                    let response = try await api.callJSON(action: "LookUpEvents", params: params)
-                    let page = response["Events"] as? [[String: Any]] ?? []
-                    if total == nil { total = (response["TotalCount"] as? NSNumber)?.intValue }
-                    events.append(contentsOf: page.prefix(maxEvents - events.count))
-                    let listOver = (response["ListOver"] as? NSNumber)?.boolValue ?? (response["ListOver"] as? Bool) ?? true
-                    token = response["NextToken"] as? String
-                    more = !listOver && !(token ?? "").isEmpty
-                    if !more || page.isEmpty { break }
-                }
+            var events: [[String: Any]] = []
+            var token: String?
+            var total: Int?
+            var more = false
+            while events.count < maxEvents {
+                var params: [String: Any] = ["StartTime": startTime, "EndTime": endTime,
+                                             "MaxResults": Swift.min(50, maxEvents - events.count)]
+                if !conditions.isEmpty { params["LookupAttributes"] = conditions }
+                if let token { params["NextToken"] = token }
+                let response = try await api.callJSON(action: "LookUpEvents", params: params)
+                let page = response["Events"] as? [[String: Any]] ?? []
+                if total == nil { total = (response["TotalCount"] as? NSNumber)?.intValue }
+                events.append(contentsOf: page.prefix(maxEvents - events.count))
+                let listOver = (response["ListOver"] as? NSNumber)?.boolValue ?? (response["ListOver"] as? Bool) ?? true
+                token = response["NextToken"] as? String
+                more = !listOver && !(token ?? "").isEmpty
+                if !more || page.isEmpty { break }
+            }
 
-                switch output {
-                case .json:
-                    let data = try JSONSerialization.data(withJSONObject: events, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                    print(String(decoding: data, as: UTF8.self))
-                case .table:
-                    if events.isEmpty {
-                        print("No events between \(TimeArgument.rfc3339(startTime)) and \(TimeArgument.rfc3339(endTime)).")
-                    } else {
-                        print(EventTable.render(events), terminator: "")
-                        var footer = "\(events.count) event\(events.count == 1 ? "" : "s")"
-                        if let total, total > events.count { footer += " of \(total) matching" }
-                        if more { footer += "; --max \(Swift.max(maxEvents * 2, 100)) shows more" }
-                        print(footer + ".")
-                    }
+            switch output {
+            case .json:
+                let data = try JSONSerialization.data(withJSONObject: events, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            case .table:
+                if events.isEmpty {
+                    print("No events between \(TimeArgument.rfc3339(startTime)) and \(TimeArgument.rfc3339(endTime)).")
+                } else {
+                    print(EventTable.render(events), terminator: "")
+                    var footer = "\(events.count) event\(events.count == 1 ? "" : "s")"
+                    if let total, total > events.count { footer += " of \(total) matching" }
+                    if more { footer += "; --max \(Swift.max(maxEvents * 2, 100)) shows more" }
+                    print(footer + ".")
                 }
             }
         }
@@ -483,62 +458,60 @@ extension EventsCommand {
         }
 
         func run() async throws {
-            try await EventsCommand.reportingFailures {
-                let api = try client.makeClient()
-                let seed = self.seed ?? UInt64.random(in: 1...UInt64(Int64.max))
-                if self.seed == nil { Terminal.note("seed \(seed)") }
-                let now = Int64(Date().timeIntervalSince1970)
-                var generator = SyntheticEventGenerator(seed: seed, accountId: accountId, now: now,
-                                                        spanSeconds: TimeArgument.duration(span)!)
-                var batcher = EventBatcher(maxRecords: batchSize)
-                var produced = 0
-                var finished = false
-                let progress = ProgressBar(total: count, label: "events")
-                let start = Date()
-                let result = await Sender.send(client: api, concurrency: concurrency, retryTransportErrors: true,
-                                               progress: progress) {
-                    while produced < count {
-                        produced += 1
-                        if let full = batcher.add(generator.next()) { return full }
-                    }
-                    if finished { return nil }
-                    finished = true
-                    return batcher.finish()
+            let api = try client.makeClient()
+            let seed = self.seed ?? UInt64.random(in: 1...UInt64(Int64.max))
+            if self.seed == nil { Terminal.note("seed \(seed)") }
+            let now = Int64(Date().timeIntervalSince1970)
+            var generator = SyntheticEventGenerator(seed: seed, accountId: accountId, now: now,
+                                                    spanSeconds: TimeArgument.duration(span)!)
+            var batcher = EventBatcher(maxRecords: batchSize)
+            var produced = 0
+            var finished = false
+            let progress = ProgressBar(total: count, label: "events")
+            let start = Date()
+            let result = await Sender.send(client: api, concurrency: concurrency, retryTransportErrors: true,
+                                           progress: progress) {
+                while produced < count {
+                    produced += 1
+                    if let full = batcher.add(generator.next()) { return full }
                 }
-                progress.finish()
-                let elapsed = Swift.max(Date().timeIntervalSince(start), 0.000_001)
-                let rate = Double(result.stored) / elapsed
-
-                var byCode: [String: Int] = [:]
-                for f in result.failures { byCode[f.code, default: 0] += 1 }
-                let rejected = result.failures.count
-                switch output {
-                case .text:
-                    var text = "Stored \(result.stored) of \(count) events, rejected \(rejected)"
-                    if result.sent < count { text += ", not sent \(count - result.sent)" }
-                    text += String(format: " in %.2f s (%.0f events/s", elapsed, rate) + ", seed \(seed)).\n"
-                    for (code, n) in byCode.sorted(by: { $0.value > $1.value }) {
-                        let example = result.failures.first { $0.code == code }?.message ?? ""
-                        text += "  \(n) x \(code): \(example)\n"
-                    }
-                    print(text, terminator: "")
-                case .json:
-                    var out = "{\"Stored\": \(result.stored), \"Rejected\": \(rejected), \"NotSent\": \(count - result.sent), "
-                    out += String(format: "\"Seconds\": %.3f, \"EventsPerSecond\": %.1f, ", elapsed, rate)
-                    out += "\"Seed\": \(seed), \"RejectedByCode\": {"
-                    out += byCode.sorted { $0.key < $1.key }.map { "\(JSONText.quote($0.key)): \($0.value)" }.joined(separator: ", ")
-                    out += "}"
-                    if let e = result.requestError {
-                        out += ", \"Error\": {\"Code\": \(JSONText.quote(e.code)), \"Message\": \(JSONText.quote(e.message))}"
-                    }
-                    print(out + "}")
-                }
-                if let e = result.requestError {
-                    Terminal.error(e.description)
-                    throw ExitCode(2)
-                }
-                if rejected > 0 { throw ExitCode(1) }
+                if finished { return nil }
+                finished = true
+                return batcher.finish()
             }
+            progress.finish()
+            let elapsed = Swift.max(Date().timeIntervalSince(start), 0.000_001)
+            let rate = Double(result.stored) / elapsed
+
+            var byCode: [String: Int] = [:]
+            for f in result.failures { byCode[f.code, default: 0] += 1 }
+            let rejected = result.failures.count
+            switch output {
+            case .text:
+                var text = "Stored \(result.stored) of \(count) events, rejected \(rejected)"
+                if result.sent < count { text += ", not sent \(count - result.sent)" }
+                text += String(format: " in %.2f s (%.0f events/s", elapsed, rate) + ", seed \(seed)).\n"
+                for (code, n) in byCode.sorted(by: { $0.value > $1.value }) {
+                    let example = result.failures.first { $0.code == code }?.message ?? ""
+                    text += "  \(n) x \(code): \(example)\n"
+                }
+                print(text, terminator: "")
+            case .json:
+                var out = "{\"Stored\": \(result.stored), \"Rejected\": \(rejected), \"NotSent\": \(count - result.sent), "
+                out += String(format: "\"Seconds\": %.3f, \"EventsPerSecond\": %.1f, ", elapsed, rate)
+                out += "\"Seed\": \(seed), \"RejectedByCode\": {"
+                out += byCode.sorted { $0.key < $1.key }.map { "\(JSONText.quote($0.key)): \($0.value)" }.joined(separator: ", ")
+                out += "}"
+                if let e = result.requestError {
+                    out += ", \"Error\": {\"Code\": \(JSONText.quote(e.code)), \"Message\": \(JSONText.quote(e.message))}"
+                }
+                print(out + "}")
+            }
+            if let e = result.requestError {
+                Terminal.error(e.description)
+                throw ExitCode(2)
+            }
+            if rejected > 0 { throw ExitCode(1) }
         }
     }
 }
@@ -763,7 +736,7 @@ extension EventsCommand {
         static var stderrIsTTY: Bool { isatty(2) != 0 }
 
         static func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
-        static func error(_ message: String) { write("error: \(message)\n") }
+        static func error(_ message: String) { Failures.report(message) }
         static func note(_ message: String) { write("\(message)\n") }
     }
 
@@ -814,3 +787,8 @@ extension EventsCommand {
     }
 }
 
+
+// A request that failed as a whole, or input that could not be read: exit 2 (1 is "some records rejected").
+extension EventsCommand.Put: FailureStatus { static var failureStatus: Int32 { 2 } }
+extension EventsCommand.Lookup: FailureStatus { static var failureStatus: Int32 { 2 } }
+extension EventsCommand.Generate: FailureStatus { static var failureStatus: Int32 { 2 } }

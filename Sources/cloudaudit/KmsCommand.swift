@@ -35,35 +35,33 @@ struct KmsCommand: AsyncParsableCommand {
         @Option(help: "Regions file (JSON) of the deployment (env CLOUDAUDIT_REGIONS_FILE).") var regions: String?
 
         func run() async throws {
-            try await reportingFailures {
-                if let why = KmsKeyRules.aliasProblem(alias) { throw CommandFailure("--alias: \(why)") }
-                let settings = try options.settings(regions: regions)
-                let dir = DataDirectory(path: settings.dataDirectory)
-                let file = settings.regionsFile
-                let registry = try RegionRegistry.load(file: file, dataDirectory: dir.path, logger: Logger(label: "cloudaudit"))
-                let known = registry.regions.map(\.name)
-                guard known.contains(region) else {
-                    throw CommandFailure("region \(region) is not configured; configured regions: \(known.joined(separator: ", "))"
-                                             + (file == nil ? " (give the server's regions file with --regions or CLOUDAUDIT_REGIONS_FILE)" : ""))
-                }
-                let (storage, admin) = try options.open(settings)
-                let masterKey: [UInt8]
-                do { masterKey = try dir.masterKey(given: settings.masterKey, logger: Logger(label: "cloudaudit")) } catch {
-                    try? await storage.close()
-                    throw error
-                }
-                let created: Result<KmsKey, Error>
-                do {
-                    if account == AccountIds.first { _ = try await admin.ensureDefaultAccount() }
-                    created = .success(try await KeyVault(keys: storage.kmsKeys, masterKey: masterKey).createKey(accountId: account, region: region, alias: alias))
-                } catch {
-                    created = .failure(error)
-                }
-                try await storage.close()
-                let key = try created.get()
-                struct Out: Encodable { var KeyId: String; var Alias: String; var Region: String; var AccountId: Int64 }
-                try printJSON(Out(KeyId: key.keyId, Alias: key.alias, Region: key.region, AccountId: key.accountId))
+            if let why = KmsKeyRules.aliasProblem(alias) { throw CommandFailure("--alias: \(why)") }
+            let settings = try options.settings(regions: regions)
+            let dir = DataDirectory(path: settings.dataDirectory)
+            let file = settings.regionsFile
+            let registry = try RegionRegistry.load(file: file, dataDirectory: dir.path, logger: Logger(label: "cloudaudit"))
+            let known = registry.regions.map(\.name)
+            guard known.contains(region) else {
+                throw CommandFailure("region \(region) is not configured; configured regions: \(known.joined(separator: ", "))"
+                                         + (file == nil ? " (give the server's regions file with --regions or CLOUDAUDIT_REGIONS_FILE)" : ""))
             }
+            let (storage, admin) = try options.open(settings)
+            let masterKey: [UInt8]
+            do { masterKey = try dir.masterKey(given: settings.masterKey, logger: Logger(label: "cloudaudit")) } catch {
+                try? await storage.close()
+                throw error
+            }
+            let created: Result<KmsKey, Error>
+            do {
+                if account == AccountIds.first { _ = try await admin.ensureDefaultAccount() }
+                created = .success(try await KeyVault(keys: storage.kmsKeys, masterKey: masterKey).createKey(accountId: account, region: region, alias: alias))
+            } catch {
+                created = .failure(error)
+            }
+            try await storage.close()
+            let key = try created.get()
+            struct Out: Encodable { var KeyId: String; var Alias: String; var Region: String; var AccountId: Int64 }
+            try printJSON(Out(KeyId: key.keyId, Alias: key.alias, Region: key.region, AccountId: key.accountId))
         }
     }
 
@@ -77,25 +75,23 @@ struct KmsCommand: AsyncParsableCommand {
         enum OutputFormat: String, ExpressibleByArgument { case table, json }
 
         func run() async throws {
-            try await reportingFailures {
-                let (storage, _) = try options.open()
-                let keys: [KmsKey]
-                do { keys = try await storage.kmsKeys.kmsKeys(accountId: account, region: region) } catch {
-                    try? await storage.close()
-                    throw error
-                }
-                try await storage.close()
-                struct Out: Encodable { var KeyId: String; var Alias: String; var Region: String; var AccountId: Int64; var Status: String; var CreatedAt: Int64 }
-                let rows = keys.map { Out(KeyId: $0.keyId, Alias: $0.alias, Region: $0.region, AccountId: $0.accountId, Status: $0.status.rawValue, CreatedAt: $0.createdAt) }
-                if output == .json { return try printJSON(rows) }
-                if rows.isEmpty { return print("No KMS keys.") }
-                let header = ["KEY ID", "ALIAS", "REGION", "ACCOUNT", "STATUS", "CREATED"]
-                let table = rows.map { [$0.KeyId, $0.Alias, $0.Region, String($0.AccountId), $0.Status, TracksCommand.Status.time($0.CreatedAt)] }
-                let widths = header.indices.map { i in ([header[i]] + table.map { $0[i] }).map(\.count).max() ?? 0 }
-                for line in [header] + table {
-                    print(line.enumerated().map { i, c in i == line.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                        .joined(separator: "  "))
-                }
+            let (storage, _) = try options.open()
+            let keys: [KmsKey]
+            do { keys = try await storage.kmsKeys.kmsKeys(accountId: account, region: region) } catch {
+                try? await storage.close()
+                throw error
+            }
+            try await storage.close()
+            struct Out: Encodable { var KeyId: String; var Alias: String; var Region: String; var AccountId: Int64; var Status: String; var CreatedAt: Int64 }
+            let rows = keys.map { Out(KeyId: $0.keyId, Alias: $0.alias, Region: $0.region, AccountId: $0.accountId, Status: $0.status.rawValue, CreatedAt: $0.createdAt) }
+            if output == .json { return try printJSON(rows) }
+            if rows.isEmpty { return print("No KMS keys.") }
+            let header = ["KEY ID", "ALIAS", "REGION", "ACCOUNT", "STATUS", "CREATED"]
+            let table = rows.map { [$0.KeyId, $0.Alias, $0.Region, String($0.AccountId), $0.Status, TracksCommand.Status.time($0.CreatedAt)] }
+            let widths = header.indices.map { i in ([header[i]] + table.map { $0[i] }).map(\.count).max() ?? 0 }
+            for line in [header] + table {
+                print(line.enumerated().map { i, c in i == line.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  "))
             }
         }
     }
@@ -119,40 +115,9 @@ struct KmsCommand: AsyncParsableCommand {
     }
 
     static func setStatus(_ options: DataDirOptions, _ keyId: String, _ status: KeyStatus) async throws {
-        try await reportingFailures {
-            let (storage, _) = try options.open()
-            let found: Result<Bool, Error>
-            do { found = .success(try await storage.kmsKeys.setKmsKeyStatus(id: keyId, status: status)) } catch { found = .failure(error) }
-            try await storage.close()
-            guard try found.get() else { throw CommandFailure("no KMS key \(keyId) (list them with `cloudaudit kms list`)") }
-            struct Out: Encodable { var KeyId: String; var Status: String }
-            try printJSON(Out(KeyId: keyId, Status: status.rawValue))
-        }
-    }
-}
-
-/// An error already explained to the user.
-struct CommandFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ message: String) { description = message }
-}
-
-/// Runs `body`; any error becomes one line `error: <message>` on stderr and exit status 1. Messages
-/// come from the errors' own descriptions, which never hold key material.
-func reportingFailures(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let e as ExitCode {
-        throw e
-    } catch {
-        let message: String
-        switch error {
-        case let e as StoreError: message = e.message
-        case let e as KmsError: message = e.message
-        case let e as CustomStringConvertible: message = e.description
-        default: message = "\(error)"
-        }
-        FileHandle.standardError.write(Data("error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
-        throw ExitCode(1)
+        let found = try await options.withStorage { storage, _ in try await storage.kmsKeys.setKmsKeyStatus(id: keyId, status: status) }
+        guard found else { throw CommandFailure("no KMS key \(keyId) (list them with `cloudaudit kms list`)") }
+        struct Out: Encodable { var KeyId: String; var Status: String }
+        try printJSON(Out(KeyId: keyId, Status: status.rawValue))
     }
 }

@@ -115,7 +115,7 @@ struct VerifyCommand: AsyncParsableCommand {
         if let dataDir { flags["data-dir"] = dataDir }
         if let regions { flags["regions"] = regions }
         do { return try ServerConfiguration.resolve(flags: flags, configFile: config).0 } catch let e as ConfigurationError {
-            throw EventsCommand.Failure(e.description, exitCode: 2)
+            throw CommandFailure(e.description, exitCode: 2)
         }
     }
 
@@ -141,20 +141,6 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            try await verify()
-        } catch let e as ExitCode {
-            throw e
-        } catch let e as EventsCommand.Failure {
-            EventsCommand.Terminal.error(e.message)
-            throw ExitCode(e.exitCode)
-        } catch {
-            EventsCommand.Terminal.error("\(error)")
-            throw ExitCode(2)
-        }
-    }
-
-    func verify() async throws {
         let now = Int64(Date().timeIntervalSince1970)
         let keys = try TrustedKeys.load(publicKeys)
 
@@ -169,7 +155,7 @@ struct VerifyCommand: AsyncParsableCommand {
             while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw EventsCommand.Failure("\(folder) is not a folder", exitCode: 2)
+                throw CommandFailure("\(folder) is not a folder", exitCode: 2)
             }
             let url = URL(fileURLWithPath: path)
             bucketName = url.lastPathComponent
@@ -179,11 +165,11 @@ struct VerifyCommand: AsyncParsableCommand {
             let registry = try RegionRegistry.load(file: deployment.regionsFile, dataDirectory: deployment.dataDirectory, logger: Logger(label: "cloudaudit"))
             guard let r = registry.region(region!) else {
                 let names = registry.regions.map(\.name).joined(separator: ", ")
-                throw EventsCommand.Failure("region \(region!) is not configured (configured: \(names)); pass the deployment's --regions file", exitCode: 2)
+                throw CommandFailure("region \(region!) is not configured (configured: \(names)); pass the deployment's --regions file", exitCode: 2)
             }
             store = r.store
             bucketName = bucket!
-            guard try await store.bucketExists(bucketName) else { throw EventsCommand.Failure("bucket \(bucketName) does not exist in \(region!)", exitCode: 2) }
+            guard try await store.bucketExists(bucketName) else { throw CommandFailure("bucket \(bucketName) does not exist in \(region!)", exitCode: 2) }
         }
 
         // The prefix.
@@ -194,9 +180,9 @@ struct VerifyCommand: AsyncParsableCommand {
             let found = try await BucketVerifier.prefixes(store: store, bucket: bucketName, trackId: trackId)
             switch found.count {
             case 1: prefix = found[0]
-            case 0: throw EventsCommand.Failure("bucket \(bucketName) holds no digest or log file of track \(trackId)", exitCode: 1)
+            case 0: throw CommandFailure("bucket \(bucketName) holds no digest or log file of track \(trackId)", exitCode: 1)
             default:
-                throw EventsCommand.Failure("bucket \(bucketName) holds files of track \(trackId) under several prefixes (\(found.joined(separator: ", "))); choose one with --prefix",
+                throw CommandFailure("bucket \(bucketName) holds files of track \(trackId) under several prefixes (\(found.joined(separator: ", "))); choose one with --prefix",
                                             exitCode: 2)
             }
         }
@@ -250,7 +236,7 @@ struct VerifyCommand: AsyncParsableCommand {
             opened = try DataDirectory(path: deployment.dataDirectory).openExisting(defaultRetentionDays: deployment.retentionDays,
                                                                                    masterKey: deployment.masterKey, logger: Logger(label: "cloudaudit"))
         } catch let e as ServerError {
-            throw EventsCommand.Failure(e.description, exitCode: 2)
+            throw CommandFailure(e.description, exitCode: 2)
         }
         return (KeyVault(keys: opened.storage.kmsKeys, masterKey: opened.masterKey), { try await opened.storage.close() })
     }
@@ -361,12 +347,12 @@ enum TrustedKeys {
             guard let data = FileManager.default.contents(atPath: argument) else {
                 if text.contains("+") {
                     // Looks like a key: say why it is not one.
-                    do { _ = try PublicSigningKey(verifierKey: text) } catch { throw EventsCommand.Failure("--public-key: \(error)", exitCode: 2) }
+                    do { _ = try PublicSigningKey(verifierKey: text) } catch { throw CommandFailure("--public-key: \(error)", exitCode: 2) }
                 }
-                throw EventsCommand.Failure("--public-key \(argument) is neither a public key (<name>+<hash>+<base64>) nor a readable file", exitCode: 2)
+                throw CommandFailure("--public-key \(argument) is neither a public key (<name>+<hash>+<base64>) nor a readable file", exitCode: 2)
             }
             let found = try parse(Array(data), file: argument)
-            guard !found.isEmpty else { throw EventsCommand.Failure("\(argument) holds no public key", exitCode: 2) }
+            guard !found.isEmpty else { throw CommandFailure("\(argument) holds no public key", exitCode: 2) }
             keys += found
         }
         var seen = Set<PublicSigningKey>()
@@ -377,7 +363,7 @@ enum TrustedKeys {
         let text = String(decoding: bytes, as: UTF8.self)
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.hasPrefix("[") || trimmed.hasPrefix("{") {
-            guard let json = try? JSONParser.parse(bytes) else { throw EventsCommand.Failure("\(file) is not valid JSON", exitCode: 2) }
+            guard let json = try? JSONParser.parse(bytes) else { throw CommandFailure("\(file) is not valid JSON", exitCode: 2) }
             var texts: [String] = []
             func collect(_ v: JSONValue) {
                 switch v {
@@ -391,14 +377,14 @@ enum TrustedKeys {
             }
             collect(json)
             return try texts.map { t in
-                do { return try PublicSigningKey(verifierKey: t) } catch { throw EventsCommand.Failure("\(file): \(error)", exitCode: 2) }
+                do { return try PublicSigningKey(verifierKey: t) } catch { throw CommandFailure("\(file): \(error)", exitCode: 2) }
             }
         }
         var out: [PublicSigningKey] = []
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let l = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if l.isEmpty || l.hasPrefix("#") { continue }
-            do { out.append(try PublicSigningKey(verifierKey: l)) } catch { throw EventsCommand.Failure("\(file), line \(i + 1): \(error)", exitCode: 2) }
+            do { out.append(try PublicSigningKey(verifierKey: l)) } catch { throw CommandFailure("\(file), line \(i + 1): \(error)", exitCode: 2) }
         }
         return out
     }
@@ -469,149 +455,150 @@ struct VerifyEventCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await EventsCommand.reportingFailures {
-            let keys = try TrustedKeys.load(publicKeys)
-            let saved: (note: String, checkpoint: Checkpoint)?
-            if let file = checkpoint {
-                guard let data = FileManager.default.contents(atPath: file) else { throw EventsCommand.Failure("cannot read \(file)", exitCode: 2) }
-                let note = String(decoding: data, as: UTF8.self)
-                do {
-                    saved = (note, try Checkpoint.open(note, keys: keys))
-                } catch {
-                    throw EventsCommand.Failure("the saved checkpoint \(file) does not verify: \(error)", exitCode: 2)
-                }
-            } else {
-                saved = nil
-            }
-            let api = try client.makeClient()
-            var result = Result(eventId: eventId, verified: false, verdict: "")
-            func fail(_ name: String, _ detail: String) { result.checks.append(Check(name: name, passed: false, detail: detail)) }
-            func pass(_ name: String, _ detail: String) { result.checks.append(Check(name: name, passed: true, detail: detail)) }
-
-            // 1. The proof and the checkpoint.
-            var params: [String: Any] = ["EventId": eventId]
-            if let treeSize { params["TreeSize"] = treeSize }
-            let proof = try await api.callJSON(action: "GetInclusionProof", params: params)
-            guard let index = (proof["LeafIndex"] as? NSNumber)?.int64Value, index >= 0,
-                  let size = (proof["TreeSize"] as? NSNumber)?.int64Value, size > index,
-                  let leafHex = proof["LeafHash"] as? String, let serverLeaf = [UInt8](hex: leafHex), serverLeaf.count == 32,
-                  let pathHex = proof["AuditPath"] as? [String], let note = proof["Checkpoint"] as? String
-            else {
-                throw EventsCommand.Failure("GetInclusionProof: the response lacks LeafIndex, TreeSize, LeafHash, AuditPath or Checkpoint", exitCode: 2)
-            }
-            let auditPath = try pathHex.map { h -> [UInt8] in
-                guard let b = [UInt8](hex: h) else { throw EventsCommand.Failure("GetInclusionProof: an AuditPath hash is not hex", exitCode: 2) }
-                return b
-            }
-            result.leafIndex = UInt64(index)
-            var current: Checkpoint?
+        let keys = try TrustedKeys.load(publicKeys)
+        let saved: (note: String, checkpoint: Checkpoint)?
+        if let file = checkpoint {
+            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read \(file)", exitCode: 2) }
+            let note = String(decoding: data, as: UTF8.self)
             do {
-                let (body, signer) = try SignedNote.open(note, keys: keys)
-                let cp = try Checkpoint.parse(body: body)
-                let originPrefix = signer.name + "/accounts/"
-                guard cp.origin.hasPrefix(originPrefix), let account = Int64(cp.origin.dropFirst(originPrefix.count)) else {
-                    throw IntegrityError("its origin \(cp.origin) is not \(originPrefix)<AccountId>")
-                }
-                guard cp.size == UInt64(size) else { throw IntegrityError("it is for tree size \(cp.size), the proof for \(size)") }
-                result.accountId = account
-                result.treeSize = cp.size
-                result.rootHash = cp.root.hexString
-                current = cp
-                pass("checkpoint", "signed by \(signer.name) (\(signer.fingerprint)): account \(account), tree size \(cp.size)")
+                saved = (note, try Checkpoint.open(note, keys: keys))
             } catch {
-                fail("checkpoint", "the checkpoint does not verify: \(error)")
+                throw CommandFailure("the saved checkpoint \(file) does not verify: \(error)", exitCode: 2)
             }
-
-            // 2. The record, as stored, against the leaf recorded when it was appended.
-            if let record = try await lookUpRecord(api) {
-                let leaf = RFC6962.leafHash(Array(record.utf8))
-                if leaf == serverLeaf {
-                    pass("record", "the stored record hashes to leaf \(index)'s hash")
-                } else {
-                    fail("record", "the stored record does not match the leaf recorded when it was appended (modified)")
-                }
-            } else {
-                fail("record", "LookUpEvents does not return the event: its record cannot be checked")
-            }
-
-            // 3. Inclusion of the leaf in the checkpoint's tree.
-            if let cp = current {
-                do {
-                    try MerkleVerifier.verifyInclusion(leafHash: serverLeaf, index: UInt64(index), size: cp.size, proof: auditPath, root: cp.root)
-                    pass("inclusion", "leaf \(index) is in the log of \(cp.size) events (\(auditPath.count)-hash audit path)")
-                } catch {
-                    fail("inclusion", "the inclusion proof does not lead to the checkpoint's root: \(error)")
-                }
-            }
-
-            // 4. Consistency with the saved checkpoint.
-            if let saved, let cp = current {
-                if saved.checkpoint.origin != cp.origin {
-                    fail("consistency", "the saved checkpoint is of \(saved.checkpoint.origin), not \(cp.origin)")
-                } else if Int64(exactly: saved.checkpoint.size) == nil || Int64(exactly: cp.size) == nil {
-                    fail("consistency", "a checkpoint's tree size is beyond 2^63, which no log reaches")
-                } else {
-                    let (small, large) = saved.checkpoint.size <= cp.size ? (saved.checkpoint, cp) : (cp, saved.checkpoint)
-                    do {
-                        let response = try await api.callJSON(action: "GetConsistencyProof",
-                                                              params: ["FirstTreeSize": Int64(small.size), "SecondTreeSize": Int64(large.size)])
-                        let hashes = try (response["Proof"] as? [String] ?? []).map { h -> [UInt8] in
-                            guard let b = [UInt8](hex: h) else { throw IntegrityError("a proof hash is not hex") }
-                            return b
-                        }
-                        try MerkleVerifier.verifyConsistency(size1: small.size, size2: large.size, root1: small.root, root2: large.root, proof: hashes)
-                        pass("consistency", saved.checkpoint.size <= cp.size
-                            ? "the log of \(cp.size) events extends the saved checkpoint of \(saved.checkpoint.size)"
-                            : "the saved checkpoint of \(saved.checkpoint.size) events extends this log of \(cp.size)")
-                    } catch let e as APIErrorResponse where e.code.hasPrefix("InvalidParameterValue.TreeSize") {
-                        fail("consistency", "the log is smaller than the saved checkpoint of \(saved.checkpoint.size) events (rolled back): \(e.message)")
-                    } catch let e as APIErrorResponse {
-                        throw e
-                    } catch let e as APIClientError {
-                        throw e
-                    } catch {
-                        fail("consistency", "the log is not consistent with the saved checkpoint (rewritten since): \(error)")
-                    }
-                }
-            }
-
-            result.verified = !result.checks.contains { !$0.passed }
-            if result.verified {
-                result.verdict = "VERIFIED: event \(eventId) is leaf \(index) of account \(result.accountId.map(String.init) ?? "?")'s signed log "
-                    + "(tree size \(result.treeSize ?? 0)), unchanged since it was appended"
-                    + (saved != nil ? ", and the log only grew since the saved checkpoint" : "")
-                if let file = saveCheckpoint {
-                    do {
-                        try note.write(toFile: file, atomically: true, encoding: .utf8)
-                    } catch {
-                        throw EventsCommand.Failure("cannot write \(file): \((error as NSError).localizedDescription)", exitCode: 2)
-                    }
-                }
-            } else {
-                result.verdict = "NOT VERIFIED: event \(eventId): " + result.checks.filter { !$0.passed }.map(\.detail).joined(separator: "; ")
-            }
-            switch output {
-            case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                encoder.keyEncodingStrategy = .custom { path in PascalKey(path.last!.stringValue) }
-                print(String(decoding: try encoder.encode(result), as: UTF8.self))
-            case .text:
-                for c in result.checks { print("\(c.passed ? "ok  " : "FAIL")  \(c.name): \(c.detail)") }
-                print(result.verdict)
-            }
-            if !result.verified { throw ExitCode(1) }
+        } else {
+            saved = nil
         }
+        let api = try client.makeClient()
+        var result = Result(eventId: eventId, verified: false, verdict: "")
+        func fail(_ name: String, _ detail: String) { result.checks.append(Check(name: name, passed: false, detail: detail)) }
+        func pass(_ name: String, _ detail: String) { result.checks.append(Check(name: name, passed: true, detail: detail)) }
+
+        // 1. The proof and the checkpoint.
+        var params: [String: Any] = ["EventId": eventId]
+        if let treeSize { params["TreeSize"] = treeSize }
+        let proof = try await api.callJSON(action: "GetInclusionProof", params: params)
+        guard let index = (proof["LeafIndex"] as? NSNumber)?.int64Value, index >= 0,
+              let size = (proof["TreeSize"] as? NSNumber)?.int64Value, size > index,
+              let leafHex = proof["LeafHash"] as? String, let serverLeaf = [UInt8](hex: leafHex), serverLeaf.count == 32,
+              let pathHex = proof["AuditPath"] as? [String], let note = proof["Checkpoint"] as? String
+        else {
+            throw CommandFailure("GetInclusionProof: the response lacks LeafIndex, TreeSize, LeafHash, AuditPath or Checkpoint", exitCode: 2)
+        }
+        let auditPath = try pathHex.map { h -> [UInt8] in
+            guard let b = [UInt8](hex: h) else { throw CommandFailure("GetInclusionProof: an AuditPath hash is not hex", exitCode: 2) }
+            return b
+        }
+        result.leafIndex = UInt64(index)
+        var current: Checkpoint?
+        do {
+            let (body, signer) = try SignedNote.open(note, keys: keys)
+            let cp = try Checkpoint.parse(body: body)
+            let originPrefix = signer.name + "/accounts/"
+            guard cp.origin.hasPrefix(originPrefix), let account = Int64(cp.origin.dropFirst(originPrefix.count)) else {
+                throw IntegrityError("its origin \(cp.origin) is not \(originPrefix)<AccountId>")
+            }
+            guard cp.size == UInt64(size) else { throw IntegrityError("it is for tree size \(cp.size), the proof for \(size)") }
+            result.accountId = account
+            result.treeSize = cp.size
+            result.rootHash = cp.root.hexString
+            current = cp
+            pass("checkpoint", "signed by \(signer.name) (\(signer.fingerprint)): account \(account), tree size \(cp.size)")
+        } catch {
+            fail("checkpoint", "the checkpoint does not verify: \(error)")
+        }
+
+        // 2. The record, as stored, against the leaf recorded when it was appended.
+        if let record = try await lookUpRecord(api, eventTime: (proof["EventTime"] as? NSNumber)?.int64Value) {
+            let leaf = RFC6962.leafHash(Array(record.utf8))
+            if leaf == serverLeaf {
+                pass("record", "the stored record hashes to leaf \(index)'s hash")
+            } else {
+                fail("record", "the stored record does not match the leaf recorded when it was appended (modified)")
+            }
+        } else {
+            fail("record", "LookUpEvents does not return the event: its record cannot be checked")
+        }
+
+        // 3. Inclusion of the leaf in the checkpoint's tree.
+        if let cp = current {
+            do {
+                try MerkleVerifier.verifyInclusion(leafHash: serverLeaf, index: UInt64(index), size: cp.size, proof: auditPath, root: cp.root)
+                pass("inclusion", "leaf \(index) is in the log of \(cp.size) events (\(auditPath.count)-hash audit path)")
+            } catch {
+                fail("inclusion", "the inclusion proof does not lead to the checkpoint's root: \(error)")
+            }
+        }
+
+        // 4. Consistency with the saved checkpoint.
+        if let saved, let cp = current {
+            if saved.checkpoint.origin != cp.origin {
+                fail("consistency", "the saved checkpoint is of \(saved.checkpoint.origin), not \(cp.origin)")
+            } else if Int64(exactly: saved.checkpoint.size) == nil || Int64(exactly: cp.size) == nil {
+                fail("consistency", "a checkpoint's tree size is beyond 2^63, which no log reaches")
+            } else {
+                let (small, large) = saved.checkpoint.size <= cp.size ? (saved.checkpoint, cp) : (cp, saved.checkpoint)
+                do {
+                    let response = try await api.callJSON(action: "GetConsistencyProof",
+                                                          params: ["FirstTreeSize": Int64(small.size), "SecondTreeSize": Int64(large.size)])
+                    let hashes = try (response["Proof"] as? [String] ?? []).map { h -> [UInt8] in
+                        guard let b = [UInt8](hex: h) else { throw IntegrityError("a proof hash is not hex") }
+                        return b
+                    }
+                    try MerkleVerifier.verifyConsistency(size1: small.size, size2: large.size, root1: small.root, root2: large.root, proof: hashes)
+                    pass("consistency", saved.checkpoint.size <= cp.size
+                        ? "the log of \(cp.size) events extends the saved checkpoint of \(saved.checkpoint.size)"
+                        : "the saved checkpoint of \(saved.checkpoint.size) events extends this log of \(cp.size)")
+                } catch let e as APIErrorResponse where e.code.hasPrefix("InvalidParameterValue.TreeSize") {
+                    fail("consistency", "the log is smaller than the saved checkpoint of \(saved.checkpoint.size) events (rolled back): \(e.message)")
+                } catch let e as APIErrorResponse {
+                    throw e
+                } catch let e as APIClientError {
+                    throw e
+                } catch {
+                    fail("consistency", "the log is not consistent with the saved checkpoint (rewritten since): \(error)")
+                }
+            }
+        }
+
+        result.verified = !result.checks.contains { !$0.passed }
+        if result.verified {
+            result.verdict = "VERIFIED: event \(eventId) is leaf \(index) of account \(result.accountId.map(String.init) ?? "?")'s signed log "
+                + "(tree size \(result.treeSize ?? 0)), unchanged since it was appended"
+                + (saved != nil ? ", and the log only grew since the saved checkpoint" : "")
+            if let file = saveCheckpoint {
+                do {
+                    try note.write(toFile: file, atomically: true, encoding: .utf8)
+                } catch {
+                    throw CommandFailure("cannot write \(file): \((error as NSError).localizedDescription)", exitCode: 2)
+                }
+            }
+        } else {
+            result.verdict = "NOT VERIFIED: event \(eventId): " + result.checks.filter { !$0.passed }.map(\.detail).joined(separator: "; ")
+        }
+        switch output {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.keyEncodingStrategy = .custom { path in PascalKey(path.last!.stringValue) }
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        case .text:
+            for c in result.checks { print("\(c.passed ? "ok  " : "FAIL")  \(c.name): \(c.detail)") }
+            print(result.verdict)
+        }
+        if !result.verified { throw ExitCode(1) }
     }
 
     /// The event's record (`CloudAuditEvent`, the stored record byte for byte), or nil when not found.
-    func lookUpRecord(_ api: APIClient) async throws -> String? {
+    /// `eventTime` (GetInclusionProof's `EventTime`) makes it one LookUpEvents of that second; without it
+    /// (an older server) the search starts ten years back and retries from the retention the refusal names.
+    func lookUpRecord(_ api: APIClient, eventTime: Int64?) async throws -> String? {
         let now = Int64(Date().timeIntervalSince1970)
-        var start = now - 3650 * 86400
+        var start = eventTime.map { max($0, 0) } ?? now - 3650 * 86400
         // The server takes an EndTime up to a day after its clock (and keeps no event more than a few
         // minutes ahead): half a day after ours leaves room for a clock that differs either way.
+        let end = eventTime.map { min(max($0, 0), Int64.max - 1) + 1 } ?? now + 12 * 3600
         for _ in 0..<2 {
-            let params: [String: Any] = ["StartTime": start, "EndTime": now + 12 * 3600, "MaxResults": 50,
+            let params: [String: Any] = ["StartTime": start, "EndTime": end, "MaxResults": 50,
                                          "LookupAttributes": [["AttributeKey": "EventId", "AttributeValue": eventId]]]
             let body = try JSONSerialization.data(withJSONObject: params)
             let bytes = try await api.call(action: "LookUpEvents", body: Array(body))
@@ -634,3 +621,7 @@ struct VerifyEventCommand: AsyncParsableCommand {
         return nil
     }
 }
+
+// A bucket, key, request or input that could not be read: exit 2 (1 is a failed check).
+extension VerifyCommand: FailureStatus { static var failureStatus: Int32 { 2 } }
+extension VerifyEventCommand: FailureStatus { static var failureStatus: Int32 { 2 } }

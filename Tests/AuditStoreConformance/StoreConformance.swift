@@ -20,7 +20,7 @@ public struct StoreConformance: Sendable {
         case accountsAndKeys, appendAssignsGaplessSequencesAndDedupes, concurrentAppendersKeepOneGaplessLog, lookupFiltersAndOrders
         case paginationIsStableUnderConcurrentAppends, pagesContinueWhileOthersAppend, accountsAreIsolated, totalCountsMatchAcrossHours
         case totalCountsOfBusyPartialHours, retentionDeletesOnlyOldEvents, cursorsAreBoundToTheirAccount
-        case queriesOfAnyTimesAreAnsweredFromTheDaysOfData
+        case queriesOfAnyTimesAreAnsweredFromTheDaysOfData, accountNamesAreUniqueAndAccountsChange
         // Tracking sets, delivery state, outbox (TrackStoreConformance.swift)
         case eventsBySequence, tracksHaveQuotaUniqueNamesAndOwners, cursorsStartAtCreation, memberCursors, deliveryStateAndOutbox
         // KMS keys (KmsKeyConformance.swift)
@@ -46,6 +46,7 @@ public struct StoreConformance: Sendable {
         case .retentionDeletesOnlyOldEvents: try await retentionDeletesOnlyOldEvents()
         case .cursorsAreBoundToTheirAccount: try await cursorsAreBoundToTheirAccount()
         case .queriesOfAnyTimesAreAnsweredFromTheDaysOfData: try await queriesOfAnyTimesAreAnsweredFromTheDaysOfData()
+        case .accountNamesAreUniqueAndAccountsChange: try await accountNamesAreUniqueAndAccountsChange()
         case .eventsBySequence: try await eventsBySequence()
         case .tracksHaveQuotaUniqueNamesAndOwners: try await tracksHaveQuotaUniqueNamesAndOwners()
         case .cursorsStartAtCreation: try await cursorsStartAtCreation()
@@ -111,6 +112,45 @@ public struct StoreConformance: Sendable {
         XCTAssertEqual(awaited7, 0)
         let awaited8 = try await s.accounts.listKeys(accountId: nil).count
         XCTAssertEqual(awaited8, 1)
+        try await s.close()
+    }
+
+    /// No two accounts share a name (ignoring surrounding space and ASCII case); an account can be
+    /// renamed and its retention changed, and a shortened retention lets retention delete at once.
+    func accountNamesAreUniqueAndAccountsChange() async throws {
+        let s = try await makeStorage()
+        func refusedAsTaken(_ what: String, _ body: () async throws -> Void) async {
+            do { try await body(); XCTFail("\(what) accepted") } catch let e as StoreError {
+                XCTAssertEqual(e.code, .accountNameExists, what)
+            } catch { XCTFail("\(what): \(error)") }
+        }
+        let acme = try await s.accounts.createAccount(name: "Acme", retentionDays: nil, id: nil)
+        await refusedAsTaken("a second \" acme \"") { _ = try await s.accounts.createAccount(name: " acme ", retentionDays: nil, id: nil) }
+        let again = try await s.accounts.createAccount(name: "other", retentionDays: nil, id: acme.id)
+        XCTAssertEqual(again, acme, "creating with an existing id still returns that account")
+        let beta = try await s.accounts.createAccount(name: "Beta", retentionDays: 30, id: nil)
+        await refusedAsTaken("renaming Beta to ACME") { _ = try await s.accounts.renameAccount(id: beta.id, name: "ACME") }
+        let renamed = try await s.accounts.renameAccount(id: beta.id, name: "Beta Corp")
+        XCTAssertEqual(renamed?.name, "Beta Corp")
+        let recased = try await s.accounts.renameAccount(id: acme.id, name: "ACME")
+        XCTAssertEqual(recased?.name, "ACME", "an account may change the case of its own name")
+        let names = try await s.accounts.listAccounts().map(\.name)
+        XCTAssertEqual(names, ["ACME", "Beta Corp"])
+        let missing = try await s.accounts.renameAccount(id: 42, name: "x")
+        XCTAssertNil(missing)
+
+        _ = try await s.events.append([event(beta.id, id: "two-days", time: now - 2 * 86400), event(beta.id, id: "recent", time: now - 10)])
+        let shortened = try await s.accounts.setAccountRetention(id: beta.id, days: 1)
+        XCTAssertEqual(shortened?.retentionDays, 1)
+        let stored = try await s.accounts.account(id: beta.id)?.retentionDays
+        XCTAssertEqual(stored, 1)
+        let deleted = try await s.events.deleteEvents(accountId: beta.id, olderThan: now - 86400 - 60)
+        XCTAssertEqual(deleted, 1, "the shortened retention is the one retention applies")
+        let back = try await s.accounts.setAccountRetention(id: beta.id, days: nil)
+        XCTAssertNotNil(back)
+        XCTAssertNil(back?.retentionDays, "nil: the deployment's default again")
+        let none = try await s.accounts.setAccountRetention(id: 42, days: 5)
+        XCTAssertNil(none)
         try await s.close()
     }
 

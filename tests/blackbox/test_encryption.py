@@ -278,7 +278,7 @@ def _one_line_error(p, *needles):
         p.returncode, p.stdout_text[-500:], p.stderr_text[-1000:])
     lines = [ln for ln in p.stderr_text.splitlines() if ln.strip()]
     assert len(lines) == 1, "expected a one-line error, got %r" % p.stderr_text
-    assert lines[0].startswith("error: "), lines[0]
+    assert lines[0].startswith("Error: "), lines[0]
     for n in needles:
         assert n in lines[0], "%r not in the error %r" % (n, lines[0])
     for bad in ("Traceback", ".swift", "Fatal error", "fatalError"):

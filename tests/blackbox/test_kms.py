@@ -31,7 +31,7 @@ def _one_line_error(p, *needles):
     assert p.returncode == 1, "expected exit status 1, got %s (stdout %r, stderr %r)" % (p.returncode, p.stdout_text, p.stderr_text)
     lines = [l for l in p.stderr_text.splitlines() if l.strip()]
     assert len(lines) == 1, "expected a one-line error, got %r" % p.stderr_text
-    assert lines[0].startswith("error: "), lines[0]
+    assert lines[0].startswith("Error: "), lines[0]
     for n in needles:
         assert n in lines[0], "%r not in %r" % (n, lines[0])
     assert "Traceback" not in p.stderr_text and ".swift" not in p.stderr_text

@@ -34,8 +34,10 @@ enum IntegrityActions {
             }
             let proof = try await call.environment.storage.events.inclusionProof(accountId: account, index: sequence - 1, size: checkpoint.size)
             let leaf = try await call.environment.storage.events.merkleSubtrees(accountId: account, [MerkleNode(level: 0, index: UInt64(sequence - 1))])
-            return [("EventId", .string(eventId)), ("LeafIndex", .int(sequence - 1)), ("LeafHash", .string(leaf.values.first?.hexString ?? "")),
-                    ("AuditPath", .array(proof.map { .string($0.hexString) }))] + view(checkpoint)
+            // The event's time, so that a verifier can fetch its record with a LookUpEvents of one second.
+            let stored = try await call.environment.storage.events.events(accountId: account, afterSequence: sequence - 1, limit: 1).first
+            return [("EventId", .string(eventId)), ("EventTime", .int(stored?.eventTime ?? 0)), ("LeafIndex", .int(sequence - 1)),
+                    ("LeafHash", .string(leaf.values.first?.hexString ?? "")), ("AuditPath", .array(proof.map { .string($0.hexString) }))] + view(checkpoint)
         },
         ActionDefinition(name: "GetConsistencyProof", kind: .read) { call in
             let account = call.caller.accountId
