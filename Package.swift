@@ -169,11 +169,13 @@ if ProcessInfo.processInfo.environment["CLOUDAUDIT_FUZZ"] == "1" {
         ("FuzzSignedNote", ["AuditIntegrity", "AuditModel"]),
         ("FuzzMerkleProof", ["AuditIntegrity"]),
         ("FuzzConfiguration", ["AuditConfiguration"]),
+        ("FuzzForwarded", ["AuditAPI", "AuditModel"]),
     ]
-    // Declares libFuzzer's LLVMFuzzerRunDriver, which each target's main calls.
+    // Declares libFuzzer's LLVMFuzzerRunDriver, which FuzzHarness's shared entry point calls.
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
+    package.targets.append(.target(name: "FuzzHarness", dependencies: ["FuzzSupport"], path: "Fuzz/FuzzHarness", swiftSettings: fuzzFlags))
     for t in fuzzTargets {
-        package.targets.append(.executableTarget(name: t.name, dependencies: ["FuzzSupport"] + t.dependencies, path: "Fuzz/\(t.name)",
+        package.targets.append(.executableTarget(name: t.name, dependencies: ["FuzzHarness"] + t.dependencies, path: "Fuzz/\(t.name)",
                                                  swiftSettings: fuzzFlags))
         package.products.append(.executable(name: t.name, targets: [t.name]))
     }

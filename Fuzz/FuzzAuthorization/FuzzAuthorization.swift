@@ -10,7 +10,7 @@ import AuditAPI
 import AuditSigning
 import AuditModel
 import Foundation
-import FuzzSupport
+import FuzzHarness
 
 let now: Int64 = 1_750_000_000
 
@@ -79,7 +79,7 @@ func fuzzAuthorization(_ input: UnsafeRawBufferPointer) {
 
 /// Seeds: Authorization headers made by the signer (as SDKs send them), the published example's
 /// header shape, and timestamps at the edges (alone and after a header).
-func seeds() -> [(String, [UInt8])] {
+func seedInputs() -> [(String, [UInt8])] {
     var out: [(String, [UInt8])] = []
     let body = Array(#"{"StartTime":1749990000,"EndTime":1750000000,"MaxResults":10}"#.utf8)
     let request = TC3Signer.Request(method: "POST", signedHeaders: [("content-type", "application/json; charset=utf-8"), ("host", "127.0.0.1:9780"),
@@ -104,29 +104,7 @@ func seeds() -> [(String, [UInt8])] {
     return out
 }
 
-/// The input function libFuzzer calls.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    fuzzAuthorization(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
-
-/// SwiftPM links `main` to this module's entry point rather than to libFuzzer's `main`: run
-/// libFuzzer's driver from here (see Fuzz/FuzzSupport).
-@main enum Main {
-    static func main() {
-        let args = CommandLine.arguments
-        if args.count == 3, args[1] == "--write-seeds" {
-            // Regenerates the seeds of Fuzz/Corpus with the project's own code (see Fuzz/README.md).
-            for (name, bytes) in seeds() {
-                guard FileManager.default.createFile(atPath: args[2] + "/" + name, contents: Data(bytes)) else {
-                    fatalError("cannot write \(args[2])/\(name)")
-                }
-            }
-            exit(0)
-        }
-        var argc = CommandLine.argc
-        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
-    }
+@main enum Main: FuzzTarget {
+    static func fuzz(_ input: UnsafeRawBufferPointer) { fuzzAuthorization(input) }
+    static func seeds() -> [(String, [UInt8])] { seedInputs() }
 }

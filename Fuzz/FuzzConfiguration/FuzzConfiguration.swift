@@ -5,7 +5,7 @@
 // seeds in Fuzz/Corpus/FuzzConfiguration.
 import AuditConfiguration
 import Foundation
-import FuzzSupport
+import FuzzHarness
 
 let options: [ConfigOption] = [
     ConfigOption("port", environment: "FUZZ_PORT", kind: .integer(0...65535), default: "9780", help: "p"),
@@ -14,6 +14,7 @@ let options: [ConfigOption] = [
     ConfigOption("log-level", kind: .choice(["trace", "debug", "info"]), default: "info", help: "l"),
     ConfigOption("secure", kind: .toggle, default: "false", help: "s"),
     ConfigOption("data-dir", kind: .text, default: "./data", help: "t"),
+    ConfigOption("trusted-proxies", kind: .networks, help: "n"),
     ConfigOption("master-key", environment: "FUZZ_MASTER", kind: .text, secret: true, help: "m"),
 ]
 let secretMarker = "SECRETVALUE"
@@ -52,19 +53,6 @@ func check(flags: [String: String], file: ConfigFile?, watchSecret: Bool) {
     }
 }
 
-/// The input function libFuzzer calls.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    fuzzConfiguration(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
-
-/// SwiftPM links `main` to this module's entry point rather than to libFuzzer's `main`: run
-/// libFuzzer's driver from here (see Fuzz/FuzzSupport).
-@main enum Main {
-    static func main() {
-        var argc = CommandLine.argc
-        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
-    }
+@main enum Main: FuzzTarget {
+    static func fuzz(_ input: UnsafeRawBufferPointer) { fuzzConfiguration(input) }
 }

@@ -9,7 +9,7 @@
 // Built and run by scripts/fuzz; seeds in Fuzz/Corpus/FuzzEventRecord.
 import AuditModel
 import Foundation
-import FuzzSupport
+import FuzzHarness
 
 let now: Int64 = 1_750_000_000
 
@@ -99,19 +99,6 @@ func fuzzEventRecord(_ input: UnsafeRawBufferPointer) {
     }
 }
 
-/// The input function libFuzzer calls.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    fuzzEventRecord(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
-
-/// SwiftPM links `main` to this module's entry point rather than to libFuzzer's `main`: run
-/// libFuzzer's driver from here (see Fuzz/FuzzSupport).
-@main enum Main {
-    static func main() {
-        var argc = CommandLine.argc
-        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
-    }
+@main enum Main: FuzzTarget {
+    static func fuzz(_ input: UnsafeRawBufferPointer) { fuzzEventRecord(input) }
 }

@@ -7,7 +7,7 @@
 // Built and run by scripts/fuzz; seeds in Fuzz/Corpus/FuzzMerkleProof.
 import AuditIntegrity
 import Foundation
-import FuzzSupport
+import FuzzHarness
 
 /// The perfect subtrees and the roots of a log of `size` leaves `leafHash([i])`, built by appending.
 func tree(_ size: UInt64) -> (subtrees: [MerkleNode: MerkleHash], roots: [MerkleHash]) {
@@ -86,7 +86,7 @@ func fuzzMerkleProof(_ input: UnsafeRawBufferPointer) {
 }
 
 /// Seeds: sizes at the edges, with hashes to use as a proof.
-func seeds() -> [(String, [UInt8])] {
+func seedInputs() -> [(String, [UInt8])] {
     func input(_ a: UInt64, _ b: UInt64, _ mode: UInt8, hashes: Int) -> [UInt8] {
         withUnsafeBytes(of: (a.littleEndian, b.littleEndian)) { Array($0) } + [mode]
             + (0..<hashes).flatMap { i in RFC6962.leafHash([UInt8(i)]) }
@@ -104,29 +104,7 @@ func seeds() -> [(String, [UInt8])] {
     return out
 }
 
-/// The input function libFuzzer calls.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    fuzzMerkleProof(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
-
-/// SwiftPM links `main` to this module's entry point rather than to libFuzzer's `main`: run
-/// libFuzzer's driver from here (see Fuzz/FuzzSupport).
-@main enum Main {
-    static func main() {
-        let args = CommandLine.arguments
-        if args.count == 3, args[1] == "--write-seeds" {
-            // Regenerates the seeds of Fuzz/Corpus with the project's own code (see Fuzz/README.md).
-            for (name, bytes) in seeds() {
-                guard FileManager.default.createFile(atPath: args[2] + "/" + name, contents: Data(bytes)) else {
-                    fatalError("cannot write \(args[2])/\(name)")
-                }
-            }
-            exit(0)
-        }
-        var argc = CommandLine.argc
-        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
-    }
+@main enum Main: FuzzTarget {
+    static func fuzz(_ input: UnsafeRawBufferPointer) { fuzzMerkleProof(input) }
+    static func seeds() -> [(String, [UInt8])] { seedInputs() }
 }

@@ -6,7 +6,7 @@ import AuditAPI
 import AuditModel
 import AuditStore
 import Foundation
-import FuzzSupport
+import FuzzHarness
 
 /// The deployment secret the seed tokens were made with (see Fuzz/README.md).
 let codec = PageCursorCodec(secret: Array("cloudaudit fuzz page cursor secret".utf8))
@@ -34,7 +34,7 @@ func fuzzNextToken(_ input: UnsafeRawBufferPointer) {
 }
 
 /// Seeds: real tokens for `query` (and one for `otherQuery`), damaged tokens, and raw positions.
-func seeds() -> [(String, [UInt8])] {
+func seedInputs() -> [(String, [UInt8])] {
     let positions = [PagePosition(eventTime: 1_749_999_000, position: 1), PagePosition(eventTime: 1_750_000_000, position: 123_456),
                      PagePosition(eventTime: 0, position: 0), PagePosition(eventTime: -1, position: Int64.max),
                      PagePosition(eventTime: Int64.min, position: Int64.min)]
@@ -52,29 +52,7 @@ func seeds() -> [(String, [UInt8])] {
     return out
 }
 
-/// The input function libFuzzer calls.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    fuzzNextToken(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
-
-/// SwiftPM links `main` to this module's entry point rather than to libFuzzer's `main`: run
-/// libFuzzer's driver from here (see Fuzz/FuzzSupport).
-@main enum Main {
-    static func main() {
-        let args = CommandLine.arguments
-        if args.count == 3, args[1] == "--write-seeds" {
-            // Regenerates the seeds of Fuzz/Corpus with the project's own code (see Fuzz/README.md).
-            for (name, bytes) in seeds() {
-                guard FileManager.default.createFile(atPath: args[2] + "/" + name, contents: Data(bytes)) else {
-                    fatalError("cannot write \(args[2])/\(name)")
-                }
-            }
-            exit(0)
-        }
-        var argc = CommandLine.argc
-        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
-    }
+@main enum Main: FuzzTarget {
+    static func fuzz(_ input: UnsafeRawBufferPointer) { fuzzNextToken(input) }
+    static func seeds() -> [(String, [UInt8])] { seedInputs() }
 }

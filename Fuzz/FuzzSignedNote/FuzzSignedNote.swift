@@ -10,7 +10,7 @@
 import AuditIntegrity
 import AuditModel
 import Foundation
-import FuzzSupport
+import FuzzHarness
 
 /// The key the seed notes, checkpoints and digests were signed with (see Fuzz/README.md).
 let signingKey = try! SigningKey(name: "fuzz.cloudaudit.example", seed: (0..<32).map { UInt8($0) })
@@ -53,7 +53,7 @@ func fuzzSignedNote(_ input: UnsafeRawBufferPointer) {
 
 /// Seeds: a signed checkpoint (by the trusted key, by another, by both), its body, a note by an
 /// unknown key, a signed digest file that quotes the checkpoint, envelopes, and the key texts.
-func seeds() -> [(String, [UInt8])] {
+func seedInputs() -> [(String, [UInt8])] {
     var out: [(String, [UInt8])] = []
     var tree = CompactRange()
     for i in 0..<7 { tree.append(RFC6962.leafHash([UInt8(i)])) }
@@ -96,29 +96,7 @@ func seeds() -> [(String, [UInt8])] {
     return out
 }
 
-/// The input function libFuzzer calls.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    fuzzSignedNote(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
-
-/// SwiftPM links `main` to this module's entry point rather than to libFuzzer's `main`: run
-/// libFuzzer's driver from here (see Fuzz/FuzzSupport).
-@main enum Main {
-    static func main() {
-        let args = CommandLine.arguments
-        if args.count == 3, args[1] == "--write-seeds" {
-            // Regenerates the seeds of Fuzz/Corpus with the project's own code (see Fuzz/README.md).
-            for (name, bytes) in seeds() {
-                guard FileManager.default.createFile(atPath: args[2] + "/" + name, contents: Data(bytes)) else {
-                    fatalError("cannot write \(args[2])/\(name)")
-                }
-            }
-            exit(0)
-        }
-        var argc = CommandLine.argc
-        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
-    }
+@main enum Main: FuzzTarget {
+    static func fuzz(_ input: UnsafeRawBufferPointer) { fuzzSignedNote(input) }
+    static func seeds() -> [(String, [UInt8])] { seedInputs() }
 }

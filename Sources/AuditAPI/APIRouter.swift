@@ -16,15 +16,22 @@ public struct AuditAPI: Sendable {
     public let authenticator: Authenticator
     public let limiter: RequestLimiter
     public let selfAudit: SelfAuditRecorder
+    /// Whose forwarding headers name the client (none: the TCP peer is the client).
+    public let trustedProxies: TrustedProxies
 
-    public init(environment: APIEnvironment, authenticator: Authenticator, limiter: RequestLimiter, selfAudit: SelfAuditRecorder) {
+    public init(environment: APIEnvironment, authenticator: Authenticator, limiter: RequestLimiter, selfAudit: SelfAuditRecorder,
+                trustedProxies: TrustedProxies = .none) {
         self.environment = environment
         self.authenticator = authenticator
         self.limiter = limiter
         self.selfAudit = selfAudit
+        self.trustedProxies = trustedProxies
     }
 
+    /// The API's routes, after the middleware that finds each request's client address (routes added to
+    /// `router` later, the console's, get it too).
     public func addRoutes(to router: Router<AuditRequestContext>) {
+        router.add(middleware: ClientAddressMiddleware(proxies: trustedProxies))
         router.get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }

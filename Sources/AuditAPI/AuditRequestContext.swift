@@ -8,7 +8,10 @@ import NIOCore
 public struct AuditRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let requestId: String
-    public let remoteAddress: String
+    /// The client's address: the TCP peer's, or the one a trusted proxy forwarded (`TrustedProxies`).
+    public internal(set) var remoteAddress: String
+    /// The TCP peer's address (a proxy's, behind one).
+    public let peerAddress: String
     /// The connection, closed when a request outlives its deadline (`RequestDeadlineMiddleware`).
     public let channel: any Channel
 
@@ -16,7 +19,8 @@ public struct AuditRequestContext: RequestContext {
         coreContext = .init(source: source)
         channel = source.channel
         requestId = UUID().uuidString.lowercased()
-        remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        peerAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        remoteAddress = peerAddress
         logger[metadataKey: "request.id"] = .string(requestId)
     }
 }

@@ -20,6 +20,8 @@ public struct ConfigOption: Sendable {
         case toggle
         /// Text (a host name, a path, an identifier): 1 to 4096 bytes, no control characters.
         case text
+        /// IP networks in CIDR notation (an address alone: itself), separated by commas or spaces; at most 256.
+        case networks
     }
 
     /// The flag without `--`, and the key in a configuration file.
@@ -74,6 +76,20 @@ public struct ConfigOption: Sendable {
                 return .failure(ConfigRefusal("must be 1 to 4096 bytes of text without control characters"))
             }
             return .success(t)
+        case .networks:
+            let entries = t.split(whereSeparator: { $0 == "," || $0 == " " })
+            guard !entries.isEmpty, entries.count <= 256, t.utf8.count <= 16384 else {
+                return .failure(ConfigRefusal("must be 1 to 256 IP networks such as 10.0.0.0/8, separated by commas"))
+            }
+            var out: [String] = []
+            for e in entries {
+                guard let n = IPNetwork(e) else {
+                    return .failure(ConfigRefusal("must be IP networks such as 10.0.0.0/8 or fd00::/8, separated by commas; "
+                        + "\"\(TextClip.scalars(String(e), 60, printable: true))\" is not one"))
+                }
+                out.append(n.description)
+            }
+            return .success(out.joined(separator: ", "))
         }
     }
 

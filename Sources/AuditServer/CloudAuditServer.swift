@@ -23,6 +23,18 @@ public enum CloudAuditServer {
         public var group: ServiceGroup
         public var api: AuditAPI
         public var storage: Storage
+        /// The data directory's `serve.lock`, held while this value lives.
+        var lock: ServeLock
+        var host: String
+        var port: Int
+
+        /// Runs the services until a signal stops them.
+        /// - Throws: ``ListenError`` when the server cannot listen on its address (nothing else has run).
+        public func run() async throws {
+            do { try await group.run() } catch {
+                throw ListenError.explaining(error, host: host, port: port) ?? error
+            }
+        }
     }
 
     /// Builds the API over `storage`: used by `serve` and by tests (with any backend).
@@ -36,9 +48,16 @@ public enum CloudAuditServer {
         let root = c.rootSecretId.flatMap { id in
             c.rootSecretKey.map { Authenticator.EnvironmentKey(secretId: id, secretKey: $0, accountId: AccountIds.first) }
         }
+        var proxies = TrustedProxies.none
+        if let text = c.trustedProxies {
+            switch TrustedProxies.parse(text) {
+            case .success(let p): proxies = p
+            case .failure(let e): throw ServerError("--trusted-proxies: \"\(e.entry)\" is not an IP network")
+            }
+        }
         return AuditAPI(environment: environment, authenticator: Authenticator(accounts: storage.accounts, sealer: sealer, rootKey: root, clock: clock),
                         limiter: RequestLimiter(ratePerSecond: c.rateLimit, maxInFlight: c.maxConcurrentRequests),
-                        selfAudit: SelfAuditRecorder(log: storage.events, logger: logger))
+                        selfAudit: SelfAuditRecorder(log: storage.events, logger: logger), trustedProxies: proxies)
     }
 
     public static func build(_ c: ServerConfiguration, logger: Logger) async throws -> Built {
@@ -46,6 +65,7 @@ public enum CloudAuditServer {
         let regions = try RegionRegistry.load(file: c.regionsFile, dataDirectory: c.dataDirectory, logger: logger)
         let dir = DataDirectory(path: c.dataDirectory)
         try dir.ensureExists()
+        let lock = try ServeLock(directory: dir)
         let masterKey = try dir.masterKey(given: c.masterKey, logger: logger)
         let sealer = try SecretSealer(masterKey: masterKey)
         let signingKey = try SigningKeys(directory: dir, operatorKeyFile: c.signingKeyFile).load(logger: logger)
@@ -78,23 +98,26 @@ public enum CloudAuditServer {
             // Headers: the SDKs send a dozen of a few hundred bytes; the request line (a GET form's query
             // string) counts in the list size.
             httpDecoderConfiguration: .init(maxHeaderFieldSize: 64 * 1024, maxHeaderListSize: 80 * 1024, maxHeaderFieldCount: 100))
+        let listening = ListeningGate()
         let app = Application(router: router, server: .http1(configuration: http),
                               configuration: .init(address: .hostname(c.host, port: c.port), serverName: "cloudaudit"),
                               onServerRunning: { channel in
+                                  listening.open()
                                   logger.notice("listening", metadata: ["server.address": "http://\(c.host):\(channel.localAddress?.port ?? c.port)",
                                                                         "file.data_dir": "\(c.dataDirectory)"])
                               },
                               logger: logger)
         let services: [any Service] = [
             StoreLifecycleService(storage: storage, drain: { await api.selfAudit.drain() }, logger: logger),
-            RetentionService(storage: storage, defaultRetentionDays: c.retentionDays, interval: c.retentionInterval, logger: logger),
-            CheckpointService(checkpointer: api.environment.checkpointer, interval: c.checkpointInterval, logger: logger),
-            delivery,
+            AfterListening(gate: listening, inner: RetentionService(storage: storage, defaultRetentionDays: c.retentionDays,
+                                                                    interval: c.retentionInterval, logger: logger)),
+            AfterListening(gate: listening, inner: CheckpointService(checkpointer: api.environment.checkpointer, interval: c.checkpointInterval, logger: logger)),
+            AfterListening(gate: listening, inner: delivery),
             app,
         ]
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        return Built(group: group, api: api, storage: storage)
+        return Built(group: group, api: api, storage: storage, lock: lock, host: c.host, port: c.port)
     }
 
     /// The process-wide metrics registry, bootstrapped once (tests build several servers in one process).

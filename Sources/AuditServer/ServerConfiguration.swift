@@ -41,6 +41,10 @@ public struct ServerConfiguration: Sendable {
     /// The operator's signing key file; nil: `<data-dir>/signing.key`.
     public var signingKeyFile: String?
     public var logLevel = "info"
+    /// The proxies whose `Forwarded` / `X-Forwarded-For` name the client (normalized CIDRs, comma-separated); nil: none.
+    public var trustedProxies: String?
+    /// `text` (swift-log's lines) or `json` (one object per line).
+    public var logFormat = "text"
 
     public init() {}
 
@@ -54,6 +58,8 @@ public struct ServerConfiguration: Sendable {
                          help: "Directory of the database and keys."),
             ConfigOption("host", environment: "CLOUDAUDIT_HOST", kind: .text, default: d.host, help: "Address to listen on."),
             ConfigOption("port", environment: "CLOUDAUDIT_PORT", kind: .integer(0...65535), default: String(d.port), help: "Port to listen on."),
+            ConfigOption("trusted-proxies", environment: "CLOUDAUDIT_TRUSTED_PROXIES", kind: .networks,
+                         help: "Networks of the load balancers or proxies in front of the server (e.g. 10.0.0.0/8, fd00::/8): from these only, Forwarded or X-Forwarded-For names the client's address; unset: the peer is the client."),
             ConfigOption("retention-days", environment: "CLOUDAUDIT_RETENTION_DAYS", kind: .integer(1...3650), default: String(d.retentionDays),
                          help: "Default retention of events in days."),
             ConfigOption("rate-limit", environment: "CLOUDAUDIT_RATE_LIMIT", kind: .number(0.001...1_000_000), default: ConfigOption.plain(d.rateLimit),
@@ -86,6 +92,8 @@ public struct ServerConfiguration: Sendable {
                          help: "Seconds without a byte from a connection after which it is closed."),
             ConfigOption("log-level", environment: "CLOUDAUDIT_LOG_LEVEL", kind: .choice(["trace", "debug", "info", "notice", "warning", "error"]),
                          default: d.logLevel, help: "Log level."),
+            ConfigOption("log-format", environment: "CLOUDAUDIT_LOG_FORMAT", kind: .choice(["text", "json"]), default: d.logFormat,
+                         help: "Log lines on standard error: text, or json (one object per line, with the request id of each request's lines)."),
             ConfigOption("signing-key-file", environment: "CLOUDAUDIT_SIGNING_KEY_FILE", kind: .text,
                          help: "The operator's Ed25519 signing key file (owner-only); unset: <data-dir>/signing.key, created on first start."),
             ConfigOption("root-secret-id", environment: "CLOUDAUDIT_ROOT_SECRET_ID", kind: .text,
@@ -117,6 +125,7 @@ public struct ServerConfiguration: Sendable {
         maxConcurrentRequests = c.int("max-concurrent") ?? maxConcurrentRequests
         retentionInterval = c.seconds("retention-interval") ?? retentionInterval
         regionsFile = c.string("regions")
+        trustedProxies = c.string("trusted-proxies")
         deliveryInterval = c.seconds("delivery-interval") ?? deliveryInterval
         deliveryMaxEvents = c.int("delivery-max-events") ?? deliveryMaxEvents
         trackQuota = c.int("track-quota") ?? trackQuota
@@ -128,6 +137,7 @@ public struct ServerConfiguration: Sendable {
         requestTimeout = c.seconds("request-timeout") ?? requestTimeout
         idleTimeout = c.seconds("idle-timeout") ?? idleTimeout
         logLevel = required("log-level")
+        logFormat = required("log-format")
         signingKeyFile = c.string("signing-key-file")
         rootSecretId = c.string("root-secret-id")
         rootSecretKey = c.string("root-secret-key")

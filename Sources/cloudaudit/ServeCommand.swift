@@ -45,14 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
             print(resolved.printed())
             return
         }
-        let level = Logger.Level(rawValue: c.logLevel)!
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        ServerLogging.bootstrap(format: c.logFormat, level: Logger.Level(rawValue: c.logLevel) ?? .info)
         let logger = Logger(label: "cloudaudit")
         let built = try await CloudAuditServer.build(c, logger: logger)
-        try await built.group.run()
+        try await built.run()
     }
 }

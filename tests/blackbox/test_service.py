@@ -1,0 +1,145 @@
+"""`serve` as a service: a port already in use and a data directory already served are refused with a
+message that names them, before any background service has run."""
+
+import re
+import socket
+
+from support import Server, clean_env, random_secret_id, random_secret_key, run_cli
+
+
+def _serve(args, env=None, timeout=60):
+    return run_cli(["serve", "--host", "127.0.0.1"] + list(args), check=False, env=env or clean_env(), timeout=timeout)
+
+
+def test_a_port_in_use_is_named_with_what_to_do(tmp_path):
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        p = _serve(["--port", str(port), "--data-dir", str(tmp_path / "data")])
+    finally:
+        taken.close()
+    assert p.returncode == 1, (p.returncode, p.stderr_text)
+    lines = p.stderr_text.strip().splitlines()
+    assert lines[-1] == ("Error: cannot listen on 127.0.0.1:%d: the address is already in use (another cloudaudit, or another "
+                         "program, listens there); stop it, or choose another port with --port (or CLOUDAUDIT_PORT)" % port), lines[-1]
+    # nothing else went wrong: no background pass began and none was cancelled
+    assert "pass failed" not in p.stderr_text and "CancellationError" not in p.stderr_text, p.stderr_text
+    assert "errno" not in p.stderr_text and "bind(" not in p.stderr_text
+
+
+def test_a_second_serve_on_the_same_data_directory_is_refused(tmp_path):
+    data = tmp_path / "data"
+    first = Server(data, tmp_path / "first.log", root_id=random_secret_id(), root_key=random_secret_key())
+    first.start()
+    try:
+        p = _serve(["--port", "0", "--data-dir", str(data)])
+        assert p.returncode == 1, (p.returncode, p.stderr_text)
+        last = p.stderr_text.strip().splitlines()[-1]
+        assert last.startswith("Error: the data directory %s is in use by another cloudaudit serve (pid %d, started "
+                               % (data, first.proc.pid)), last
+        assert last.endswith("stop that one first, or give this one another --data-dir"), last
+        # the first one is unharmed
+        assert first.proc.poll() is None
+        assert run_cli(["accounts", "list", "--data-dir", str(data)], env=first.cli_env()).returncode == 0, \
+            "the admin commands still work beside the running server"
+    finally:
+        first.kill9()
+    # killed hard, the lock goes with the process: a new server starts on the same directory
+    second = Server(data, tmp_path / "second.log", root_id=random_secret_id(), root_key=random_secret_key())
+    second.start()
+    second.stop()
+
+
+# --------------------------------------------------------------------------------------------------
+# logs as JSON lines
+
+
+def test_json_log_lines_parse_and_carry_the_request_id(spawn_server):
+    import json
+
+    from support import raw_call
+
+    srv = spawn_server(extra_args=["--log-format", "json", "--log-level", "debug"])
+    srv.start()
+    # a refused call (logged "request refused" at info) and an accepted one (debug "ok")
+    refused = raw_call(srv, srv.root_id, srv.root_key, "LookUpEvents", {"StartTime": 10, "EndTime": 5}).json()["Response"]
+    ok = raw_call(srv, srv.root_id, srv.root_key, "GetAttributeKey", {"WebsiteType": "en"}).json()["Response"]
+    srv.stop()
+    lines = [l for l in srv.log_text().splitlines() if l.strip() and not l.startswith("==== ")]
+    entries = [json.loads(l) for l in lines]  # every line is one JSON object
+    assert entries, "no log lines"
+    for e in entries:
+        assert {"time", "level", "logger", "message"} <= set(e), e
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["time"]), e["time"]
+    by_request = {e.get("request.id"): e for e in entries if "request.id" in e}
+    assert refused["RequestId"] in by_request, "the refused call's line carries its RequestId"
+    assert by_request[refused["RequestId"]]["message"] == "request refused"
+    assert by_request[refused["RequestId"]]["error.code"] == refused["Error"]["Code"]
+    assert ok["RequestId"] in by_request, "each request's lines carry its id (debug: the accepted call too)"
+    assert srv.root_key not in srv.log_text(), "no secret in the logs"
+
+
+# --------------------------------------------------------------------------------------------------
+# trusted proxies
+
+
+def _self_audit_ip(srv, marker_action="GetAttributeKey"):
+    from support import Key, lookup_all, poll
+
+    root = Key(srv, srv.root_id, srv.root_key, 100000000001, "admin")
+
+    def found():
+        evs = lookup_all(root, [("EventSource", "cloudaudit.api"), ("EventName", marker_action)])
+        return evs
+    evs = poll(found, timeout=10)
+    assert evs, "the call is self-audited"
+    return [e.get("SourceIPAddress") for e in evs]
+
+
+def _call_with(srv, headers):
+    from support import raw_call, raw_ok
+
+    return raw_ok(raw_call(srv, srv.root_id, srv.root_key, "GetAttributeKey", {"WebsiteType": "en"}, extra_headers=headers))
+
+
+def test_forwarded_addresses_are_taken_only_from_trusted_proxies(spawn_server):
+    from support import console_sign_in, Key, lookup_all, poll
+
+    # No trusted proxy: the header is the client's word, ignored.
+    plain = spawn_server()
+    plain.start()
+    _call_with(plain, {"X-Forwarded-For": "203.0.113.9"})
+    assert _self_audit_ip(plain) == ["127.0.0.1"]
+
+    # The loopback peer is a trusted proxy: the rightmost address it did not vouch for is the client.
+    behind = spawn_server(extra_args=["--trusted-proxies", "127.0.0.1/32, 10.0.0.0/8"])
+    behind.start()
+    _call_with(behind, {"X-Forwarded-For": "198.51.100.1, 203.0.113.9, 10.1.2.3"})
+    assert _self_audit_ip(behind) == ["203.0.113.9"], "a client-written left part is not taken over the proxy's"
+    _call_with(behind, {"Forwarded": 'for=192.0.2.60;proto=https, for="[2001:db8:cafe::17]:4711"'})
+    assert "2001:db8:cafe::17" in _self_audit_ip(behind)
+    _call_with(behind, {"X-Forwarded-For": "not-an-address, 10.9.9.9"})
+    assert "10.9.9.9" in _self_audit_ip(behind), "a hop that is not an address: the last vouched one"
+    # the console sees the same address (its sign-in is recorded as ConsoleLogin)
+    root = Key(behind, behind.root_id, behind.root_key, 100000000001, "admin")
+    import requests
+    r = requests.post(behind.url + "/console/api/session", json={"SecretId": root.secret_id, "SecretKey": root.secret_key},
+                      headers={"X-Forwarded-For": "203.0.113.77"}, timeout=30)
+    assert r.status_code == 200, r.text
+    logins = poll(lambda: lookup_all(root, [("EventName", "ConsoleLogin")]), timeout=10)
+    assert logins and logins[0].get("SourceIPAddress") == "203.0.113.77", logins
+
+
+def test_a_bad_trusted_proxies_value_is_refused_naming_it():
+    from support import clean_env, run_cli
+
+    p = run_cli(["serve", "--print-config", "--trusted-proxies", "10.0.0.0/8, 300.1.2.3"], check=False, env=clean_env())
+    assert p.returncode == 64
+    assert ('--trusted-proxies (on the command line): must be IP networks such as 10.0.0.0/8 or fd00::/8, separated by '
+            'commas; "300.1.2.3" is not one') in p.stderr_text, p.stderr_text
+    p = run_cli(["serve", "--print-config"], check=False, env=clean_env(CLOUDAUDIT_TRUSTED_PROXIES="10.0.0.0/33"))
+    assert p.returncode == 64 and "CLOUDAUDIT_TRUSTED_PROXIES" in p.stderr_text and '"10.0.0.0/33" is not one' in p.stderr_text
+    p = run_cli(["serve", "--print-config", "--trusted-proxies", "10.0.0.1/8,::1"], env=clean_env())
+    assert re.search(r"^trusted-proxies\s+10\.0\.0\.1/8, ::1/128\s+\[flag\]$", p.stdout_text, re.M), p.stdout_text
