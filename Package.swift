@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // The layers and what each may import are in docs/architecture.md; scripts/check-imports holds
@@ -58,7 +59,7 @@ let package = Package(
             "AuditModel", "AuditIntegrity", "AuditObjectStorage", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The storage roles (one protocol per consumer), the Storage value, an in-memory backend.
-        .target(name: "AuditStore", dependencies: ["AuditModel", "AuditIntegrity"]),
+        .target(name: "AuditStore", dependencies: ["AuditModel", "AuditIntegrity", .product(name: "Metrics", package: "swift-metrics")]),
         // The store conformance suite that every backend runs (XCTest helpers).
         .target(name: "AuditStoreConformance", dependencies: ["AuditModel", "AuditStore", "AuditIntegrity"], path: "Tests/AuditStoreConformance"),
         // The embedded default backend.
@@ -85,6 +86,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         // The web console: its page (HTML, CSS and JavaScript files in Resources/, embedded in the
         // binary as byte arrays: ConsoleAssets), sign-in, sessions, CSRF, export, on the API's actions.
@@ -107,10 +109,14 @@ let package = Package(
         .target(name: "AuditServer", dependencies: [
             "AuditModel", "AuditStore", "AuditStoreSQLite", "AuditAuth", "AuditIntegrity", "AuditDelivery", "AuditAPI", "AuditConsole",
             "AuditConfiguration",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

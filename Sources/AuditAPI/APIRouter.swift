@@ -58,7 +58,15 @@ public struct AuditAPI: Sendable {
     func handle(_ request: Request, _ context: AuditRequestContext) async throws -> Response {
         var request = request
         let logger = context.logger
-        guard limiter.enter() else { return respond(context, error: .serverBusy) }
+        // Every answer is counted and timed once (APIMetrics), by its action and code.
+        let started = ContinuousClock.now
+        var metricAction = "", metricCode = "OK"
+        defer { APIMetrics.request(action: metricAction, code: metricCode, since: started) }
+        func refuse(_ e: APIError) -> Response {
+            metricCode = e.code
+            return respond(context, error: e)
+        }
+        guard limiter.enter() else { return refuse(.serverBusy) }
         defer { limiter.leave() }
 
         let body: [UInt8]
@@ -66,14 +74,15 @@ public struct AuditAPI: Sendable {
             let buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
             body = Array(buffer.readableBytesView)
         } catch {
-            return respond(context, error: .requestSizeLimitExceeded(limit: Self.maxBodyBytes))
+            return refuse(.requestSizeLimitExceeded(limit: Self.maxBodyBytes))
         }
         let query = request.uri.query ?? ""
         let getParams: RequestParameters?
         do { getParams = request.method == .get ? try RequestParameters.fromQuery(query) : nil } catch {
-            return respond(context, error: error as? APIError ?? .internalError)
+            return refuse(error as? APIError ?? .internalError)
         }
         let action = header(request, "x-tc-action") ?? getParams?.root["Action"]?.stringValue ?? ""
+        metricAction = action
         let version = header(request, "x-tc-version") ?? getParams?.root["Version"]?.stringValue ?? ""
         let region = header(request, "x-tc-region") ?? getParams?.root["Region"]?.stringValue ?? ""
         let timestamp = header(request, "x-tc-timestamp") ?? getParams?.root["Timestamp"]?.stringValue
@@ -94,15 +103,16 @@ public struct AuditAPI: Sendable {
             caller = try await authenticator.authenticate(signed)
         } catch let failure as Authenticator.Failure {
             logger.notice("authentication failed", metadata: ["error.code": "\(failure.error.code)", "audit.action": "\(APIError.clip(action))"])
+            APIMetrics.authenticationFailure(code: failure.error.code, via: "api")
             if let known = failure.knownCaller, selfAudited {
                 var audit = call(known)
                 audit.error = failure.error
                 selfAudit.record(audit, now: now)
             }
-            return respond(context, error: failure.error)
+            return refuse(failure.error)
         } catch {
             logger.error("authentication error", metadata: ["error.message": "\(error)"])
-            return respond(context, error: .internalError)
+            return refuse(.internalError)
         }
         var audit = call(caller)
         var logMeta: Logger.Metadata = ["audit.account": "\(caller.accountId)", "audit.action": "\(APIError.clip(action))"]
@@ -124,7 +134,7 @@ public struct AuditAPI: Sendable {
         case .failure(let e):
             logMeta["error.code"] = "\(e.code)"
             logger.info("request refused", metadata: logMeta)
-            return respond(context, error: e)
+            return refuse(e)
         }
     }
 

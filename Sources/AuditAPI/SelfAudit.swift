@@ -86,7 +86,10 @@ public final class SelfAuditRecorder: @unchecked Sendable {
         lock.withLock { inFlight += 1 }
         Task {
             defer { self.lock.withLock { self.inFlight -= 1 } }
-            do { _ = try await self.log.append([event]) } catch {
+            do {
+                _ = try await self.log.append([event])
+                APIMetrics.appended(stored: 1, duplicates: 0, source: "self_audit")
+            } catch {
                 self.logger.error("self-audit append failed", metadata: ["error.message": "\(error)", "request.id": "\(call.requestId)"])
             }
         }

@@ -185,6 +185,7 @@ public struct WebConsole: Sendable {
                 audit("ConsoleLogin", caller: known, request: request, context: context, parameters: nil, error: failure.error)
             }
             context.logger.notice("console sign-in failed", metadata: ["error.code": "\(failure.error.code)", "client.address": "\(address)"])
+            APIMetrics.authenticationFailure(code: failure.error.code, via: "console")
             let delay = throttle.failed(address, now: api.environment.clock())
             try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
             return error(.unauthorized, .signInFailed, context)

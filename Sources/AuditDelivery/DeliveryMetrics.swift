@@ -18,9 +18,14 @@ final class DeliveryMetrics: Sendable {
         Counter(label: "cloudaudit_notifications_acknowledged_total", dimensions: [("channel", channel)]).increment()
     }
 
-    func publish(_ statuses: [DeliveryStatus]) {
+    func publish(_ statuses: [DeliveryStatus], now: Int64) {
         for s in statuses {
             let dims = Self.dimensions(s.TrackId, s.AccountId)
+            // Seconds since the set last wrote a digest for the account (the start of the period it
+            // accumulates): past the digest interval, digests are late.
+            if let start = s.DigestPeriodStart {
+                Gauge(label: "cloudaudit_digest_age_seconds", dimensions: dims).record(max(0, now - start))
+            }
             Gauge(label: "cloudaudit_delivery_lag_events", dimensions: dims).record(s.LagEvents)
             Gauge(label: "cloudaudit_delivery_lag_seconds", dimensions: dims).record(s.LagSeconds)
             Gauge(label: "cloudaudit_delivery_delivered_sequence", dimensions: dims).record(s.DeliveredSequence)

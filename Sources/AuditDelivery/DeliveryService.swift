@@ -106,7 +106,7 @@ public final class DeliveryService: Service, Sendable {
                 try await pass(&schedule)
                 if clock() - published >= 5 {
                     published = clock()
-                    metrics.publish(try await DeliveryStatus.collect(storage: storage, now: published))
+                    metrics.publish(try await DeliveryStatus.collect(storage: storage, now: published), now: published)
                 }
             } catch {
                 logger.error("delivery pass failed", metadata: ["error.message": "\(error)"])

@@ -8,11 +8,14 @@ public struct CheckpointService: Service {
     let checkpointer: Checkpointer
     let interval: Duration
     let logger: Logger
+    /// Set after each pass that completed (for `cloudaudit_checkpoint_pass_age_seconds`).
+    let passes: PassClock
 
-    public init(checkpointer: Checkpointer, interval: Duration, logger: Logger) {
+    public init(checkpointer: Checkpointer, interval: Duration, logger: Logger, passes: PassClock = PassClock()) {
         self.checkpointer = checkpointer
         self.interval = interval
         self.logger = logger
+        self.passes = passes
     }
 
     public func run() async throws {
@@ -21,6 +24,7 @@ public struct CheckpointService: Service {
             do {
                 let made = try await checkpointer.checkpointGrownLogs()
                 if made > 0 { logger.debug("signed checkpoints", metadata: ["audit.accounts": "\(made)"]) }
+                passes.passed(at: unixNow())
             } catch {
                 logger.error("checkpoint pass failed", metadata: ["error.message": "\(error)"])
             }

@@ -8,6 +8,7 @@ import AuditStore
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import NIOCore
 import Logging
 import Metrics
@@ -25,16 +26,10 @@ public enum CloudAuditServer {
         public var storage: Storage
         /// The data directory's `serve.lock`, held while this value lives.
         var lock: ServeLock
-        var host: String
-        var port: Int
 
         /// Runs the services until a signal stops them.
-        /// - Throws: ``ListenError`` when the server cannot listen on its address (nothing else has run).
-        public func run() async throws {
-            do { try await group.run() } catch {
-                throw ListenError.explaining(error, host: host, port: port) ?? error
-            }
-        }
+        /// - Throws: ``ListenError`` when the server cannot listen on one of its addresses (nothing else has run).
+        public func run() async throws { try await group.run() }
     }
 
     /// Builds the API over `storage`: used by `serve` and by tests (with any backend).
@@ -86,10 +81,7 @@ public enum CloudAuditServer {
         let router = api.buildRouter()
         WebConsole(api: api, configuration: c.console).addRoutes(to: router)
         let metrics = Self.metricsRegistry
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
-        }
+        if let token = c.metricsToken { MetricsEndpoint.addProtected(to: router, registry: metrics, token: token) }
         router.add(middleware: RequestDeadlineMiddleware(timeout: c.requestTimeout) { request, context, timeout in
             request.uri.path.hasPrefix("/console") ? WebConsole.timedOut(context, after: timeout) : AuditAPI.timedOut(context, after: timeout)
         })
@@ -99,25 +91,41 @@ public enum CloudAuditServer {
             // string) counts in the list size.
             httpDecoderConfiguration: .init(maxHeaderFieldSize: 64 * 1024, maxHeaderListSize: 80 * 1024, maxHeaderFieldCount: 100))
         let listening = ListeningGate()
-        let app = Application(router: router, server: .http1(configuration: http),
+        let tls = try c.tlsCertificate.map { try TLSMaterial(certificate: $0, key: c.tlsKey ?? "") }
+        let server: HTTPServerBuilder
+        if let tls {
+            server = try HTTPServerBuilder.tls(HTTPServerBuilder.http1(configuration: http), tlsConfiguration: tls.configuration())
+        } else {
+            server = HTTPServerBuilder.http1(configuration: http)
+        }
+        let scheme = tls == nil ? "http" : "https"
+        let app = Application(router: router, server: server,
                               configuration: .init(address: .hostname(c.host, port: c.port), serverName: "cloudaudit"),
                               onServerRunning: { channel in
                                   listening.open()
-                                  logger.notice("listening", metadata: ["server.address": "http://\(c.host):\(channel.localAddress?.port ?? c.port)",
+                                  logger.notice("listening", metadata: ["server.address": "\(scheme)://\(c.host):\(channel.localAddress?.port ?? c.port)",
                                                                         "file.data_dir": "\(c.dataDirectory)"])
                               },
                               logger: logger)
-        let services: [any Service] = [
+        let checkpointPasses = PassClock()
+        var services: [any Service] = [
             StoreLifecycleService(storage: storage, drain: { await api.selfAudit.drain() }, logger: logger),
             AfterListening(gate: listening, inner: RetentionService(storage: storage, defaultRetentionDays: c.retentionDays,
                                                                     interval: c.retentionInterval, logger: logger)),
-            AfterListening(gate: listening, inner: CheckpointService(checkpointer: api.environment.checkpointer, interval: c.checkpointInterval, logger: logger)),
+            AfterListening(gate: listening, inner: CheckpointService(checkpointer: api.environment.checkpointer, interval: c.checkpointInterval,
+                                                                     logger: logger, passes: checkpointPasses)),
             AfterListening(gate: listening, inner: delivery),
-            app,
+            AfterListening(gate: listening, inner: MetricsSampler(storage: dir.storage, checkpoints: checkpointPasses)),
+            ExplainedListener(inner: app, host: c.host, port: c.port, flag: "--port"),
         ]
+        if let tls { services.append(TLSReloadService(material: tls, logger: logger)) }
+        if let port = c.metricsPort {
+            services.append(ExplainedListener(inner: MetricsEndpoint.application(host: c.metricsHost, port: port, registry: metrics, logger: logger),
+                                              host: c.metricsHost, port: port, flag: "--metrics-port"))
+        }
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        return Built(group: group, api: api, storage: storage, lock: lock, host: c.host, port: c.port)
+        return Built(group: group, api: api, storage: storage, lock: lock)
     }
 
     /// The process-wide metrics registry, bootstrapped once (tests build several servers in one process).

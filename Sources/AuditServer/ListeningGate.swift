@@ -29,21 +29,37 @@ struct AfterListening: Service {
     }
 }
 
+/// Runs a listener (an `Application`); a failure to bind becomes a ``ListenError`` that names the
+/// address and the setting to change (`flag`).
+struct ExplainedListener: Service {
+    let inner: any Service
+    let host: String
+    let port: Int
+    let flag: String
+
+    func run() async throws {
+        do { try await inner.run() } catch {
+            throw ListenError.explaining(error, host: host, port: port, flag: flag) ?? error
+        }
+    }
+}
+
 /// The server could not listen on its address: a message that names the address and what to do.
 public struct ListenError: Error, CustomStringConvertible, Sendable {
     public var description: String
 
     /// The message for `error` from binding `host:port`, or nil when it is not a bind failure.
-    static func explaining(_ error: Error, host: String, port: Int) -> ListenError? {
+    static func explaining(_ error: Error, host: String, port: Int, flag: String) -> ListenError? {
         guard let io = error as? IOError, "\(io)".contains("bind") else { return nil }
         let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let setting = flag + (ServerConfiguration.options.first { $0.flag == flag }?.environment.map { " (or \($0))" } ?? "")
         switch io.errnoCode {
         case EADDRINUSE:
             return ListenError(description: "cannot listen on \(address): the address is already in use (another cloudaudit, or another program, "
-                + "listens there); stop it, or choose another port with --port (or CLOUDAUDIT_PORT)")
+                + "listens there); stop it, or choose another port with \(setting)")
         case EACCES:
             return ListenError(description: "cannot listen on \(address): permission denied (ports below 1024 need privileges); "
-                + "choose a port of 1024 or more with --port")
+                + "choose a port of 1024 or more with \(setting)")
         case EADDRNOTAVAIL:
             return ListenError(description: "cannot listen on \(address): no interface of this machine has that address; check --host")
         default:

@@ -43,6 +43,14 @@ public struct ServerConfiguration: Sendable {
     public var logLevel = "info"
     /// The proxies whose `Forwarded` / `X-Forwarded-For` name the client (normalized CIDRs, comma-separated); nil: none.
     public var trustedProxies: String?
+    /// The PEM certificate chain and private key to serve HTTPS with (both or neither; reloaded on SIGHUP).
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// A listener of its own for `/metrics` (nil: none) and its address.
+    public var metricsPort: Int?
+    public var metricsHost = "127.0.0.1"
+    /// A bearer token that opens `/metrics` on the public port (nil: it is not served there).
+    public var metricsToken: String?
     /// `text` (swift-log's lines) or `json` (one object per line).
     public var logFormat = "text"
 
@@ -58,6 +66,10 @@ public struct ServerConfiguration: Sendable {
                          help: "Directory of the database and keys."),
             ConfigOption("host", environment: "CLOUDAUDIT_HOST", kind: .text, default: d.host, help: "Address to listen on."),
             ConfigOption("port", environment: "CLOUDAUDIT_PORT", kind: .integer(0...65535), default: String(d.port), help: "Port to listen on."),
+            ConfigOption("tls-cert", environment: "CLOUDAUDIT_TLS_CERT", kind: .text,
+                         help: "PEM certificate chain to serve HTTPS with (with tls-key); reloaded on SIGHUP. The console's cookie is then Secure."),
+            ConfigOption("tls-key", environment: "CLOUDAUDIT_TLS_KEY", kind: .text,
+                         help: "PEM private key of tls-cert, in an owner-only file; reloaded on SIGHUP."),
             ConfigOption("trusted-proxies", environment: "CLOUDAUDIT_TRUSTED_PROXIES", kind: .networks,
                          help: "Networks of the load balancers or proxies in front of the server (e.g. 10.0.0.0/8, fd00::/8): from these only, Forwarded or X-Forwarded-For names the client's address; unset: the peer is the client."),
             ConfigOption("retention-days", environment: "CLOUDAUDIT_RETENTION_DAYS", kind: .integer(1...3650), default: String(d.retentionDays),
@@ -94,6 +106,12 @@ public struct ServerConfiguration: Sendable {
                          default: d.logLevel, help: "Log level."),
             ConfigOption("log-format", environment: "CLOUDAUDIT_LOG_FORMAT", kind: .choice(["text", "json"]), default: d.logFormat,
                          help: "Log lines on standard error: text, or json (one object per line, with the request id of each request's lines)."),
+            ConfigOption("metrics-port", environment: "CLOUDAUDIT_METRICS_PORT", kind: .integer(0...65535),
+                         help: "Serve /metrics (Prometheus) on a listener of its own at metrics-host:metrics-port; unset: no such listener."),
+            ConfigOption("metrics-host", environment: "CLOUDAUDIT_METRICS_HOST", kind: .text, default: d.metricsHost,
+                         help: "Address of the metrics listener."),
+            ConfigOption("metrics-token", environment: "CLOUDAUDIT_METRICS_TOKEN", kind: .text, secret: true,
+                         help: "A bearer token that opens /metrics on the public port too; unset: /metrics is not served there."),
             ConfigOption("signing-key-file", environment: "CLOUDAUDIT_SIGNING_KEY_FILE", kind: .text,
                          help: "The operator's Ed25519 signing key file (owner-only); unset: <data-dir>/signing.key, created on first start."),
             ConfigOption("root-secret-id", environment: "CLOUDAUDIT_ROOT_SECRET_ID", kind: .text,
@@ -138,10 +156,20 @@ public struct ServerConfiguration: Sendable {
         idleTimeout = c.seconds("idle-timeout") ?? idleTimeout
         logLevel = required("log-level")
         logFormat = required("log-format")
+        tlsCertificate = c.string("tls-cert")
+        tlsKey = c.string("tls-key")
+        metricsPort = c.int("metrics-port")
+        metricsHost = required("metrics-host")
+        metricsToken = c.string("metrics-token")
         signingKeyFile = c.string("signing-key-file")
         rootSecretId = c.string("root-secret-id")
         rootSecretKey = c.string("root-secret-key")
         masterKey = c.string("master-key")
+        guard (tlsCertificate == nil) == (tlsKey == nil) else {
+            let given = c.setting(tlsCertificate == nil ? "tls-key" : "tls-cert")!
+            throw ConfigurationError("tls-cert and tls-key go together; only \(given.option.name) is set (\(given.source))")
+        }
+        if tlsCertificate != nil { console.secureCookies = true }
         guard (rootSecretId == nil) == (rootSecretKey == nil) else {
             let given = c.setting(rootSecretId == nil ? "root-secret-key" : "root-secret-id")!
             throw ConfigurationError("root-secret-id and root-secret-key go together; only \(given.option.name) is set (\(given.source))")

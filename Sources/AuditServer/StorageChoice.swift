@@ -50,6 +50,16 @@ public enum StorageChoice: Sendable, Equatable {
         }
     }
 
+    /// Writes a copy of the storage as of one moment to the new file `destination`, while others may
+    /// keep writing to it (for SQLite: the online backup API, from one read transaction).
+    public func backup(to destination: String) throws {
+        switch self {
+        case .sqlite(let path):
+            guard exists else { throw ServerError("no database at \(path)") }
+            try SQLiteEventStore.backup(databaseAt: path, to: destination)
+        }
+    }
+
     /// Deletes the storage and everything in it (benchmarks' scratch stores). The storage must be closed.
     public func destroy() {
         switch self {

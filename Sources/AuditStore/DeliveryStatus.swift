@@ -25,6 +25,9 @@ public struct DeliveryStatus: Sendable, Codable, Equatable {
     public var Files: Int64
     public var Events: Int64
     public var PendingNotifications: Int
+    /// When the digest period being accumulated began: when the set's previous digest for this account
+    /// was written (nil before its first pass). Not in the JSON; the digest-age gauge reads it.
+    public var DigestPeriodStart: Int64? = nil
 
     enum CodingKeys: String, CodingKey {
         case TrackId, AccountId, OwnerAccountId, Name, Status, Region, Bucket, Prefix, DeliveredSequence, DeliveredAt, LagEvents, LagSeconds,
@@ -71,7 +74,7 @@ public struct DeliveryStatus: Sendable, Codable, Equatable {
                                       Region: t.storage.region, Bucket: t.storage.bucket, Prefix: t.storage.prefix,
                                       DeliveredSequence: s.deliveredSequence, DeliveredAt: s.deliveredAt, LagEvents: lag, LagSeconds: lagSeconds,
                                       LastError: s.lastError, LastErrorAt: s.lastErrorAt, Files: s.files, Events: s.events,
-                                      PendingNotifications: pending[t.id] ?? 0))
+                                      PendingNotifications: pending[t.id] ?? 0, DigestPeriodStart: s.digest?.startTime))
         }
         return out
     }

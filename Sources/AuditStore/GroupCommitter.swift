@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 
 /// Group commit: callers submit work concurrently; one writer takes everything pending and runs it in
 /// one transaction, then answers each caller. One fsync then serves many requests.
@@ -25,6 +26,14 @@ public final class GroupCommitter<Item: Sendable, Result: Sendable>: @unchecked 
         }
     }
 
+    /// One group's size and time to durable commit: `cloudaudit_group_commit_size` and
+    /// `cloudaudit_group_commit_seconds` (histograms).
+    static func measured(_ size: Int, since start: ContinuousClock.Instant) {
+        let (seconds, attoseconds) = (ContinuousClock.now - start).components
+        Recorder(label: "cloudaudit_group_commit_size", aggregate: true).record(size)
+        Metrics.Timer(label: "cloudaudit_group_commit_seconds").recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
     /// Everything pending; when nothing is, the flush ends (under the same lock, so no submit is missed).
     private func takePending() -> [(item: Item, continuation: CheckedContinuation<Result, Error>)] {
         lock.withLock {
@@ -40,7 +49,9 @@ public final class GroupCommitter<Item: Sendable, Result: Sendable>: @unchecked 
             let items = takePending()
             if items.isEmpty { return }
             do {
+                let started = ContinuousClock.now
                 let results = try await write(items.map(\.item))
+                Self.measured(items.count, since: started)
                 for (i, entry) in items.enumerated() { entry.continuation.resume(returning: results[i]) }
             } catch {
                 if items.count == 1 {

@@ -371,3 +371,20 @@ public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
         return out
     }
 }
+
+extension SQLiteEventStore {
+    /// Copies the database at `path`, as of one moment, into a new database file at `destination` with
+    /// SQLite's online backup API, read from one read transaction: writers (a running server) go on, and
+    /// the copy holds every transaction committed before it began and none after. Nothing is written to
+    /// the source (no migration, no setting).
+    public static func backup(databaseAt path: String, to destination: String) throws {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        let source = try DatabasePool(path: path, configuration: config)
+        let target = try DatabaseQueue(path: destination)
+        try source.backup(to: target)
+        try target.close()
+        try source.close()
+    }
+}

@@ -167,7 +167,7 @@ def track_env(tmp_path_factory, moto, s3):
     path = deliverysupport.write_regions(base / "regions.json", regions)
     try:
         srv = start_server(base, extra_args=["--regions", path, "--delivery-interval", "1"],
-                           env=deliverysupport.s3_env(HOOK_SECRET=webhooks.HOOK_SECRET))
+                           env=deliverysupport.s3_env(HOOK_SECRET=webhooks.HOOK_SECRET, CLOUDAUDIT_METRICS_TOKEN=deliverysupport.METRICS_TOKEN))
     except BaseException:  # pytest.fail's outcome included
         hooks.stop()
         raise

@@ -66,6 +66,10 @@ def s3_region(name, endpoint, zh=None, en=None, notifications=None, creds_env=("
     return r
 
 
+# The bearer token the track server's /metrics answers to on its public port (CLOUDAUDIT_METRICS_TOKEN).
+METRICS_TOKEN = "metrics-" + uuid.uuid4().hex
+
+
 def s3_env(**extra):
     env = {"S3_ID": S3_ACCESS_KEY, "S3_KEY": S3_SECRET_KEY}
     env.update(extra)

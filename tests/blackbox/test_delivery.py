@@ -519,7 +519,7 @@ def test_metrics_export_delivery_gauges(track_env, track_tenant, bucket, s3):
     # the gauges are refreshed every few seconds, not at each file: poll until the set's series shows
     deadline = time.time() + 30
     while True:
-        r = requests.get(track_env.server.url + "/metrics", timeout=10)
+        r = requests.get(track_env.server.url + "/metrics", headers={"Authorization": "Bearer " + D.METRICS_TOKEN}, timeout=10)
         assert r.status_code == 200
         lines = [ln for ln in r.text.splitlines() if ln.startswith("cloudaudit_delivery_")]
         if any(('"%d"' % tid) in ln for ln in lines):

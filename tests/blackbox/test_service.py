@@ -3,6 +3,7 @@ message that names them, before any background service has run."""
 
 import re
 import socket
+import time
 
 from support import Server, clean_env, random_secret_id, random_secret_key, run_cli
 
@@ -11,15 +12,20 @@ def _serve(args, env=None, timeout=60):
     return run_cli(["serve", "--host", "127.0.0.1"] + list(args), check=False, env=env or clean_env(), timeout=timeout)
 
 
-def test_a_port_in_use_is_named_with_what_to_do(tmp_path):
+def _serve_beside_a_listener(tmp_path, flags):
+    """`serve` with `flags(port)` while another socket listens on `port`; returns (port, process)."""
     taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     taken.bind(("127.0.0.1", 0))
     taken.listen(1)
     port = taken.getsockname()[1]
     try:
-        p = _serve(["--port", str(port), "--data-dir", str(tmp_path / "data")])
+        return port, _serve(flags(port) + ["--data-dir", str(tmp_path / "data")])
     finally:
         taken.close()
+
+
+def test_a_port_in_use_is_named_with_what_to_do(tmp_path):
+    port, p = _serve_beside_a_listener(tmp_path, lambda port: ["--port", str(port)])
     assert p.returncode == 1, (p.returncode, p.stderr_text)
     lines = p.stderr_text.strip().splitlines()
     assert lines[-1] == ("Error: cannot listen on 127.0.0.1:%d: the address is already in use (another cloudaudit, or another "
@@ -143,3 +149,83 @@ def test_a_bad_trusted_proxies_value_is_refused_naming_it():
     assert p.returncode == 64 and "CLOUDAUDIT_TRUSTED_PROXIES" in p.stderr_text and '"10.0.0.0/33" is not one' in p.stderr_text
     p = run_cli(["serve", "--print-config", "--trusted-proxies", "10.0.0.1/8,::1"], env=clean_env())
     assert re.search(r"^trusted-proxies\s+10\.0\.0\.1/8, ::1/128\s+\[flag\]$", p.stdout_text, re.M), p.stdout_text
+
+
+# --------------------------------------------------------------------------------------------------
+# metrics: never open on the public port
+
+
+def _metrics(url, token=None):
+    import requests
+
+    return requests.get(url, headers={"Authorization": "Bearer " + token} if token else {}, timeout=10)
+
+
+def _series(text):
+    """{name: [(labels text, value)]} of Prometheus text."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$", line)
+        if m:
+            out.setdefault(m.group(1), []).append((m.group(2) or "", float(m.group(3))))
+    return out
+
+
+def test_metrics_are_behind_a_token_or_on_their_own_listener(spawn_server):
+    import deliverysupport as D
+    from support import Key, free_port, make_event, raw_call, uid
+
+    # By default /metrics is not served on the public port.
+    plain = spawn_server()
+    plain.start()
+    assert _metrics(plain.url + "/metrics").status_code == 404
+
+    token = "metrics-" + random_secret_key()
+    port = free_port()
+    srv = spawn_server(extra_args=["--metrics-port", str(port), "--checkpoint-interval", "1", "--delivery-interval", "1"],
+                       env={"CLOUDAUDIT_METRICS_TOKEN": token})
+    srv.start()
+    assert _metrics(srv.url + "/metrics").status_code == 401, "no token"
+    assert _metrics(srv.url + "/metrics", "wrong").status_code == 401, "a wrong token"
+    root = Key(srv, srv.root_id, srv.root_key, 100000000001, "admin")
+    # some traffic: an accepted call, a refused one, a failed signature, events appended, a tracking set
+    raw_call(srv, srv.root_id, srv.root_key, "GetAttributeKey", {"WebsiteType": "en"})
+    raw_call(srv, srv.root_id, srv.root_key, "LookUpEvents", {"StartTime": 10, "EndTime": 5})
+    raw_call(srv, srv.root_id, "not-the-key", "GetAttributeKey", {})
+    D.create_track(root, region="local", bucket="metrics-" + uid("b").lower(), prefix="metricpfx")
+    root.put_ok([make_event(uid("m")) for _ in range(5)])
+
+    want = {
+        "cloudaudit_requests_total": lambda s: any('action="GetAttributeKey"' in l and 'code="OK"' in l for l, _ in s)
+        and any('action="LookUpEvents"' in l and 'code="InvalidParameterValue.Time"' in l for l, _ in s),
+        "cloudaudit_request_duration_seconds_bucket": lambda s: any('action="PutEvents"' in l for l, _ in s),
+        "cloudaudit_authentication_failures_total": lambda s: any('via="api"' in l and 'code="AuthFailure.SignatureFailure"' in l for l, _ in s),
+        "cloudaudit_events_appended_total": lambda s: any('source="api"' in l and v >= 5 for l, v in s)
+        and any('source="self_audit"' in l for l, _ in s),
+        "cloudaudit_group_commit_size_count": lambda s: sum(v for _, v in s) >= 1,
+        "cloudaudit_group_commit_seconds_bucket": lambda s: len(s) > 0,
+        "cloudaudit_store_bytes": lambda s: s[0][1] > 0,
+        "cloudaudit_checkpoint_pass_age_seconds": lambda s: 0 <= s[0][1] < 60,
+        "cloudaudit_digest_age_seconds": lambda s: all(0 <= v < 3600 for _, v in s),
+        "cloudaudit_delivery_lag_events": lambda s: len(s) > 0,
+    }
+    deadline = time.time() + 40
+    while True:
+        own = _metrics("http://127.0.0.1:%d/metrics" % port)
+        public = _metrics(srv.url + "/metrics", token)
+        assert own.status_code == 200 and public.status_code == 200
+        series = _series(own.text)
+        missing = [n for n, ok in want.items() if n not in series or not ok(series[n])]
+        if not missing:
+            break
+        assert time.time() < deadline, "metrics missing or not as expected after 40 s: %s" % missing
+        time.sleep(0.5)
+    assert srv.root_key not in own.text and token not in own.text
+
+
+def test_a_metrics_port_in_use_is_named(tmp_path):
+    port, p = _serve_beside_a_listener(tmp_path, lambda port: ["--port", "0", "--metrics-port", str(port)])
+    assert p.returncode == 1, p.stderr_text
+    assert p.stderr_text.strip().splitlines()[-1] == (
+        "Error: cannot listen on 127.0.0.1:%d: the address is already in use (another cloudaudit, or another program, listens "
+        "there); stop it, or choose another port with --metrics-port (or CLOUDAUDIT_METRICS_PORT)" % port), p.stderr_text

@@ -33,7 +33,9 @@ enum PutEvents {
         }
         var ids = Array(repeating: "", count: records.count)
         if !accepted.isEmpty {
-            _ = try await env.storage.events.append(accepted.map(\.event))
+            let outcomes = try await env.storage.events.append(accepted.map(\.event))
+            let stored = outcomes.filter { if case .stored = $0 { return true } else { return false } }.count
+            APIMetrics.appended(stored: stored, duplicates: outcomes.count - stored, source: "api")
             for a in accepted { ids[a.index] = a.event.eventId }
         }
         if !failed.isEmpty {
