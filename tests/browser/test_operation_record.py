@@ -420,3 +420,24 @@ def test_markup_in_events_is_shown_as_text(console, console_env):
     assert console.detail_raw()["userIdentity"]["userName"] == payload
     assert console.js("return window.__pwned === undefined"), "the markup ran"
     assert console.js("return document.querySelectorAll('img[src=\"x\"], #view-events script').length") == 0
+
+
+def test_one_event_is_one_event_and_the_detail_closes_with_its_view(console, console_env):
+    """Issue 13: "1 events" read wrong, and the detail panel stayed open over the tracking sets."""
+    admin = console_env.admin
+    start, end = _seeded_range(console_env)
+    one = _all(admin, start, end)[0]
+    console.sign_in_key(admin)
+    console.click(console.el("preset-7d"))
+    console.set_filters([("EventId", one["EventId"])])
+    assert console.search() == "ready"
+    console.wait(lambda d: console.el("stats-total").text.strip())
+    assert console.el("stats-total").text == "1 matching event"
+    assert console.all("[data-testid=histogram-bar][data-count='1']")[0].get_attribute("title").startswith("1 event from ")
+
+    console.open_row(0)
+    console.goto_tracks()
+    console.wait(lambda d: not console.visible("detail"))
+    console.click(console.el("nav-events"))
+    console.wait(lambda d: console.visible("view-events"))
+    assert not console.visible("detail"), "back on the Operation Record, the panel stays closed until a row is opened"

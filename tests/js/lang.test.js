@@ -9,9 +9,25 @@ const ASSETS = new URL("../../Sources/AuditConsole/Resources/assets/", import.me
 const PAGE = new URL("../../Sources/AuditConsole/Resources/index.html", import.meta.url);
 
 test("translate fills placeholders and leaves unknown ones as they are", () => {
-  assert.equal(translate("en", "history.count", { n: 3 }), TEXT.en["history.count"].replace("{n}", "3"));
+  assert.equal(translate("en", "history.count", { n: 3 }), "3 events, oldest first");
   assert.equal(translate("en", "results.count", { shown: 50 }), TEXT.en["results.count"].replace("{shown}", "50"));
   assert.ok(translate("en", "results.count", { shown: 50 }).includes("{total}"));
+});
+
+test("translate picks the singular for a count of one: 1 event, 2 events", () => {
+  assert.equal(translate("en", "stats.total", { n: 1 }), "1 matching event");
+  assert.equal(translate("en", "stats.total", { n: 0 }), "0 matching events");
+  assert.equal(translate("en", "stats.total", { n: "1,204" }), "1,204 matching events");
+  assert.equal(translate("en", "delivery.files", { files: 1, events: 2 }), "1 file, 2 events");
+  assert.equal(translate("en", "delivery.files", { files: 3, events: 1 }), "3 files, 1 event");
+  assert.equal(translate("en", "stats.total", {}), "{n} matching {n|event|events}", "without the count, as it is");
+  assert.equal(translate("zh", "stats.total", { n: 1 }), "共 1 条匹配事件");
+});
+
+test("no English label says \"1 events\": every count next to a noun has its singular", () => {
+  for (const [key, label] of Object.entries(TEXT.en)) {
+    for (const m of label.matchAll(/\{(\w+)\} (events|files)\b/g)) assert.fail(`${key}: "{${m[1]}} ${m[2]}" has no singular form`);
+  }
 });
 
 test("translate falls back to English, then to the key", () => {

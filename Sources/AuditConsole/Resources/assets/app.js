@@ -67,6 +67,8 @@ async function route() {
   if (!state.session) return;
   const name = (location.hash.match(/^#\/(\w+)/) || [])[1];
   const view = VIEWS.includes(name) ? name : "events";
+  // The detail panel belongs to the view whose row opened it: another view closes it.
+  if (view !== state.view) closeDetail(false);
   state.view = view;
   for (const v of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(".view"))) v.hidden = v.id !== "view-" + view;
   for (const a of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("#nav a"))) {

@@ -11,7 +11,8 @@ const LANG_KEY = "cloudaudit.console.lang";
 
 /**
  * The label `key` in `lang`, else in English, else the key itself; `{name}` placeholders filled
- * from `vars` (those not in `vars` stay as they are). Pure (tests/js/lang.test.js).
+ * from `vars` (those not in `vars` stay as they are), and `{name|one|other}` is `one` when `vars[name]`
+ * is 1, else `other` ("1 event", "2 events"). Pure (tests/js/lang.test.js).
  * @param {string} lang
  * @param {string} key
  * @param {Record<string, unknown>} [vars]
@@ -20,7 +21,10 @@ export function translate(lang, key, vars) {
   /** @type {Record<string, string>} */
   const table = TEXT[lang] || TEXT.en;
   let s = table[key] ?? TEXT.en[key] ?? key;
-  if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+  if (vars) {
+    s = s.replace(/\{(\w+)\|([^|{}]*)\|([^|{}]*)\}/g, (m, k, one, other) => (k in vars ? (String(vars[k]) === "1" ? one : other) : m));
+    s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+  }
   return s;
 }
 
