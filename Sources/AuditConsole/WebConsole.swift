@@ -35,7 +35,10 @@ public struct WebConsole: Sendable {
         throttle = SignInThrottle(base: configuration.failedSignInDelay)
         let regions = api.environment.regions
         actions = ConsoleActions.definitions { region, bucket, prefix in
-            regions.location(region: region, bucket: bucket, prefix: prefix) ?? "\(region)/\(bucket)/\(prefix)"
+            // Where the files are, in terms a tenant can use: the bucket's URL, never a path on the server
+            // (the local region's folders are the operator's business: `cloudaudit tracks status`).
+            if let url = regions.location(region: region, bucket: bucket, prefix: prefix), !url.hasPrefix("file:") { return url }
+            return "\(region)/\(bucket)/\(prefix)"
         }
     }
 

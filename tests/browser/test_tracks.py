@@ -71,7 +71,8 @@ def test_create_edit_stop_and_delete_a_tracking_set(console, console_env):
     assert "Delivering" in row.text
     assert "unavailable" not in row.find_element(By.CSS_SELECTOR, "[data-testid=track-delivery]").text
     loc = row.find_elements(By.CSS_SELECTOR, "[data-testid=track-location]")
-    assert loc and loc[0].get_attribute("href").startswith("file://"), "the local region's Location is a file:// URL"
+    assert loc and loc[0].text == "local/console-e2e/consoletest", "the local region's Location names the bucket, not a server path"
+    assert loc[0].get_attribute("href") is None and "file:" not in row.text and console_env.server.data_dir not in row.text
 
     # edit: read events instead, all of them, another prefix, no compression
     console.click(console.track_row(name).find_element(By.CSS_SELECTOR, "[data-testid=track-edit]"))

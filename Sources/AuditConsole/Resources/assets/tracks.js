@@ -120,7 +120,7 @@ function trackRow(track, st, statusError) {
     }
   }
   /** @type {HTMLElement} */
-  let where = h("span", { class: "muted", text: (st && st.Location) || "—" });
+  let where = h("span", { class: "muted", "data-testid": "track-location", text: (st && st.Location) || "—" });
   if (st && st.Location && /^(https?|file|s3|cos):/i.test(st.Location)) {
     where = h("a", { href: st.Location, target: "_blank", rel: "noopener noreferrer", class: "location", "data-testid": "track-location",
       title: st.Location, text: st.Location });
