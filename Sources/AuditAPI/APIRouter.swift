@@ -28,13 +28,16 @@ public struct AuditAPI: Sendable {
         self.trustedProxies = trustedProxies
     }
 
+    /// `GET /healthz`'s answer (the API's port and the metrics listener both serve it).
+    public static func healthResponse() -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+    }
+
     /// The API's routes, after the middleware that finds each request's client address (routes added to
     /// `router` later, the console's, get it too).
     public func addRoutes(to router: Router<AuditRequestContext>) {
         router.add(middleware: ClientAddressMiddleware(proxies: trustedProxies))
-        router.get("/healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
-        }
+        router.get("/healthz") { _, _ in Self.healthResponse() }
         router.post("/") { request, context in try await self.handle(request, context) }
         router.get("/") { request, context in try await self.handle(request, context) }
     }

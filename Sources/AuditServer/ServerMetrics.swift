@@ -1,3 +1,4 @@
+import AuditAPI
 import AuditModel
 import AuditStore
 import Foundation
@@ -38,9 +39,7 @@ enum MetricsEndpoint {
     static func application(host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger) -> some Service {
         let router = Router()
         router.get("/metrics") { _, _ in Self.response(registry) }
-        router.get("/healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
-        }
+        router.get("/healthz") { _, _ in AuditAPI.healthResponse() }
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "cloudaudit-metrics"),
                            onServerRunning: { channel in
                                logger.notice("metrics listening", metadata: ["server.address": "http://\(host):\(channel.localAddress?.port ?? port)/metrics"])

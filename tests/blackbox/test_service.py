@@ -187,6 +187,15 @@ def test_metrics_are_behind_a_token_or_on_their_own_listener(spawn_server):
     srv.start()
     assert _metrics(srv.url + "/metrics").status_code == 401, "no token"
     assert _metrics(srv.url + "/metrics", "wrong").status_code == 401, "a wrong token"
+    import requests
+    for hostile in ["Bearer", "Bearer ", "bearer " + token, "Basic " + token, "Bearer " + token + "x", "Bearer " + token[:-1],
+                    "Bearer " + "A" * 60000, "Bearer " + token + "\u00e9"]:
+        try:
+            r = requests.get(srv.url + "/metrics", headers={"Authorization": hostile.encode("utf-8")}, timeout=10)
+            assert r.status_code in (400, 401), (hostile[:40], r.status_code)
+        except requests.ConnectionError:
+            pass  # a header past the HTTP layer's limits closes the connection
+    assert requests.get(srv.url + "/healthz", timeout=10).status_code == 200, "the server is unharmed"
     root = Key(srv, srv.root_id, srv.root_key, 100000000001, "admin")
     # some traffic: an accepted call, a refused one, a failed signature, events appended, a tracking set
     raw_call(srv, srv.root_id, srv.root_key, "GetAttributeKey", {"WebsiteType": "en"})
