@@ -85,8 +85,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         let hint = LookupAttributeName.suggestion(for: k).map { " Did you mean \($0)?" } ?? ""
         return .init("InvalidParameterValue.attributeKey", "The lookup attribute key \(clip(k)) is not supported.\(hint) Call GetAttributeKey for the valid keys.")
     }
-    public static func closedSetValue(index: Int, key: String, _ value: String, accepted: String) -> APIError {
-        .init("InvalidParameterValue", "LookupAttributes.\(index).AttributeValue \"\(clip(value))\" is not a value of \(key); use \(accepted).")
+    public static func closedSetValue(_ list: String = "LookupAttributes", index: Int, key: String, _ value: String, accepted: String) -> APIError {
+        .init("InvalidParameterValue", "\(list).\(index).AttributeValue \"\(clip(value))\" is not a value of \(key); use \(accepted).")
     }
     public static let badNextToken = APIError("InvalidParameterValue", "NextToken is invalid, expired, or belongs to another query. Start again without NextToken.")
 

@@ -21,9 +21,18 @@ public struct PageCursorCodec: Sendable {
 
     static func canonical(_ q: EventQuery) -> [UInt8] {
         var s = "\(q.accountId)|\(q.startTime)|\(q.endTime)"
-        for c in q.conditions.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            s += "|\(c.key.rawValue)=" + c.values.sorted().map { "\($0.utf8.count):\($0)" }.joined(separator: ",")
+        func add(_ conditions: [LookupCondition]) {
+            for c in conditions.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                s += "|\(c.key.rawValue)=" + c.values.sorted().map { "\($0.utf8.count):\($0)" }.joined(separator: ",")
+            }
         }
+        add(q.conditions)
+        // The extensions join the form only when used, so that the cursors of plain queries keep theirs.
+        if !q.excluding.isEmpty {
+            s += "|not"
+            add(q.excluding)
+        }
+        if let through = q.throughSequence { s += "|through=\(through)" }
         return Array(s.utf8)
     }
 

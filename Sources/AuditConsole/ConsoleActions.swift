@@ -14,7 +14,8 @@ enum ConsoleActions {
     static func definitions(locate: @escaping @Sendable (String, String, String) -> String) -> [String: ActionDefinition] {
         let all = [
             ActionDefinition(name: "DescribeEventStats", kind: .read) { call in
-                let q = try await QueryParameters.parse(call, defaultMaxResults: 1).query
+                let parsed = try await QueryParameters.parse(call, defaultMaxResults: 1)
+                let q = parsed.query
                 let buckets: Int64
                 do { buckets = try call.params.integer("Buckets") ?? defaultBuckets } catch {
                     throw APIError.invalidValue("Buckets", "give a whole number of bars from 1 to \(maxBuckets)")
@@ -34,7 +35,7 @@ enum ConsoleActions {
                     ("TopUsers", try await top(.username)),
                     ("TopEventNames", try await top(.eventName)),
                     ("TopSourceIPs", try await top(.sourceIPAddress)),
-                ]
+                ] + parsed.snapshotFields
             },
             ActionDefinition(name: "DescribeDeliveryStatus", kind: .read) { call in
                 let statuses = try await DeliveryStatus.collect(storage: call.environment.storage, ownerAccountId: call.caller.accountId,

@@ -68,13 +68,16 @@ extension WebConsole {
     /// `LookupAttributes` given as JSON text becomes the value it holds (the query reader then checks
     /// it); empty, it is left out.
     static func exportParameters(_ p: RequestParameters) throws -> RequestParameters {
-        guard case .string(let text)? = p.root["LookupAttributes"] else { return p }
-        var fields = p.root.fields.filter { $0.key != "LookupAttributes" }
-        if !text.isEmpty {
-            guard let value = try? JSONParser.parse(Array(text.utf8)) else {
-                throw APIError.invalidValue("LookupAttributes", "give a JSON array of {AttributeKey, AttributeValue} objects")
+        var fields = p.root.fields
+        for name in ["LookupAttributes", "ExcludeAttributes"] {
+            guard case .string(let text)? = p.root[name] else { continue }
+            fields = fields.filter { $0.key != name }
+            if !text.isEmpty {
+                guard let value = try? JSONParser.parse(Array(text.utf8)) else {
+                    throw APIError.invalidValue(name, "give a JSON array of {AttributeKey, AttributeValue} objects")
+                }
+                fields.append((key: name, value: value))
             }
-            fields.append((key: "LookupAttributes", value: value))
         }
         return RequestParameters(root: JSONObject(fields: fields), body: [], fromQueryString: true)
     }

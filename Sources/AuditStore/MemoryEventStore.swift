@@ -108,9 +108,13 @@ public actor MemoryEventStore: StorageBackend {
     }
 
     public func lookup(_ q: EventQuery) async throws -> EventPage {
+        func matchesAll(_ conditions: [LookupCondition], _ r: Row) -> Bool {
+            conditions.allSatisfy { c in c.values.contains { r.postings.contains(PostingValue(key: c.key, value: $0)) } }
+        }
         let matching = rows.filter { r in
             r.event.accountId == q.accountId && r.event.eventTime >= q.startTime && r.event.eventTime <= q.endTime
-                && q.conditions.allSatisfy { c in c.values.contains { r.postings.contains(PostingValue(key: c.key, value: $0)) } }
+                && r.event.sequence <= (q.throughSequence ?? .max)
+                && matchesAll(q.conditions, r) && (q.excluding.isEmpty || !matchesAll(q.excluding, r))
         }.map(\.event).sorted { $0.pagePosition < $1.pagePosition }
         let after = matching.filter { q.after == nil || q.after! < $0.pagePosition }
         let page = Array(after.prefix(q.limit))

@@ -70,17 +70,27 @@ public struct EventQuery: Sendable, Equatable {
     public var endTime: Int64
     /// ANDed; the values within one condition are ORed.
     public var conditions: [LookupCondition]
+    /// Events that match every one of these conditions (as `conditions` would match them) are left out
+    /// of the page and the counts. Empty: nothing is left out. (The console hides CloudAudit's own
+    /// reads with `eventSource = cloudaudit.api` and `actionType = Read`.)
+    public var excluding: [LookupCondition]
+    /// Only the account's events with a sequence number at most this (those stored when it was read
+    /// with `lastSequence`): two queries with the same bound list and count the same events, whatever
+    /// was appended in between. Nil: every stored event.
+    public var throughSequence: Int64?
     /// Continue strictly after this position (nil: from the newest).
     public var after: PagePosition?
     public var limit: Int
     public var includeTotalCount: Bool
 
-    public init(accountId: Int64, startTime: Int64, endTime: Int64, conditions: [LookupCondition] = [], after: PagePosition? = nil,
-                limit: Int, includeTotalCount: Bool = true) {
+    public init(accountId: Int64, startTime: Int64, endTime: Int64, conditions: [LookupCondition] = [], excluding: [LookupCondition] = [],
+                throughSequence: Int64? = nil, after: PagePosition? = nil, limit: Int, includeTotalCount: Bool = true) {
         self.accountId = accountId
         self.startTime = startTime
         self.endTime = endTime
         self.conditions = conditions
+        self.excluding = excluding
+        self.throughSequence = throughSequence
         self.after = after
         self.limit = limit
         self.includeTotalCount = includeTotalCount

@@ -13,43 +13,115 @@ extension SQLiteEventStore {
 
     public func lookup(_ query: EventQuery) async throws -> EventPage {
         let q = query.clampedToRepresentableTimes
-        var conditions = q.conditions.map { c in
-            HashedCondition(key: c.key.rawValue, hashes: Array(Set(c.values.map { fingerprint(c.key.rawValue, $0) })).sorted(),
-                            multiValued: c.key.isMultiValued)
+        let hashed = { (conditions: [LookupCondition]) in
+            conditions.map { c in
+                HashedCondition(key: c.key.rawValue, hashes: Array(Set(c.values.map { self.fingerprint(c.key.rawValue, $0) })).sorted(),
+                                multiValued: c.key.isMultiValued)
+            }
         }
-        if conditions.isEmpty {
-            conditions = [HashedCondition(key: LookupKey.all.rawValue, hashes: [fingerprint(LookupKey.all.rawValue, "")], multiValued: false)]
-        }
-        let conditionList = conditions
+        let given = hashed(q.conditions)
+        let conditionList = given.isEmpty
+            ? [HashedCondition(key: LookupKey.all.rawValue, hashes: [fingerprint(LookupKey.all.rawValue, "")], multiValued: false)] : given
+        let exclusion = hashed(q.excluding)
         return try await pool.read { db in
             let conditions = conditionList
             // Every loop below walks days: only the days that hold events of the account, whatever the range.
             guard let days = try Self.days(db, q.accountId, q.startTime, q.endTime) else {
                 return EventPage(events: [], listOver: true, totalCount: q.includeTotalCount ? 0 : nil)
             }
+            let snapshot = try q.throughSequence.map { try Snapshot(db, q, through: $0) }
             // Drive the scan with the condition that matches the fewest events; check the others per row.
-            let estimates = try conditions.map { c in
-                try c.hashes.reduce(0) { $0 + (try Self.count(db, q.accountId, c.key, $1, q.startTime, q.endTime, days: days)) }
-            }
-            let order = conditions.indices.sorted { estimates[$0] < estimates[$1] }
-            let driver = conditions[order[0]]
-            let filters = order.dropFirst().map { conditions[$0] }
-
-            let positions = try Self.scan(db, q, driver: driver, filters: filters, limit: q.limit + 1, days: days)
+            let plan = try Plan(db, q, conditions, days: days)
+            let positions = try Self.scan(db, q, driver: plan.driver, filters: plan.filters, exclusion: exclusion,
+                                          maxPosition: snapshot?.maxPosition, limit: q.limit + 1, days: days)
             let listOver = positions.count <= q.limit
             let page = Array(positions.prefix(q.limit))
             let events = try Self.fetchEvents(db, page.map(\.position))
 
             var total: Int?
             if q.includeTotalCount {
-                if filters.isEmpty, !(driver.multiValued && driver.hashes.count > 1) {
-                    total = estimates[order[0]]
-                } else {
-                    total = try Self.exactCount(db, q, driver: driver, filters: filters, days: days)
+                // The events excluded are counted as the events of the query that also match the
+                // exclusion, and taken away: two counts that use the hourly counts where they can.
+                total = try plan.count(db, q, days: days, snapshot: snapshot)
+                if !exclusion.isEmpty {
+                    let both = try Plan(db, q, given + exclusion, days: days)
+                    total! -= try both.count(db, q, days: days, snapshot: snapshot)
                 }
             }
             return EventPage(events: events, listOver: listOver, totalCount: total)
         }
+    }
+
+    /// How one set of conditions is read: the driver (the condition that matches the fewest events, by
+    /// the counts) walks its posting list, the others are checked per row.
+    struct Plan {
+        var conditions: [HashedCondition]
+        var driver: HashedCondition
+        var filters: [HashedCondition]
+        /// The driver's count, which is the answer when there is no filter.
+        var driverCount: Int
+
+        init(_ db: Database, _ q: EventQuery, _ conditions: [HashedCondition], days: ClosedRange<Int64>) throws {
+            let estimates = try conditions.map { c in
+                try c.hashes.reduce(0) { $0 + (try SQLiteEventStore.count(db, q.accountId, c.key, $1, q.startTime, q.endTime, days: days)) }
+            }
+            let order = conditions.indices.sorted { estimates[$0] < estimates[$1] }
+            self.conditions = conditions
+            driver = conditions[order[0]]
+            filters = order.dropFirst().map { conditions[$0] }
+            driverCount = estimates[order[0]]
+        }
+
+        /// The events of [q.startTime, q.endTime] that match every condition, up to the snapshot if given.
+        func count(_ db: Database, _ q: EventQuery, days: ClosedRange<Int64>, snapshot: Snapshot?) throws -> Int {
+            let exactNeeded = !filters.isEmpty || (driver.multiValued && driver.hashes.count > 1)
+            guard let snapshot else {
+                return exactNeeded ? try SQLiteEventStore.exactCount(db, q, driver: driver, filters: filters, days: days) : driverCount
+            }
+            guard let late = snapshot.late else {
+                // Too many events since the snapshot to take them away one by one: count up to it.
+                return try SQLiteEventStore.exactCount(db, q, driver: driver, filters: filters, days: days, maxPosition: snapshot.maxPosition)
+            }
+            let now = exactNeeded ? try SQLiteEventStore.exactCount(db, q, driver: driver, filters: filters, days: days) : driverCount
+            return try now - late.filter { try SQLiteEventStore.matches(db, q.accountId, $0, conditions) }.count
+        }
+    }
+
+    /// Where a query's `throughSequence` ends in the store: the position of the account's last event
+    /// up to it (an account's positions rise with its sequence numbers: both are given in commit
+    /// order by the one writer), and the events stored after it that fall in the query's range.
+    struct Snapshot {
+        var maxPosition: Int64
+        /// Nil when more than `lateLimit` events came after: then counts are taken up to the position.
+        var late: [PagePosition]?
+        static let lateLimit = 5000
+
+        init(_ db: Database, _ q: EventQuery, through sequence: Int64) throws {
+            maxPosition = try Int64.fetchOne(db.cachedStatement(sql: """
+                SELECT id FROM events WHERE account_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1
+                """), arguments: [q.accountId, sequence]) ?? 0
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT id, event_time FROM events WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?
+                """), arguments: [q.accountId, sequence, Self.lateLimit + 1])
+            late = rows.count > Self.lateLimit ? nil : rows.compactMap { row in
+                let time: Int64 = row[1]
+                return (q.startTime...q.endTime).contains(time) ? PagePosition(eventTime: time, position: row[0]) : nil
+            }
+        }
+    }
+
+    /// Whether the event at `at` is listed under every condition.
+    static func matches(_ db: Database, _ account: Int64, _ at: PagePosition, _ conditions: [HashedCondition]) throws -> Bool {
+        for c in conditions {
+            let marks = Array(repeating: "?", count: c.hashes.count).joined(separator: ",")
+            var args: [DatabaseValueConvertible] = [account, c.key, day(at.eventTime), at.eventTime, at.position]
+            args.append(contentsOf: c.hashes.map { $0 as DatabaseValueConvertible })
+            let found = try Bool.fetchOne(db.cachedStatement(sql: """
+                SELECT 1 FROM postings WHERE account_id = ? AND key = ? AND day = ? AND event_time = ? AND pos = ? AND value_hash IN (\(marks)) LIMIT 1
+                """), arguments: StatementArguments(args)) ?? false
+            if !found { return false }
+        }
+        return true
     }
 
     /// The days of [start, end] that can hold events of the account: the range cut to the first and last
@@ -122,24 +194,31 @@ extension SQLiteEventStore {
         return firstHour < lastHourEnd ? firstHour..<lastHourEnd : nil
     }
 
-    /// SQL that keeps a driver row only if every filter condition also lists the event.
-    static func filterSQL(_ filters: [HashedCondition]) -> (String, [DatabaseValueConvertible]) {
-        var sql = ""
+    /// SQL that keeps a driver row only if every filter condition also lists the event, and not if every
+    /// exclusion condition does; with `maxPosition`, only rows at or before it.
+    static func filterSQL(_ filters: [HashedCondition], exclusion: [HashedCondition] = [], maxPosition: Int64? = nil)
+        -> (String, [DatabaseValueConvertible]) {
         var args: [DatabaseValueConvertible] = []
-        for f in filters {
-            let marks = Array(repeating: "?", count: f.hashes.count).joined(separator: ",")
-            sql += " AND EXISTS (SELECT 1 FROM postings f WHERE f.account_id = p.account_id AND f.key = ? AND f.day = p.day AND f.value_hash IN (\(marks)) AND f.event_time = p.event_time AND f.pos = p.pos)"
-            args.append(f.key)
-            args.append(contentsOf: f.hashes.map { $0 as DatabaseValueConvertible })
+        func listed(_ c: HashedCondition) -> String {
+            let marks = Array(repeating: "?", count: c.hashes.count).joined(separator: ",")
+            args.append(c.key)
+            args.append(contentsOf: c.hashes.map { $0 as DatabaseValueConvertible })
+            return "EXISTS (SELECT 1 FROM postings f WHERE f.account_id = p.account_id AND f.key = ? AND f.day = p.day AND f.value_hash IN (\(marks)) AND f.event_time = p.event_time AND f.pos = p.pos)"
+        }
+        var sql = filters.map { " AND " + listed($0) }.joined()
+        if !exclusion.isEmpty { sql += " AND NOT (" + exclusion.map(listed).joined(separator: " AND ") + ")" }
+        if let maxPosition {
+            sql += " AND p.pos <= ?"
+            args.append(maxPosition)
         }
         return (sql, args)
     }
 
     /// Positions of matching events, newest first, strictly after `q.after`: one ordered index range
     /// scan per driver value, merged.
-    static func scan(_ db: Database, _ q: EventQuery, driver: HashedCondition, filters: [HashedCondition], limit: Int,
-                     days: ClosedRange<Int64>) throws -> [PagePosition] {
-        let (filter, filterArgs) = filterSQL(filters)
+    static func scan(_ db: Database, _ q: EventQuery, driver: HashedCondition, filters: [HashedCondition], exclusion: [HashedCondition],
+                     maxPosition: Int64?, limit: Int, days: ClosedRange<Int64>) throws -> [PagePosition] {
+        let (filter, filterArgs) = filterSQL(filters, exclusion: exclusion, maxPosition: maxPosition)
         // (endTime is at most UTCTime.representable's end, so + 1 cannot overflow.)
         let after = q.after ?? PagePosition(eventTime: q.endTime + 1, position: 0)
         let sql = """
@@ -174,8 +253,9 @@ extension SQLiteEventStore {
     }
 
 
-    static func exactCount(_ db: Database, _ q: EventQuery, driver: HashedCondition, filters: [HashedCondition], days: ClosedRange<Int64>) throws -> Int {
-        let (filter, filterArgs) = filterSQL(filters)
+    static func exactCount(_ db: Database, _ q: EventQuery, driver: HashedCondition, filters: [HashedCondition], days: ClosedRange<Int64>,
+                           maxPosition: Int64? = nil) throws -> Int {
+        let (filter, filterArgs) = filterSQL(filters, maxPosition: maxPosition)
         let marks = Array(repeating: "?", count: driver.hashes.count).joined(separator: ",")
         var args: [DatabaseValueConvertible] = [q.accountId, driver.key]
         args.append(contentsOf: driver.hashes.map { $0 as DatabaseValueConvertible })

@@ -156,4 +156,105 @@ extension StoreConformance {
         }
         try await s.close()
     }
+
+    /// Every page of `q` (pages of `pageSize`), and the total count its first page gave.
+    func allPages(_ s: Storage, _ q: EventQuery, pageSize: Int = 17) async throws -> (ids: [String], total: Int?) {
+        var page = q
+        page.limit = pageSize
+        var ids: [String] = []
+        var total: Int?
+        while true {
+            let r = try await s.events.lookup(page)
+            if total == nil { total = r.totalCount }
+            ids += r.events.map(\.eventId)
+            guard !r.listOver, let last = r.events.last, ids.count < 10_000 else { break }
+            page.after = last.pagePosition
+        }
+        return (ids, total)
+    }
+
+    /// `excluding` leaves out of pages, counts and histogram bars exactly the events that match all of
+    /// its conditions, with and without other conditions, over whole and partial hours.
+    func exclusionsLeaveEventsOutOfPagesAndCounts() async throws {
+        let s = try await makeStorage()
+        let (a, _, base, events) = try await summaryFixture(s)
+        let newestFirst = events.enumerated().sorted { ($0.element.time, $0.offset) > ($1.element.time, $1.offset) }
+        let exclusions: [[LookupCondition]] = [
+            [LookupCondition(key: .eventName, values: ["DeleteBucket"])],
+            [LookupCondition(key: .eventName, values: ["RunInstances"]), LookupCondition(key: .username, values: ["alice"])],
+            [LookupCondition(key: .username, values: ["bob", "carol"]), LookupCondition(key: .sourceIPAddress, values: ["10.0.1.1", "10.0.2.2", "10.0.0.3"])],
+        ]
+        for excluding in exclusions {
+            for condition in [nil, LookupCondition(key: .username, values: ["alice", "bob"])] {
+                for (start, end) in [(base, base + 4 * 3600 - 1), (base + 1000, base + 3 * 3600 + 777), (base - 86400, base + 86400)] {
+                    func kept(_ e: Sample) -> Bool {
+                        let values: [LookupKey: String] = [.eventName: e.name, .username: e.user, .sourceIPAddress: e.ip]
+                        let excluded = excluding.allSatisfy { c in c.values.contains(values[c.key] ?? "") }
+                        return e.time >= start && e.time <= end && !excluded && (condition == nil || condition!.values.contains(e.user))
+                    }
+                    let expected = newestFirst.filter { kept($0.element) }.map { "s\($0.offset)" }
+                    let q = EventQuery(accountId: a, startTime: start, endTime: end, conditions: condition.map { [$0] } ?? [], excluding: excluding, limit: 50)
+                    let got = try await allPages(s, q)
+                    let what = "excluding \(excluding.map(\.values)), filtered \(condition != nil), \(start - base)...\(end - base)"
+                    XCTAssertEqual(got.ids, expected, what)
+                    XCTAssertEqual(got.total, expected.count, what)
+                    let bars = try await s.events.histogram(q, buckets: 9)
+                    XCTAssertEqual(bars.reduce(0) { $0 + $1.count }, expected.count, what)
+                    for bar in bars {
+                        XCTAssertEqual(bar.count, events.filter { kept($0) && $0.time >= bar.startTime && $0.time <= bar.endTime }.count, what)
+                    }
+                }
+            }
+        }
+        try await s.close()
+    }
+
+    /// A query bound by `throughSequence` lists and counts the events stored up to that sequence number,
+    /// whatever is appended afterwards (later times, earlier times inside the range, another account), as
+    /// long as it takes to page; also when more events came after than a store takes away one by one.
+    func snapshotsHoldPagesAndCountsStill() async throws {
+        let s = try await makeStorage()
+        let (a, b, base, _) = try await summaryFixture(s)
+        let through = try await s.events.lastSequence(accountId: a)
+        XCTAssertEqual(through, 400)
+        let queries = [
+            EventQuery(accountId: a, startTime: base, endTime: base + 4 * 3600 - 1, limit: 50),
+            EventQuery(accountId: a, startTime: base + 1000, endTime: base + 3 * 3600 + 777, conditions: [LookupCondition(key: .username, values: ["alice"])], limit: 50),
+            EventQuery(accountId: a, startTime: base - 86400, endTime: base + 86400, conditions: [LookupCondition(key: .username, values: ["alice", "bob"])],
+                       excluding: [LookupCondition(key: .eventName, values: ["DeleteBucket"])], limit: 50),
+        ]
+        var before: [(ids: [String], total: Int?, bars: [Int])] = []
+        for q in queries {
+            let got = try await allPages(s, q)
+            before.append((got.ids, got.total, try await s.events.histogram(q, buckets: 7).map(\.count)))
+        }
+        // A few late events (and some of another account), then more than any store takes away one by one.
+        for (round, count) in [(0, 30), (1, 6000)] {
+            let late: [AuditEvent] = (0..<count).map { (i: Int) -> AuditEvent in
+                let name = i % 2 == 0 ? "RunInstances" : "DeleteBucket"
+                let user = i % 3 == 0 ? "alice" : "bob"
+                return event(a, id: "late\(round)-\(i)", time: base + Int64((i * 397) % 14_000), name: name, user: user)
+            }
+            _ = try await s.events.append(late)
+            _ = try await s.events.append((0..<5).map { i in event(b, id: "other\(round)-\(i)", time: base + Int64(i)) })
+            for (q, was) in zip(queries, before) {
+                var bound = q
+                bound.throughSequence = through
+                let got = try await allPages(s, bound)
+                XCTAssertEqual(got.ids, was.ids, "round \(round): the pages of \(q.conditions.map(\.values))")
+                XCTAssertEqual(got.total, was.total, "round \(round): the count of \(q.conditions.map(\.values))")
+                let bars = try await s.events.histogram(bound, buckets: 7).map(\.count)
+                XCTAssertEqual(bars, was.bars, "round \(round): the bars of \(q.conditions.map(\.values))")
+                let unbound = try await s.events.lookup(q)
+                XCTAssertGreaterThan(unbound.totalCount ?? 0, was.total ?? 0, "the late events are there without the bound")
+            }
+        }
+        // A bound before the first event finds nothing.
+        var none = queries[0]
+        none.throughSequence = 0
+        let empty = try await s.events.lookup(none)
+        XCTAssertEqual(empty.events.count, 0)
+        XCTAssertEqual(empty.totalCount, 0)
+        try await s.close()
+    }
 }

@@ -29,6 +29,7 @@ public struct StoreConformance: Sendable {
         case appendExtendsTheLog, proofsVerify, leavesSurviveRetention, checkpointsAreKept
         // Console sessions and summaries (ConsoleStoreConformance.swift)
         case consolePasswordsAndSessions, topValuesMatchANaiveCount, histogramBucketsMatchANaiveCount
+        case exclusionsLeaveEventsOutOfPagesAndCounts, snapshotsHoldPagesAndCountsStill
     }
 
     /// Runs one behaviour on a fresh storage.
@@ -62,6 +63,8 @@ public struct StoreConformance: Sendable {
         case .consolePasswordsAndSessions: try await consolePasswordsAndSessions()
         case .topValuesMatchANaiveCount: try await topValuesMatchANaiveCount()
         case .histogramBucketsMatchANaiveCount: try await histogramBucketsMatchANaiveCount()
+        case .exclusionsLeaveEventsOutOfPagesAndCounts: try await exclusionsLeaveEventsOutOfPagesAndCounts()
+        case .snapshotsHoldPagesAndCountsStill: try await snapshotsHoldPagesAndCountsStill()
         }
     }
 

@@ -55,6 +55,8 @@ final class SQLiteEventStoreTests: XCTestCase {
     func testConsolePasswordsAndSessions() async throws { try await conformance(.consolePasswordsAndSessions) }
     func testTopValuesMatchANaiveCount() async throws { try await conformance(.topValuesMatchANaiveCount) }
     func testHistogramBucketsMatchANaiveCount() async throws { try await conformance(.histogramBucketsMatchANaiveCount) }
+    func testExclusionsLeaveEventsOutOfPagesAndCounts() async throws { try await conformance(.exclusionsLeaveEventsOutOfPagesAndCounts) }
+    func testSnapshotsHoldPagesAndCountsStill() async throws { try await conformance(.snapshotsHoldPagesAndCountsStill) }
 
     func testEventsSurviveReopenAndSequencesContinue() async throws {
         let path = try freshPath()

@@ -38,6 +38,8 @@ final class MemoryEventStoreTests: XCTestCase {
     func testConsolePasswordsAndSessions() async throws { try await conformance(.consolePasswordsAndSessions) }
     func testTopValuesMatchANaiveCount() async throws { try await conformance(.topValuesMatchANaiveCount) }
     func testHistogramBucketsMatchANaiveCount() async throws { try await conformance(.histogramBucketsMatchANaiveCount) }
+    func testExclusionsLeaveEventsOutOfPagesAndCounts() async throws { try await conformance(.exclusionsLeaveEventsOutOfPagesAndCounts) }
+    func testSnapshotsHoldPagesAndCountsStill() async throws { try await conformance(.snapshotsHoldPagesAndCountsStill) }
 
     /// The reference vector of the SipHash paper (key 00..0f, message 00..0e).
     func testSipHashReferenceVector() {

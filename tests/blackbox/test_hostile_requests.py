@@ -737,8 +737,9 @@ def templates(env):
     seeded_id = sorted(env.seeded)[0]
     return {
         "PutEvents": {"Events": [make_event(uid("fuzzsrc"), eventId=uid("fev"))]},
-        "LookUpEvents": dict(q, NextToken=""),
-        "DescribeEvents": dict(q, NextToken=0, IsReturnLocation=1),
+        # With the query extensions (docs/contract.md, "Query extensions"), so that they are mutated too.
+        "LookUpEvents": dict(q, NextToken="", ExcludeAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "cloudaudit.api"}], Snapshot=40),
+        "DescribeEvents": dict(q, NextToken=0, IsReturnLocation=1, NewSnapshot=1),
         "GetAttributeKey": {"WebsiteType": "en"},
         "CreateAuditTrack": {"Name": "fuzz-track", "Status": 1, "Storage": storage, "ActionType": "*", "ResourceType": "*",
                              "EventNames": ["*"], "TrackForAllMembers": 0},
@@ -767,7 +768,7 @@ def templates(env):
         "GetCheckpoint": {"TreeSize": 1},
         "GetInclusionProof": {"EventId": seeded_id, "TreeSize": 50},
         "GetConsistencyProof": {"FirstTreeSize": 1, "SecondTreeSize": 2},
-        "DescribeEventStats": dict(q, Buckets=60),
+        "DescribeEventStats": dict(q, Buckets=60, ExcludeAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "true"}], Snapshot=45),
         "DescribeDeliveryStatus": {},
     }
 

@@ -161,6 +161,9 @@ class ConsolePage:
         self._fill_row(row, "EventName", "")
 
     def _fill_row(self, row, key, value):
+        # In the middle of the window: a row near the top would be under the sticky top bar, where
+        # Firefox refuses the click (ElementClickInterceptedException).
+        self.js("arguments[0].scrollIntoView({block: 'center'})", row)
         Select(row.find_element(By.CSS_SELECTOR, ".filter-key")).select_by_value(key)
         control = row.find_element(By.CSS_SELECTOR, ".filter-value")
         if control.tag_name == "select":

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import time
 from pathlib import Path
 
 from selenium.webdriver.common.by import By
@@ -20,6 +21,9 @@ DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 CSV_COLUMNS = ["EventTime", "EventId", "Username", "EventName", "EventSource", "ResourceType", "ResourceName",
                "SourceIPAddress", "AccessKeyId", "ActionType", "ErrorCode", "ApiErrorCode", "SensitiveAction", "RequestId",
                "EventRegion"]
+
+# How the Result column reads the CAM error codes the API records (i18n.js "errorCode.<n>").
+CAM_MEANINGS = {4100: "Wrong signature", 4102: "Not authorized", 4104: "Unknown key", 4110: "Signature expired", 4111: "Bad authorization"}
 
 
 def _all(key, start, end, attrs=()):
@@ -271,7 +275,7 @@ def test_follow_a_resource_history(console, console_env):
         ev = by_id[r.get_attribute("data-event-id")]
         assert r.find_element(By.CSS_SELECTOR, "td.col-user").text == ev["Username"]
         assert r.find_element(By.CSS_SELECTOR, "td.col-eventName").text == ev["EventName"]
-        expect = "Success" if ev["ErrorCode"] == 0 else str(ev["ErrorCode"])
+        expect = "Success" if ev["ErrorCode"] == 0 else "%d %s" % (ev["ErrorCode"], CAM_MEANINGS[ev["ErrorCode"]])
         assert r.find_element(By.CSS_SELECTOR, "td.col-result").text == expect
 
     # typed by hand, over the last 30 days: a generated resource
@@ -322,12 +326,26 @@ def test_history_of_each_resource_of_a_multi_resource_event(console, console_env
 
 def test_api_refusal_is_the_error_state(console, console_env):
     console.sign_in_key(console_env.admin)
+    # A search with bars, an axis and more pages first: a refused search must leave nothing of it.
+    start, end = _seeded_range(console_env)
+    console.set_custom_range(start, end)
+    before = console.loads("histogram")
+    assert console.search() == "ready"
+    console.wait_stats(before)
+    assert console.el("load-more").is_displayed() and console.testid("histogram-bar") and console.el("axis-start").text
     end = support.now()
     console.set_custom_range(end - 40 * 86400, end)
+    before = console.loads("histogram")
     assert console.search() == "error"
+    console.wait_stats(before)
     status = console.el("events-status").text
     assert "LimitExceeded.OverTime" in status and "retention" in status, status
     assert not console.testid("event-row")
+    assert not console.el("load-more").is_displayed(), "no Load more for a refused search"
+    assert not console.testid("histogram-bar"), "no bars of the previous search"
+    for id_ in ("axis-start", "axis-end", "stats-total", "results-count"):
+        assert console.el(id_).text == "", "%s still shows %r" % (id_, console.el(id_).text)
+    assert console.el("histogram").text == "No histogram: the search was refused."
     # an inverted range is caught before any request
     console.set_custom_range(end, end - 3600)
     console.click(console.el("search"))
@@ -441,3 +459,134 @@ def test_one_event_is_one_event_and_the_detail_closes_with_its_view(console, con
     console.click(console.el("nav-events"))
     console.wait(lambda d: console.visible("view-events"))
     assert not console.visible("detail"), "back on the Operation Record, the panel stays closed until a row is opened"
+
+
+def _count(text):
+    """The first number of a label such as "Showing 50 of 1,234" or "1,234 matching events"."""
+    import re
+    return [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", text)]
+
+
+def _page_query(console):
+    """The search the page shows, as its export link carries it: range, exclusion, snapshot."""
+    from urllib.parse import parse_qs, urlparse
+    q = {k: v[0] for k, v in parse_qs(urlparse(console.export_url("jsonl")).query).items()}
+    params = {"StartTime": int(q["StartTime"]), "EndTime": int(q["EndTime"]), "MaxResults": 1}
+    if "ExcludeAttributes" in q:
+        params["ExcludeAttributes"] = json.loads(q["ExcludeAttributes"])
+    if "Snapshot" in q:
+        params["Snapshot"] = int(q["Snapshot"])
+    return params
+
+
+def test_totals_agree_while_events_arrive_and_own_reads_can_be_hidden(console, console_env):
+    """Issue 13: the histogram's total and the table's total disagreed while events arrived, and the
+    console's own calls filled the first page."""
+    import threading
+    admin = console_env.admin
+    t0 = support.now()
+    mine = [support.make_event("cvm.tencentcloudapi.com", name="RunInstances", eventTime=t0 - 30 + i % 20) for i in range(40)]
+    admin.put_ok(mine)
+    console.sign_in_key(admin)
+    # A few searches of the page's own, so that its reads are many in the range.
+    console.set_custom_range(t0 - 120, t0 + 600)
+    for _ in range(3):
+        console.search()
+    stop = threading.Event()
+
+    def producer():
+        # Events keep arriving inside the range (times a little in the past, as batching producers send).
+        while not stop.is_set():
+            admin.put_ok([support.make_event("cvm.tencentcloudapi.com", eventTime=support.now() - 2) for _ in range(5)])
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=producer, daemon=True)
+    thread.start()
+    try:
+        for hide in (True, False):
+            box = console.el("hide-own")
+            if box.is_selected() != hide:
+                before = console.loads("histogram")
+                console.click_and_wait_results(box)
+            else:
+                before = console.loads("histogram")
+                console.search()
+            console.wait_stats(before)
+            shown, table_total = _count(console.el("results-count").text)
+            (stats_total,) = _count(console.el("stats-total").text)
+            bars = sum(int(b.get_attribute("data-count")) for b in console.testid("histogram-bar"))
+            assert table_total == stats_total == bars, "hide=%s: table %d, histogram %d, bars %d" % (hide, table_total, stats_total, bars)
+            # The API gives the same number for the page's snapshot, and a larger one without it.
+            params = _page_query(console)
+            assert "Snapshot" in params
+            assert ("ExcludeAttributes" in params) == hide
+            pinned = admin.common().call_json("LookUpEvents", params)["Response"]
+            assert pinned["TotalCount"] == table_total and pinned["Snapshot"] == params["Snapshot"]
+            unpinned = dict(params)
+            del unpinned["Snapshot"]
+            later = support.poll(lambda: admin.common().call_json("LookUpEvents", unpinned)["Response"]["TotalCount"] > table_total, timeout=10)
+            assert later, "events kept arriving, so the count without the snapshot grows"
+            names = {r.find_element(By.CSS_SELECTOR, "td[data-col=eventName]").text for r in console.testid("event-row")}
+            own_reads = {"LookUpEvents", "DescribeEventStats", "GetAttributeKey"}
+            if hide:
+                assert not names & own_reads, names
+                assert names, "the other events are listed"
+                hidden_total = table_total
+            else:
+                assert names & own_reads, "the page's own searches are listed when not hidden: %s" % names
+                assert table_total > hidden_total
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    # Sign-ins are not hidden: the session's ConsoleLogin is found with the box on.
+    console.click_and_wait_results(console.el("hide-own"))
+    assert console.el("hide-own").is_selected()
+    console.set_filters([("EventName", "ConsoleLogin")])
+    assert console.search() == "ready"
+    assert console.row_ids()
+
+
+def test_refused_calls_and_failed_sign_ins_say_why(console, console_env):
+    """Issue 13: a refused call showed "ErrorCode 0" in the detail and a failed ConsoleLogin a bare 4100."""
+    admin = console_env.admin
+    t0 = support.now()
+    # A change refused by the API (no such tracking set), an event recorded with a CAM code only, and a
+    # console sign-in with the right SecretId and a wrong SecretKey.
+    error = support.expect_error("ResourceNotFound", admin.common().call_json, "DeleteAuditTrack", {"TrackId": 987654321})
+    refused = {"Code": error.code, "Message": error.message}
+    rname = support.uid("ins-denied")
+    admin.put_ok([support.make_event("cvm.tencentcloudapi.com", name="StopInstances", resourceName=rname, errorCode=4102,
+                                     errorMessage="not allowed to stop " + rname)])
+    console.sign_in_key(support.Key(admin.server, admin.secret_id, "x" * 40, admin.account_id, admin.role), expect_ok=False)
+    console.sign_in_key(admin)
+    console.set_custom_range(t0 - 60, t0 + 600)
+
+    console.set_filters([("EventName", "DeleteAuditTrack")])
+    assert console.search() == "ready"
+    row = console.testid("event-row")[0]
+    assert row.find_element(By.CSS_SELECTOR, "td[data-col=result]").text == refused["Code"]
+    console.open_row(0)
+    fields = console.detail_fields()
+    assert fields["Result"] == "%s: %s" % (refused["Code"], refused["Message"]), fields["Result"]
+    assert fields["ApiErrorCode"] == refused["Code"] and fields["ErrorMessage"] == refused["Message"]
+    assert "ErrorCode" not in fields, "no ErrorCode 0 for a call the API refused"
+    console.el("detail-close").click()
+
+    console.set_filters([("EventName", "ConsoleLogin")])
+    assert console.search() == "ready"
+    failed = [r for r in console.testid("event-row") if r.find_element(By.CSS_SELECTOR, "td[data-col=result]").text != "Success"]
+    assert failed, "the failed sign-in is listed"
+    cell = failed[0].find_element(By.CSS_SELECTOR, "td[data-col=result]")
+    assert cell.text == "AuthFailure.SignatureFailure" and cell.get_attribute("title"), (cell.text, cell.get_attribute("title"))
+    console.click(failed[0].find_element(By.CSS_SELECTOR, "td"))
+    console.wait(lambda d: console.visible("detail"))
+    fields = console.detail_fields()
+    assert fields["Result"].startswith("AuthFailure.SignatureFailure (4100): "), fields["Result"]
+    assert fields["ErrorCode"] == "4100" and fields["ErrorMessage"]
+    console.el("detail-close").click()
+
+    console.set_filters([("ResourceName", rname)])
+    assert console.search() == "ready"
+    assert console.testid("event-row")[0].find_element(By.CSS_SELECTOR, "td[data-col=result]").text == "4102 Not authorized"
+    console.open_row(0)
+    assert console.detail_fields()["Result"] == "4102 Not authorized: not allowed to stop " + rname

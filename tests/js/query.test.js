@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  PRESETS, presetRange, customRange, lookupAttributes, queryParams, exportHref, exportFileName,
+  PRESETS, presetRange, customRange, lookupAttributes, queryParams, exportHref, exportFileName, OWN_READS,
 } from "../../Sources/AuditConsole/Resources/assets/query.js";
 
 const NOW = 1700000000;
@@ -55,4 +55,17 @@ test("the export link carries the query's range and filters as api/export reads 
   assert.deepEqual(JSON.parse(params.get("LookupAttributes") ?? ""), q.LookupAttributes);
   assert.equal(new URL(exportHref({ ...q, LookupAttributes: [] }, "csv"), "http://console.test").searchParams.has("LookupAttributes"), false);
   assert.equal(exportFileName(q, "csv"), "cloudaudit-events-100-200.csv");
+});
+
+test("hiding CloudAudit's own reads and a snapshot go to every call of the search and to the export", () => {
+  assert.deepEqual(OWN_READS, [{ AttributeKey: "EventSource", AttributeValue: "cloudaudit.api" }, { AttributeKey: "ReadOnly", AttributeValue: "true" },
+    { AttributeKey: "CamErrorCode", AttributeValue: "0" }]);
+  const q = { StartTime: 1, EndTime: 2, LookupAttributes: [], HideOwnReads: true, Snapshot: 0 };
+  assert.deepEqual(queryParams(q, { Buckets: 60 }), { StartTime: 1, EndTime: 2, Buckets: 60, ExcludeAttributes: OWN_READS, Snapshot: 0 },
+    "a snapshot of 0 (an empty log) is still sent");
+  const shown = queryParams({ StartTime: 1, EndTime: 2, LookupAttributes: [], HideOwnReads: false });
+  assert.ok(!("ExcludeAttributes" in shown) && !("Snapshot" in shown), JSON.stringify(shown));
+  const params = new URL(exportHref({ ...q, Snapshot: 41 }, "csv"), "http://console.test").searchParams;
+  assert.deepEqual(JSON.parse(params.get("ExcludeAttributes") ?? ""), OWN_READS);
+  assert.equal(params.get("Snapshot"), "41");
 });

@@ -15,12 +15,27 @@ test("recordOf parses the record once, and is null for none or for one that is n
   assert.equal(recordOf({ CloudAuditEvent: "{not json" }), null);
 });
 
-test("resultOf: success, else the error code, else the API's error code", () => {
-  assert.deepEqual(resultOf({ ErrorCode: 0, CloudAuditEvent: "{}" }), { ok: true, code: "" });
-  assert.deepEqual(resultOf({ ErrorCode: 4100 }), { ok: false, code: "4100" });
-  assert.deepEqual(resultOf({ CloudAuditEvent: '{"errorCode":4104}' }), { ok: false, code: "4104" });
-  assert.deepEqual(resultOf({ ErrorCode: 0, CloudAuditEvent: '{"apiErrorCode":"ResourceNotFound"}' }), { ok: false, code: "ResourceNotFound" });
-  assert.deepEqual(resultOf({ ErrorCode: 7, CloudAuditEvent: '{"apiErrorCode":"X"}' }), { ok: false, code: "7" }, "the error code first");
+test("resultOf: success, else the API's error code, else the error code, with the message", () => {
+  const ok = { ok: true, code: "", errorCode: 0, apiErrorCode: "", message: "" };
+  assert.deepEqual(resultOf({ ErrorCode: 0, CloudAuditEvent: "{}" }), ok);
+  assert.deepEqual(resultOf({ ErrorCode: 4100 }), { ok: false, code: "4100", errorCode: 4100, apiErrorCode: "", message: "" });
+  assert.deepEqual(resultOf({ CloudAuditEvent: '{"errorCode":4104,"errorMessage":"no such key"}' }),
+    { ok: false, code: "4104", errorCode: 4104, apiErrorCode: "", message: "no such key" });
+  assert.deepEqual(resultOf({ ErrorCode: 0, CloudAuditEvent: '{"apiErrorCode":"ResourceNotFound","apiErrorMessage":"no set 9"}' }),
+    { ok: false, code: "ResourceNotFound", errorCode: 0, apiErrorCode: "ResourceNotFound", message: "no set 9" }, "a refusal that is not the CAM's");
+  assert.deepEqual(resultOf({ ErrorCode: 4100, CloudAuditEvent: '{"apiErrorCode":"AuthFailure.SignatureFailure","errorMessage":"bad"}' }),
+    { ok: false, code: "AuthFailure.SignatureFailure", errorCode: 4100, apiErrorCode: "AuthFailure.SignatureFailure", message: "bad" },
+    "the API's code names it better than the number");
+});
+
+test("detailFields shows a refused call's codes and message instead of ErrorCode 0", () => {
+  const refused = { EventName: "DescribeAuditTrack", ErrorCode: 0,
+    CloudAuditEvent: '{"errorCode":0,"apiErrorCode":"ResourceNotFound","apiErrorMessage":"No tracking set 9."}' };
+  assert.deepEqual(detailFields(refused), [["EventName", "DescribeAuditTrack"], ["ApiErrorCode", "ResourceNotFound"], ["ErrorMessage", "No tracking set 9."]]);
+  const signIn = { EventName: "ConsoleLogin", ErrorCode: 4100, CloudAuditEvent: '{"apiErrorCode":"AuthFailure.SignatureFailure","apiErrorMessage":"wrong"}' };
+  assert.deepEqual(detailFields(signIn), [["EventName", "ConsoleLogin"], ["ErrorCode", "4100"], ["ApiErrorCode", "AuthFailure.SignatureFailure"],
+    ["ErrorMessage", "wrong"]]);
+  assert.deepEqual(detailFields({ EventName: "X", ErrorCode: 0, CloudAuditEvent: "{}" }), [["EventName", "X"], ["ErrorCode", "0"]], "a success keeps its ErrorCode");
 });
 
 test("isSensitive takes the API's boolean and producers' 1 and \"true\"", () => {

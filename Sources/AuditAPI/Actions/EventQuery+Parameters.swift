@@ -20,10 +20,26 @@ public struct QueryParameters {
     /// per day of the range) bounded by the retention.
     public static let maxEndTimeAhead: Int64 = 86400
 
+    /// Whether the call asked for `NewSnapshot`: the query is then bound to the account's log as it
+    /// is now (`throughSequence` set), and the answer says where (`Snapshot`).
+    public var pinnedSnapshot = false
+
     public static func parse(_ call: ActionCall, defaultMaxResults: Int64, continuing: Bool = false) async throws -> QueryParameters {
         let retention = try await call.environment.retentionDays(of: call.caller.accountId)
-        return try parse(call.params, accountId: call.caller.accountId, now: call.environment.clock(), retentionDays: retention,
-                         defaultMaxResults: defaultMaxResults, continuing: continuing)
+        var parsed = try parse(call.params, accountId: call.caller.accountId, now: call.environment.clock(), retentionDays: retention,
+                               defaultMaxResults: defaultMaxResults, continuing: continuing)
+        if parsed.pinnedSnapshot {
+            // Every event stored before this read has a sequence up to it; every later one a greater.
+            parsed.query.throughSequence = try await call.environment.storage.events.lastSequence(accountId: call.caller.accountId)
+        }
+        return parsed
+    }
+
+    /// The extension fields of a query's answer: `Snapshot` when the call gave `Snapshot` or
+    /// `NewSnapshot` (never otherwise, so that the official clients see the official answer).
+    public var snapshotFields: [(String, JSONValue)] {
+        guard let through = query.throughSequence else { return [] }
+        return [("Snapshot", .int(through))]
     }
 
     /// The query of a call's parameters, checked before any work: both times present and integers,
@@ -42,21 +58,32 @@ public struct QueryParameters {
         do { max = try p.integer("MaxResults") ?? defaultMaxResults } catch { throw APIError.maxResult(-1) }
         guard (1...maxResults).contains(max) else { throw APIError.maxResult(max) }
         let conditions = try parseAttributes(p)
-        return QueryParameters(query: EventQuery(accountId: accountId, startTime: start, endTime: end, conditions: conditions, limit: Int(max)))
+        // Extensions (docs/contract.md, "Query extensions"): `ExcludeAttributes` leaves out the events
+        // those attributes would find; `Snapshot` / `NewSnapshot` bind the query to one state of the log.
+        let excluding = try parseAttributes(p, name: "ExcludeAttributes")
+        let snapshot = try p.integer("Snapshot")
+        if let snapshot, snapshot < 0 { throw APIError.invalidValue("Snapshot", "give the Snapshot number an earlier answer returned (got \(snapshot))") }
+        let pin = try p.flag("NewSnapshot", meaning: "1 to bind the query to the log as it is now, or 0") ?? false
+        if pin, snapshot != nil { throw APIError.invalidValue("NewSnapshot", "give either Snapshot (to continue one) or NewSnapshot=1 (to take one), not both") }
+        var parsed = QueryParameters(query: EventQuery(accountId: accountId, startTime: start, endTime: end, conditions: conditions,
+                                                      excluding: excluding, throughSequence: snapshot, limit: Int(max)))
+        parsed.pinnedSnapshot = pin
+        return parsed
     }
 
-    /// `LookupAttributes` as conditions: ANDed across keys, ORed within one key.
-    static func parseAttributes(_ p: RequestParameters) throws -> [LookupCondition] {
-        guard let items = try p.array("LookupAttributes") else { return [] }
-        if items.count > 50 { throw APIError.invalidValue("LookupAttributes", "at most 50 conditions are allowed") }
+    /// `LookupAttributes` (or `ExcludeAttributes`, read the same way) as conditions: ANDed across
+    /// keys, ORed within one key.
+    static func parseAttributes(_ p: RequestParameters, name: String = "LookupAttributes") throws -> [LookupCondition] {
+        guard let items = try p.array(name) else { return [] }
+        if items.count > 50 { throw APIError.invalidValue(name, "at most 50 conditions are allowed") }
         var byName: [(String, LookupAttributeName, [String])] = []
         for (i, item) in items.enumerated() {
             guard case .object(let o) = item else {
-                throw APIError.wrongType("LookupAttributes.\(i)", expected: "an object with AttributeKey and AttributeValue", got: item.typeName)
+                throw APIError.wrongType("\(name).\(i)", expected: "an object with AttributeKey and AttributeValue", got: item.typeName)
             }
-            guard let keyValue = o["AttributeKey"], keyValue != .null else { throw APIError.missing("LookupAttributes.\(i).AttributeKey") }
+            guard let keyValue = o["AttributeKey"], keyValue != .null else { throw APIError.missing("\(name).\(i).AttributeKey") }
             guard case .string(let keyName) = keyValue else {
-                throw APIError.wrongType("LookupAttributes.\(i).AttributeKey", expected: "a string", got: keyValue.typeName)
+                throw APIError.wrongType("\(name).\(i).AttributeKey", expected: "a string", got: keyValue.typeName)
             }
             guard let attribute = LookupAttributeName.named(keyName) else { throw APIError.attributeKey(keyName) }
             let raw: String
@@ -64,11 +91,11 @@ public struct QueryParameters {
             case .string(let s)?: raw = s
             case .int(let n)?: raw = String(n)
             case .bool(let b)?: raw = b ? "true" : "false"
-            case nil, .null?: throw APIError.missing("LookupAttributes.\(i).AttributeValue")
-            case let v?: throw APIError.wrongType("LookupAttributes.\(i).AttributeValue", expected: "a string", got: v.typeName)
+            case nil, .null?: throw APIError.missing("\(name).\(i).AttributeValue")
+            case let v?: throw APIError.wrongType("\(name).\(i).AttributeValue", expected: "a string", got: v.typeName)
             }
-            if raw.utf8.count > 2048, raw.unicodeScalars.count > 2048 { throw APIError.invalidValue("LookupAttributes.\(i).AttributeValue", "it is longer than 2048 characters") }
-            let values = try postingValues(attribute, raw, index: i)
+            if raw.utf8.count > 2048, raw.unicodeScalars.count > 2048 { throw APIError.invalidValue("\(name).\(i).AttributeValue", "it is longer than 2048 characters") }
+            let values = try postingValues(attribute, raw, index: i, name: name)
             if let j = byName.firstIndex(where: { $0.0 == keyName }) {
                 byName[j].2 += values
             } else {
@@ -79,33 +106,33 @@ public struct QueryParameters {
     }
 
     /// What the value of a key means as posting values.
-    static func postingValues(_ a: LookupAttributeName, _ raw: String, index: Int) throws -> [String] {
+    static func postingValues(_ a: LookupAttributeName, _ raw: String, index: Int, name: String = "LookupAttributes") throws -> [String] {
         switch a.name {
         case "ReadOnly":
             switch raw {
             case "true": return ["Read"]
             case "false": return ["Write"]
-            default: throw APIError.closedSetValue(index: index, key: "ReadOnly", raw, accepted: "true or false")
+            default: throw APIError.closedSetValue(name, index: index, key: "ReadOnly", raw, accepted: "true or false")
             }
         case "ActionType":
-            guard raw == "Read" || raw == "Write" else { throw APIError.closedSetValue(index: index, key: "ActionType", raw, accepted: "Read or Write") }
+            guard raw == "Read" || raw == "Write" else { throw APIError.closedSetValue(name, index: index, key: "ActionType", raw, accepted: "Read or Write") }
             return [raw]
         case "SensitiveAction":
             // Records carry sensitiveAction as 0/1 (Tencent) or false/true; postings say false/true.
             switch raw {
             case "1", "true": return ["true"]
             case "0", "false": return ["false"]
-            default: throw APIError.closedSetValue(index: index, key: "SensitiveAction", raw, accepted: "1 or 0 (also true or false)")
+            default: throw APIError.closedSetValue(name, index: index, key: "SensitiveAction", raw, accepted: "1 or 0 (also true or false)")
             }
         case "Tags":
             guard let parsed = try? JSONParser.parse(Array(raw.utf8)) else {
-                throw APIError.invalidValue("LookupAttributes.\(index).AttributeValue", #"Tags takes a JSON list like [{"key":"env","value":"prod"}]"#)
+                throw APIError.invalidValue("\(name).\(index).AttributeValue", #"Tags takes a JSON list like [{"key":"env","value":"prod"}]"#)
             }
             switch EventRecordValidator.parseTags(parsed) {
             case .success(let tags) where !tags.isEmpty:
                 return tags.map { TagPosting.queryValue(key: $0.0, value: $0.1.isEmpty ? "*" : $0.1) }
             default:
-                throw APIError.invalidValue("LookupAttributes.\(index).AttributeValue", #"Tags takes a JSON list like [{"key":"env","value":"prod"}]"#)
+                throw APIError.invalidValue("\(name).\(index).AttributeValue", #"Tags takes a JSON list like [{"key":"env","value":"prod"}]"#)
             }
         default:
             return [raw]

@@ -6,7 +6,8 @@ import AuditStore
 enum LookUpEvents {
     static let definition = ActionDefinition(name: "LookUpEvents", kind: .read) { call in
         let token = try call.params.string("NextToken") ?? ""
-        var q = try await QueryParameters.parse(call, defaultMaxResults: 10, continuing: !token.isEmpty).query
+        let parsed = try await QueryParameters.parse(call, defaultMaxResults: 10, continuing: !token.isEmpty)
+        var q = parsed.query
         if !token.isEmpty {
             q.after = try call.environment.cursors.decode(token, for: q)
         }
@@ -16,7 +17,7 @@ enum LookUpEvents {
             fields.insert(("NextToken", .string(call.environment.cursors.encode(last.pagePosition, for: q))), at: 0)
         }
         fields.append(("TotalCount", .int(Int64(page.totalCount ?? 0))))
-        return fields
+        return fields + parsed.snapshotFields
     }
 }
 
@@ -25,7 +26,8 @@ enum DescribeEvents {
     static let definition = ActionDefinition(name: "DescribeEvents", kind: .read) { call in
         let token: Int64?
         do { token = try call.params.integer("NextToken") } catch { throw APIError.badNextToken }
-        var q = try await QueryParameters.parse(call, defaultMaxResults: 10, continuing: (token ?? 0) != 0).query
+        let parsed = try await QueryParameters.parse(call, defaultMaxResults: 10, continuing: (token ?? 0) != 0)
+        var q = parsed.query
         let env = call.environment
         let now = env.clock()
         if let token, token != 0 {
@@ -47,7 +49,7 @@ enum DescribeEvents {
         // No GeoIP database is configured in this version, so locations are "unknown".
         fields.append(("Events", .array(page.events.map { EventView.json($0, location: wantsLocation ? "unknown" : nil) })))
         fields.append(("TotalCount", .int(Int64(page.totalCount ?? 0))))
-        return fields
+        return fields + parsed.snapshotFields
     }
 }
 

@@ -8,9 +8,20 @@ import { state } from "./state.js";
 import { t } from "./lang.js";
 import { $, h, timeEl } from "./dom.js";
 import { utcText } from "./time.js";
-import { recordOf, resourceOf, resourceNames, detailFields } from "./records.js";
+import { recordOf, resourceOf, resourceNames, detailFields, resultOf, KNOWN_ERROR_CODES } from "./records.js";
 
 /** @typedef {import("./records.js").ConsoleEvent} ConsoleEvent */
+
+/**
+ * How a call's result reads: "Success", the API's error code, or a CAM error code with its meaning
+ * ("4100 Wrong signature").
+ * @param {ReturnType<typeof resultOf>} res
+ */
+export function resultText(res) {
+  if (res.ok) return t("result.success");
+  if (!res.apiErrorCode && KNOWN_ERROR_CODES.includes(res.errorCode)) return `${res.errorCode} ${t("errorCode." + res.errorCode)}`;
+  return res.code;
+}
 
 /**
  * @param {ConsoleEvent} ev
@@ -46,6 +57,13 @@ export function renderDetail(ev) {
   $("detail-title").textContent = ev.EventName || ev.EventId;
   const dl = $("detail-fields");
   dl.textContent = "";
+  // First what became of the call: succeeded, or refused with which code and why.
+  const result = resultOf(ev);
+  let outcome = resultText(result);
+  if (!result.ok && result.apiErrorCode && result.errorCode) outcome += ` (${result.errorCode})`;
+  if (!result.ok && result.message) outcome += `: ${result.message}`;
+  dl.append(h("div", { class: "field-pair", "data-testid": "detail-field" }, h("dt", { text: t("detail.result") }),
+    h("dd", { dataset: { field: "Result" }, class: result.ok ? "result-ok" : "result-error", text: outcome })));
   for (const [k, v] of detailFields(ev)) {
     let dd;
     if (k === "EventTime") {

@@ -7,7 +7,7 @@ import { t } from "./lang.js";
 import { h, timeEl, badge } from "./dom.js";
 import { localText } from "./time.js";
 import { recordOf, resultOf, resourceOf, isSensitive } from "./records.js";
-import { openDetail } from "./detail.js";
+import { openDetail, resultText } from "./detail.js";
 
 /** @typedef {import("./records.js").ConsoleEvent} ConsoleEvent */
 
@@ -32,7 +32,7 @@ function eventRow(ev, columns) {
     resourceName: () => resource.name,
     sourceIP: () => ev.SourceIPAddress || "",
     actionType: () => rec.actionType ? t("action." + rec.actionType) : "",
-    result: () => res.ok ? badge(t("result.success"), "ok") : badge(res.code, "error"),
+    result: () => res.ok ? badge(resultText(res), "ok") : badge(resultText(res), "error"),
     sensitive: () => isSensitive(rec) ? badge(t("sensitive.yes"), "warn") : "",
   };
   const tr = h("tr", { tabindex: "0", class: "clickable", "data-testid": "event-row", dataset: { eventId: ev.EventId, eventTime: ev.EventTime },
@@ -40,7 +40,8 @@ function eventRow(ev, columns) {
     columns.map((c) => {
       const content = cells[c]();
       // Long values are cut with an ellipsis: the whole value on hover.
-      return h("td", { class: "col-" + c, dataset: { col: c }, title: typeof content === "string" && content ? content : null }, content);
+      const title = c === "result" && res.message ? res.message : (typeof content === "string" && content ? content : null);
+      return h("td", { class: "col-" + c, dataset: { col: c }, title }, content);
     }));
   const open = () => openDetail(ev, tr);
   tr.addEventListener("click", (e) => { if (!(/** @type {Element} */ (e.target)).closest("a,button")) open(); });

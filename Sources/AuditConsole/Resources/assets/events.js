@@ -208,7 +208,7 @@ export async function search(ev) {
   }
   setMessage($("query-error"), "");
   const attrs = lookupAttributes(readFilters());
-  state.query = { ...range, LookupAttributes: attrs };
+  state.query = { ...range, LookupAttributes: attrs, HideOwnReads: /** @type {HTMLInputElement} */ ($("hide-own")).checked };
   if (state.preset !== "custom") {
     // Show the fixed range a preset resolved to; editing it switches to a custom range.
     $("range-start").value = inputValue(range.StartTime);
@@ -221,13 +221,16 @@ export async function search(ev) {
   renderQueryRange();
   updateExportLinks();
   const seq = ++state.searchSeq;
-  loadStats(seq);
-  await loadPage(seq, true);
+  // The first page takes a snapshot of the log (NewSnapshot); the histogram, the next pages and the
+  // export then count that same snapshot, so that their totals agree while events arrive.
+  statsLoading();
+  if (await loadPage(seq, true)) loadStats(seq);
 }
 
 /**
  * @param {number} seq the search this page is of; dropped when another started
  * @param {boolean} first
+ * @returns {Promise<boolean>} whether the page came (and its search is still the one shown)
  */
 async function loadPage(seq, first) {
   const panel = $("events-panel");
@@ -236,13 +239,19 @@ async function loadPage(seq, first) {
   if (first) {
     $("events-body").textContent = "";
     $("results-count").textContent = "";
+    show($("load-more"), false);
   }
   $("load-more").disabled = true;
   const params = queryParams(q, { MaxResults: PAGE_SIZE });
+  if (first) params.NewSnapshot = 1;
   if (!first && state.next) params.NextToken = state.next;
   try {
     const r = await call("LookUpEvents", params);
-    if (seq !== state.searchSeq) return;
+    if (seq !== state.searchSeq) return false;
+    if (first && typeof r.Snapshot === "number") {
+      q.Snapshot = r.Snapshot;
+      updateExportLinks();
+    }
     const evs = r.Events || [];
     state.events.push(...evs);
     state.next = r.NextToken || null;
@@ -250,12 +259,21 @@ async function loadPage(seq, first) {
     state.total = r.TotalCount ?? state.events.length;
     appendRows($("events-body"), evs, EVENT_COLUMNS);
     finishResults();
+    bump(panel);
+    return true;
   } catch (e) {
-    if (seq !== state.searchSeq) return;
+    if (seq !== state.searchSeq) return false;
     panelState(panel, $("events-status"), "error", t("results.error", { msg: errorText(e) }));
+    // A refused search shows nothing of the previous one: no bars, no axis, no "Load more" (a later
+    // page that failed keeps its button, to try again).
+    if (first) {
+      clearStats(t("stats.noSearch"));
+      bump($("histogram"));
+    }
     $("load-more").disabled = false;
+    bump(panel);
+    return false;
   }
-  bump(panel);
 }
 
 function finishResults() {
@@ -276,30 +294,41 @@ export function renderEvents() {
 
 // ---- histogram and top lists ---------------------------------------------------------------------
 
+/** The histogram while its search's first page loads: no bars, totals or axis of an earlier search. */
+function statsLoading() {
+  clearStats(t("stats.loading"));
+  $("histogram").dataset.state = "loading";
+}
+
+/**
+ * The histogram with no bars: a note (or an error) in their place, the axis, total and top lists empty.
+ * @param {string} note
+ * @param {boolean} [isError]
+ */
+function clearStats(note, isError = false) {
+  const hist = $("histogram");
+  state.lastStats = null;
+  hist.dataset.state = isError ? "error" : "idle";
+  hist.textContent = "";
+  hist.append(isError ? h("p", { class: "message message-error", role: "alert", text: note }) : h("p", { class: "muted small histogram-note", text: note }));
+  for (const id of ["top-users", "top-events", "top-ips", "stats-total", "axis-start", "axis-end"]) $(id).textContent = "";
+}
+
 /** @param {number} seq the search these stats are of */
 async function loadStats(seq) {
   const q = /** @type {Query} */ (state.query); // set by the search these stats are of
   const hist = $("histogram");
-  hist.dataset.state = "loading";
-  hist.textContent = "";
-  hist.append(h("p", { class: "muted small histogram-note", text: t("stats.loading") }));
   try {
     const params = queryParams(q, { Buckets: 60 });
     const r = await call("DescribeEventStats", params);
     if (seq !== state.searchSeq) return;
     state.lastStats = r;
     renderStats(r);
-    bump(hist);
   } catch (e) {
     if (seq !== state.searchSeq) return;
-    state.lastStats = null;
-    hist.dataset.state = "error";
-    hist.textContent = "";
-    hist.append(h("p", { class: "message message-error", role: "alert", text: t("stats.error", { msg: errorText(e) }) }));
-    for (const id of ["top-users", "top-events", "top-ips"]) $(id).textContent = "";
-    $("stats-total").textContent = "";
-    bump(hist);
+    clearStats(t("stats.error", { msg: errorText(e) }), true);
   }
+  bump(hist);
 }
 
 /** @param {EventStats} r */
@@ -365,6 +394,7 @@ export function resetEvents() {
   for (const id of ["events-status", "query-error"]) $(id).hidden = true;
   for (const id of ["events-panel", "histogram"]) $(id).dataset.state = "idle";
   show($("load-more"), false);
+  /** @type {HTMLInputElement} */ ($("hide-own")).checked = true;
   updateExportLinks();
 }
 
@@ -379,6 +409,7 @@ export function wireEvents() {
   }
   for (const id of ["range-start", "range-end"]) $(id).addEventListener("change", () => setPreset("custom"));
   $("query-form").addEventListener("submit", search);
+  $("hide-own").addEventListener("change", () => { if (state.query) search(); });
   $("filter-add").addEventListener("click", () => {
     const row = addFilterRow("EventName", "");
     /** @type {HTMLElement} */ (row.querySelector(".filter-key")).focus();

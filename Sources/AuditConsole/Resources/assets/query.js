@@ -7,8 +7,10 @@
 /** @typedef {{StartTime: number, EndTime: number}} Range */
 /** @typedef {{AttributeKey: string, AttributeValue: string}} LookupAttribute */
 /**
- * A search: its range, fixed when it started, and its filters.
- * @typedef {Range & {LookupAttributes: LookupAttribute[]}} Query
+ * A search: its range, fixed when it started, its filters, whether CloudAudit's own reads are left
+ * out, and the snapshot of the log its first page took (so that its pages, its histogram and its
+ * export count the same events while others arrive).
+ * @typedef {Range & {LookupAttributes: LookupAttribute[], HideOwnReads?: boolean, Snapshot?: number}} Query
  */
 /**
  * One filter row of the form.
@@ -59,7 +61,17 @@ export function lookupAttributes(filters) {
 }
 
 /**
- * The API parameters of query `q` (its range and filters), plus `extra`.
+ * The calls CloudAudit records of itself that only read (searches, lists, this page's own calls) and
+ * passed authentication: the events `ExcludeAttributes` leaves out when the form's "Hide CloudAudit's
+ * own reads" is on. Its changes (tracking sets, keys), the console's sign-ins and every call refused
+ * for its credentials (a CAM error code, such as 4100 for a wrong signature) stay.
+ * @type {LookupAttribute[]}
+ */
+export const OWN_READS = [{ AttributeKey: "EventSource", AttributeValue: "cloudaudit.api" }, { AttributeKey: "ReadOnly", AttributeValue: "true" },
+  { AttributeKey: "CamErrorCode", AttributeValue: "0" }];
+
+/**
+ * The API parameters of query `q` (its range, filters, exclusion and snapshot), plus `extra`.
  * @param {Query} q
  * @param {Record<string, unknown>} [extra]
  * @returns {Record<string, unknown>}
@@ -68,6 +80,8 @@ export function queryParams(q, extra) {
   /** @type {Record<string, unknown>} */
   const params = { StartTime: q.StartTime, EndTime: q.EndTime, ...extra };
   if (q.LookupAttributes.length) params.LookupAttributes = q.LookupAttributes;
+  if (q.HideOwnReads) params.ExcludeAttributes = OWN_READS;
+  if (q.Snapshot !== undefined) params.Snapshot = q.Snapshot;
   return params;
 }
 
@@ -79,6 +93,8 @@ export function queryParams(q, extra) {
 export function exportHref(q, format) {
   const p = new URLSearchParams({ format, StartTime: String(q.StartTime), EndTime: String(q.EndTime) });
   if (q.LookupAttributes.length) p.set("LookupAttributes", JSON.stringify(q.LookupAttributes));
+  if (q.HideOwnReads) p.set("ExcludeAttributes", JSON.stringify(OWN_READS));
+  if (q.Snapshot !== undefined) p.set("Snapshot", String(q.Snapshot));
   return API + "export?" + p.toString();
 }
 

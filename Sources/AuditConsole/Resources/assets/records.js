@@ -22,17 +22,24 @@ export function recordOf(ev) {
   return ev._record;
 }
 
+/** The CAM error codes the API records for refused calls (SelfAudit.authErrorCode); labels `errorCode.<n>`. */
+export const KNOWN_ERROR_CODES = [4100, 4102, 4104, 4110, 4111];
+
 /**
- * Whether the call succeeded; when it did not, the code to show (the error code, else the API's).
+ * Whether the call succeeded; when it did not, what to show of why: `code` the most telling code (the
+ * API's error code, such as "AuthFailure.SignatureFailure", when the record has one, else the numeric
+ * error code), `errorCode` the number (0 for none), `apiErrorCode`, and `message` (the API's error
+ * message, else the error message).
  * @param {ConsoleEvent} ev
- * @returns {{ok: boolean, code: string}}
+ * @returns {{ok: boolean, code: string, errorCode: number, apiErrorCode: string, message: string}}
  */
 export function resultOf(ev) {
   const rec = recordOf(ev) || {};
-  const code = Number(ev.ErrorCode ?? rec.errorCode ?? 0);
-  if (code) return { ok: false, code: String(code) };
-  if (rec.apiErrorCode) return { ok: false, code: String(rec.apiErrorCode) };
-  return { ok: true, code: "" };
+  const errorCode = Number(ev.ErrorCode ?? rec.errorCode ?? 0) || 0;
+  const apiErrorCode = rec.apiErrorCode ? String(rec.apiErrorCode) : "";
+  if (!errorCode && !apiErrorCode) return { ok: true, code: "", errorCode: 0, apiErrorCode: "", message: "" };
+  const message = String(rec.apiErrorMessage || rec.errorMessage || "");
+  return { ok: false, code: apiErrorCode || String(errorCode), errorCode, apiErrorCode, message };
 }
 
 /**
@@ -93,8 +100,16 @@ export function flatten(prefix, value, out) {
 export function detailFields(ev) {
   /** @type {[string, string][]} */
   const fields = [];
+  const res = resultOf(ev);
   for (const [k, v] of Object.entries(ev)) {
     if (k === "CloudAuditEvent" || k.startsWith("_")) continue;
+    if (k === "ErrorCode" && !res.ok) {
+      // A refused call's ErrorCode is 0 when the refusal was not the CAM's: its code is the API's.
+      if (res.errorCode) fields.push(["ErrorCode", String(res.errorCode)]);
+      if (res.apiErrorCode) fields.push(["ApiErrorCode", res.apiErrorCode]);
+      if (res.message) fields.push(["ErrorMessage", res.message]);
+      continue;
+    }
     flatten(k, v, fields);
   }
   return fields;
