@@ -65,6 +65,7 @@ public enum CloudAuditServer {
         let sealer = try SecretSealer(masterKey: masterKey)
         let signingKey = try SigningKeys(directory: dir, operatorKeyFile: c.signingKeyFile).load(logger: logger)
         let storage = try dir.openStorage(defaultRetentionDays: c.retentionDays)
+        logSchema(storage.schema, at: dir.storage.location, logger: logger)
         let admin = Administration(storage: storage, sealer: sealer)
         _ = try await admin.ensureDefaultAccount()
         try await ensureRootCredentials(c, dir: dir, admin: admin, logger: logger)
@@ -137,6 +138,20 @@ public enum CloudAuditServer {
 
     /// The root key: from the environment when set (never written anywhere), else generated on first
     /// start into `<data-dir>/root-credentials.json` (0600). The log says where, never the secret.
+    /// Says what opening the store did to its schema: an upgrade is worth a line in the operator's log.
+    static func logSchema(_ schema: SchemaUpgrade?, at location: String, logger: Logger) {
+        guard let schema else { return }
+        let meta: Logger.Metadata = ["store.location": "\(location)", "store.schema": "\(schema.current)"]
+        if schema.created {
+            logger.notice("created the database (\(schema.applied.count) migrations, schema \(schema.current))", metadata: meta)
+        } else if !schema.applied.isEmpty {
+            logger.notice("migrated the database from schema \(schema.previous ?? "?") to \(schema.current): applied \(schema.applied.joined(separator: ", "))",
+                          metadata: meta)
+        } else {
+            logger.info("the database schema is current (\(schema.current)); no migration was pending", metadata: meta)
+        }
+    }
+
     static func ensureRootCredentials(_ c: ServerConfiguration, dir: DataDirectory, admin: Administration, logger: Logger) async throws {
         if c.rootSecretId != nil {
             logger.notice("root key taken from the root-secret-id / root-secret-key settings")

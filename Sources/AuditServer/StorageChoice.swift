@@ -24,7 +24,10 @@ public enum StorageChoice: Sendable, Equatable {
     public func open(_ options: Options = .init()) throws -> Storage {
         switch self {
         case .sqlite(let path):
-            return Storage(try SQLiteEventStore(path: path, defaultRetentionDays: options.defaultRetentionDays, merkleLog: options.merkleLog))
+            let store = try SQLiteEventStore(path: path, defaultRetentionDays: options.defaultRetentionDays, merkleLog: options.merkleLog)
+            var storage = Storage(store)
+            storage.schema = store.schema
+            return storage
         }
     }
 

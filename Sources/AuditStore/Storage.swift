@@ -8,6 +8,8 @@ public struct Storage: Sendable {
     public let outbox: any NotificationOutbox
     public let console: any ConsoleStore
     public let kmsKeys: any KmsKeyStore
+    /// What opening the storage did to its schema, for the operator's log (nil: the backend does not say).
+    public var schema: SchemaUpgrade?
     private let closeBackend: @Sendable () async throws -> Void
 
     /// A backend whose roles are separate values.
@@ -37,4 +39,23 @@ public struct Storage: Sendable {
 /// A backend that plays every role in one object (SQLite, the in-memory store).
 public protocol StorageBackend: AccountDirectory, EventLog, PageCursorStore, TrackStore, NotificationOutbox, ConsoleStore, KmsKeyStore {
     func close() async throws
+}
+
+/// What opening a storage did to its schema: created it, applied migrations to it, or found it current.
+public struct SchemaUpgrade: Sendable, Equatable {
+    /// The storage was new: every migration was applied to an empty one.
+    public var created: Bool
+    /// The newest migration the storage had before (nil when it was new).
+    public var previous: String?
+    /// The migrations this opening applied, in order (empty when the schema was current).
+    public var applied: [String]
+    /// The newest migration the storage has now.
+    public var current: String
+
+    public init(created: Bool, previous: String?, applied: [String], current: String) {
+        self.created = created
+        self.previous = previous
+        self.applied = applied
+        self.current = current
+    }
 }

@@ -18,6 +18,8 @@ public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
     private let committer = GroupCommitter<[PreparedEvent], [AppendOutcome]>()
     /// False only in `cloudaudit bench`, to measure what the Merkle log costs: such a store has no log.
     let merkleLog: Bool
+    /// What this opening did to the schema (created it, migrated it, or found it current).
+    public let schema: SchemaUpgrade
 
     /// Opens (creating if needed) the database at `path`.
     /// - Parameter defaultRetentionDays: recorded for the schema's retention guard.
@@ -38,15 +40,19 @@ public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
         }
         pool = try DatabasePool(path: path, configuration: config)
         let migrator = Self.migrator
-        try pool.write { db in
+        let before = try pool.write { db -> Set<String> in
             let known = Set(migrator.migrations)
             let applied = try migrator.appliedIdentifiers(db)
             if !applied.isSubset(of: known) {
                 let newest = applied.subtracting(known).sorted().last ?? "?"
                 throw StoreError(.schemaTooNew, "the database at \(path) has migration \"\(newest)\", which this cloudaudit does not know; use a newer version")
             }
+            return applied
         }
         try migrator.migrate(pool)
+        // Migrations are registered oldest first: the newest one present before is the last of those.
+        schema = SchemaUpgrade(created: before.isEmpty, previous: migrator.migrations.last(where: before.contains),
+                               applied: migrator.migrations.filter { !before.contains($0) }, current: migrator.migrations.last ?? "")
         secret = try pool.write { db -> [UInt8] in
             try db.execute(sql: "INSERT INTO meta(name, value) VALUES ('default_retention_days', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
                            arguments: [String(defaultRetentionDays)])

@@ -1,7 +1,7 @@
 import AuditModel
 import AuditStore
 import AuditStoreConformance
-import AuditStoreSQLite
+@testable import AuditStoreSQLite
 import Foundation
 import GRDB
 import XCTest
@@ -75,6 +75,28 @@ final class SQLiteEventStoreTests: XCTestCase {
         let page = try await s!.lookup(EventQuery(accountId: a, startTime: now - 1, endTime: now, limit: 5))
         XCTAssertEqual(page.events.first?.record, e.record, "the record is kept byte-exact")
         try await s!.close()
+    }
+
+    /// Opening says what it did to the schema: created it, migrated an older one (the migrations it
+    /// applied, from which), or found it current.
+    func testOpeningSaysWhichMigrationsItApplied() async throws {
+        let all = SQLiteEventStore.migrator.migrations
+        XCTAssertGreaterThan(all.count, 2)
+        let fresh = try freshPath()
+        let created = try SQLiteEventStore(path: fresh)
+        XCTAssertEqual(created.schema, SchemaUpgrade(created: true, previous: nil, applied: all, current: all.last!))
+        try await created.close()
+        let reopened = try SQLiteEventStore(path: fresh)
+        XCTAssertEqual(reopened.schema, SchemaUpgrade(created: false, previous: all.last!, applied: [], current: all.last!))
+        try await reopened.close()
+        // A database of an older release: only its first migration.
+        let old = try freshPath()
+        let pool = try DatabasePool(path: old)
+        try SQLiteEventStore.migrator.migrate(pool, upTo: all[0])
+        try pool.close()
+        let upgraded = try SQLiteEventStore(path: old)
+        XCTAssertEqual(upgraded.schema, SchemaUpgrade(created: false, previous: all[0], applied: Array(all.dropFirst()), current: all.last!))
+        try await upgraded.close()
     }
 
     func testTheSchemaRefusesToRewriteEvents() async throws {

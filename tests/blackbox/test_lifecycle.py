@@ -185,3 +185,43 @@ def test_server_refuses_a_bad_master_key(spawn_server):
     srv = spawn_server(env={"CLOUDAUDIT_MASTER_KEY": "not-hex"})
     with pytest.raises(ServerStartError):
         srv.start()
+
+
+def test_upgrades_say_what_they_migrated_and_a_newer_database_is_refused(spawn_server):
+    """README, "Upgrades": the database is migrated on open and the log says so; a database written by a
+    newer release is refused, naming the migration it does not know."""
+    import re
+    import sqlite3
+    srv = spawn_server()
+    srv.start()
+    assert re.search(r"created the database \(\d+ migrations, schema v\d+-[a-z]+\)", srv.log_text()), srv.log_tail()
+    root = srv.root()
+    rec = make_event(uid("upgrade"))
+    root.put_ok([rec])
+    assert srv.stop() == 0
+    mark = srv.log_size()
+    srv.start(port=srv.port)
+    assert "the database schema is current" in srv.log_since(mark) and "no migration was pending" in srv.log_since(mark)
+    assert srv.stop() == 0
+
+    # The database of a release before the console (issue 5): its last migration and tables gone.
+    db = os.path.join(srv.data_dir, "cloudaudit.sqlite")
+    with sqlite3.connect(db) as c:
+        c.executescript("DROP TABLE console_sessions; DROP TABLE console_passwords;"
+                        "DELETE FROM grdb_migrations WHERE identifier = 'v5-console';")
+    mark = srv.log_size()
+    srv.start(port=srv.port)
+    assert "migrated the database from schema v4-kms to v5-console: applied v5-console" in srv.log_since(mark), srv.log_tail()
+    assert ids_of(lookup(root, attrs=[("EventId", rec["eventId"])])["Events"]) == [rec["eventId"]], "the events stay"
+    assert srv.stop() == 0
+
+    # A database a newer release migrated: refused at start, and left as it is.
+    with sqlite3.connect(db) as c:
+        c.execute("INSERT INTO grdb_migrations(identifier) VALUES ('v99-from-the-future')")
+    mark = srv.log_size()
+    with pytest.raises(ServerStartError):
+        srv.start(port=srv.port)
+    said = srv.log_since(mark)
+    assert 'has migration "v99-from-the-future", which this cloudaudit does not know; use a newer version' in said, said
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT COUNT(*) FROM grdb_migrations WHERE identifier = 'v99-from-the-future'").fetchone() == (1,)
