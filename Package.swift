@@ -176,6 +176,7 @@ if ProcessInfo.processInfo.environment["CLOUDAUDIT_FUZZ"] == "1" {
         ("FuzzMerkleProof", ["AuditIntegrity"]),
         ("FuzzConfiguration", ["AuditConfiguration"]),
         ("FuzzForwarded", ["AuditAPI", "AuditModel"]),
+        ("FuzzBackupManifest", ["AuditStore"]),
     ]
     // Declares libFuzzer's LLVMFuzzerRunDriver, which FuzzHarness's shared entry point calls.
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))

@@ -13,28 +13,9 @@ import Foundation
 /// `restore` refuses a file whose hash differs and, once the files are in place, recomputes every
 /// account's count and root from the restored store and compares them with the manifest.
 public enum DeploymentBackup {
-    public struct File: Codable, Sendable, Equatable {
-        public var Name: String
-        public var Bytes: Int64
-        public var SHA256: String
-        /// Whoever holds it can read sealed secrets or sign as the deployment: keep it like a password.
-        public var Secret: Bool
-    }
-
-    public struct AccountLog: Codable, Sendable, Equatable {
-        public var AccountId: Int64
-        public var Events: Int64
-        public var MerkleRoot: String
-    }
-
-    public struct Manifest: Codable, Sendable {
-        public var Format: Int
-        public var CreatedAt: Int64
-        public var Files: [File]
-        public var Accounts: [AccountLog]
-        /// What the copy does not hold, for the operator to keep by other means.
-        public var NotIncluded: [String]
-    }
+    public typealias File = BackupManifest.File
+    public typealias AccountLog = BackupManifest.AccountLog
+    public typealias Manifest = BackupManifest
 
     public static let manifestName = "backup.json"
     static let databaseName = "cloudaudit.sqlite"
@@ -69,7 +50,7 @@ public enum DeploymentBackup {
         }
         var notIncluded = ["buckets/ (the local region's delivered files: copy them with the bucket, if you use it)"]
         if !fm.fileExists(atPath: dir.masterKeyPath) { notIncluded.append("the master key (CLOUDAUDIT_MASTER_KEY): keep it with the copy, apart") }
-        let manifest = Manifest(Format: 1, CreatedAt: now, Files: files, Accounts: accounts, NotIncluded: notIncluded)
+        let manifest = Manifest(Format: BackupManifest.format, CreatedAt: now, Files: files, Accounts: accounts, NotIncluded: notIncluded)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(manifest).write(to: URL(fileURLWithPath: (destination as NSString).appendingPathComponent(manifestName)))
@@ -85,15 +66,11 @@ public enum DeploymentBackup {
             throw ServerError("\(source) is not a backup: it has no \(manifestName)")
         }
         let manifest: Manifest
-        do { manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes)) } catch {
-            throw ServerError("\(manifestPath) is not a backup manifest")
+        do { manifest = try BackupManifest.parse(bytes) } catch let invalid as BackupManifest.Invalid {
+            throw ServerError("\(manifestPath) cannot be restored from: \(invalid)")
         }
-        guard manifest.Format == 1 else { throw ServerError("\(manifestPath) has format \(manifest.Format), which this cloudaudit does not know") }
         guard !dir.storage.exists else { throw ServerError("\(dir.path) already holds a deployment (\(dir.storage.location)); restore into a new data directory") }
         for f in manifest.Files {
-            guard f.Name == databaseName || keyFiles.contains(where: { $0.name == f.Name }) else {
-                throw ServerError("\(manifestPath) lists \(TextClip.scalars(f.Name, 80, printable: true)), which is not a file of a backup")
-            }
             let path = (source as NSString).appendingPathComponent(f.Name)
             guard fm.fileExists(atPath: path) else { throw ServerError("\(path) is missing from the backup") }
             guard try sha256(path) == f.SHA256 else { throw ServerError("\(path) is not the file that was backed up (its SHA-256 differs)") }

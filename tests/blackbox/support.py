@@ -117,7 +117,10 @@ class ServerStartError(RuntimeError):
 class Server:
     """One `cloudaudit serve` process on a loopback port with its own data directory."""
 
-    def __init__(self, data_dir, log_path, root_id=None, root_key=None, extra_args=(), env=None):
+    def __init__(self, data_dir, log_path, root_id=None, root_key=None, extra_args=(), env=None, ca_file=None):
+        """`ca_file`: the server speaks HTTPS (its --tls-cert and --tls-key in `extra_args`) with a
+        certificate that this CA file verifies; every request and SDK client of this server then uses it."""
+        self.ca_file = str(ca_file) if ca_file else None
         self.data_dir = str(data_dir)
         self.log_path = str(log_path)
         self.root_id = root_id
@@ -165,7 +168,7 @@ class Server:
                     "server exited with %s during start-up; log tail:\n%s" % (self.proc.returncode, self.log_tail())
                 )
             try:
-                r = requests.get(self.url + "/healthz", timeout=2)
+                r = requests.get(self.url + "/healthz", timeout=2, verify=self.verify)
                 if r.status_code == 200:
                     return self
                 last = "HTTP %s %r" % (r.status_code, r.text[:200])
@@ -226,7 +229,7 @@ class Server:
         if not self.alive():
             return False
         try:
-            r = requests.get(self.url + "/healthz", timeout=timeout)
+            r = requests.get(self.url + "/healthz", timeout=timeout, verify=self.verify)
             return r.status_code == 200 and r.json() == {"status": "ok"}
         except (requests.RequestException, ValueError):
             return False
@@ -306,7 +309,12 @@ class Server:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.ca_file else "http", self.port)
+
+    @property
+    def verify(self):
+        """What `requests` checks this server's certificate with (`verify=`)."""
+        return self.ca_file or True
 
     def log_text(self):
         try:
@@ -412,8 +420,10 @@ def parse_json_output(p):
 
 
 def profile_for(server, method="POST", timeout=REQ_TIMEOUT):
-    hp = HttpProfile(endpoint=server.endpoint, protocol="http", reqMethod=method, reqTimeout=timeout)
-    hp.scheme = "http"  # older SDKs read `scheme`
+    ca_file = getattr(server, "ca_file", None)
+    scheme = "https" if ca_file else "http"
+    hp = HttpProfile(endpoint=server.endpoint, protocol=scheme, reqMethod=method, reqTimeout=timeout, certification=ca_file)
+    hp.scheme = scheme  # older SDKs read `scheme`
     return ClientProfile(httpProfile=hp)
 
 

@@ -99,3 +99,15 @@ def test_backup_under_load_then_restore_gives_equal_roots(tmp_path):
     # and a backup never goes into a directory that holds something
     p = run_cli(["backup", "--to", str(backup), "--data-dir", str(restored)], check=False)
     assert p.returncode == 1 and "is not empty" in p.stderr_text
+    # A manifest changed to name a file outside the backup, or not a manifest at all, is refused as such.
+    forged = tmp_path / "forged"
+    forged.mkdir()
+    manifest = json.loads((backup / "backup.json").read_text())
+    manifest["Files"].append(dict(manifest["Files"][0], Name="../../outside"))
+    (forged / "backup.json").write_text(json.dumps(manifest))
+    p = run_cli(["restore", "--from", str(forged), "--data-dir", str(tmp_path / "other2")], check=False)
+    assert p.returncode == 1 and "cannot be restored from: it lists ../../outside, which is not a file of a backup" in p.stderr_text, p.stderr_text
+    (forged / "backup.json").write_text("[" * 200000)
+    p = run_cli(["restore", "--from", str(forged), "--data-dir", str(tmp_path / "other2")], check=False)
+    assert p.returncode == 1 and "it is not a backup manifest" in p.stderr_text, p.stderr_text
+    assert not (tmp_path / "other2").exists() or not any((tmp_path / "other2").iterdir())

@@ -138,6 +138,48 @@ def test_forwarded_addresses_are_taken_only_from_trusted_proxies(spawn_server):
     assert logins and logins[0].get("SourceIPAddress") == "203.0.113.77", logins
 
 
+def test_hostile_forwarding_headers_to_a_server_that_trusts_every_peer(spawn_server):
+    """The forwarding headers are the client's text: with every peer trusted (the widest exposure), no
+    value crashes or hangs the server, each call is answered, and what is recorded as the source IP is
+    always an address (or the peer), never the header's text."""
+    import ipaddress
+    import random
+    from support import Key, lookup_all, raw_call
+
+    srv = spawn_server(extra_args=["--trusted-proxies", "0.0.0.0/0, ::/0"])
+    srv.start()
+    rng = random.Random(0x13F0)
+    pieces = ["for=", "for=\"", "\"", "[", "]", ":", "::", "%eth0", ";", ",", "=", "unknown", "_hidden", "1.2.3.4", "::ffff:1.2.3.4",
+              "2001:db8::1", "[2001:db8::1]:80", "255.255.255.255", "999.1.1.1", "1.2.3.4:99999", "by=", "proto=https", " ", "\t", "é", "𝔘"]
+    values = [
+        ("X-Forwarded-For", ", ".join("10.0.%d.%d" % (i // 250, i % 250) for i in range(3000))),   # thousands of hops
+        ("X-Forwarded-For", "1" * 60000),                                                         # one huge token
+        ("Forwarded", "for=" + "\"" * 5000),                                                     # unbalanced quotes
+        ("Forwarded", ";".join(["for=1.2.3.4"] * 2000)),
+        ("Forwarded", 'for="[fe80::1%25eth0]:8080", for=unknown, for=_secret'),
+        ("X-Forwarded-For", "::ffff:203.0.113.5"),
+        ("X-Forwarded-For", "[2001:db8::7]:443"),
+        ("X-Forwarded-For", ",,,,"),
+        ("Forwarded", ""),
+    ]
+    for _ in range(150):
+        # (HTTP trims a value's surrounding whitespace, and requests refuses to send it)
+        values.append((rng.choice(["Forwarded", "X-Forwarded-For"]), "".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))).strip() or "x"))
+    answered = 0
+    for name, value in values:
+        r = raw_call(srv, srv.root_id, srv.root_key, "GetAttributeKey", {"WebsiteType": "en"}, extra_headers={name: value.encode("utf-8")})
+        assert r.status_code in (200, 400, 431), (name, value[:80], r.status_code)
+        answered += r.status_code == 200
+        assert srv.alive(), "the server died on %s: %r" % (name, value[:200])
+    assert answered >= len(values) - 3, "nearly every call is answered (only oversized headers may be refused by HTTP)"
+    srv.assert_up(after="hostile forwarding headers")
+    root = Key(srv, srv.root_id, srv.root_key, 100000000001, "admin")
+    recorded = {e.get("SourceIPAddress") for e in lookup_all(root, [("EventName", "GetAttributeKey")])}
+    assert len(recorded) > 3, recorded
+    for ip in recorded:
+        assert len(ip) <= 45 and ipaddress.ip_address(ip), "a recorded source IP that is not an address: %r" % ip[:200]
+
+
 def test_a_bad_trusted_proxies_value_is_refused_naming_it():
     from support import clean_env, run_cli
 

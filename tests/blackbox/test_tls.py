@@ -5,9 +5,7 @@ import datetime
 import http.client
 import os
 import signal
-import socket
 import ssl
-import subprocess
 import time
 
 import requests
@@ -15,12 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from tencentcloud.common import credential
-from tencentcloud.common.common_client import CommonClient
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
 
-from support import BIN, clean_env, free_port, make_event, random_secret_id, random_secret_key, run_cli, uid
+from support import Server, make_event, random_secret_id, random_secret_key, run_cli, uid
 
 
 def _name(cn):
@@ -58,47 +52,6 @@ def write_pair(directory, key, cert, key_mode=0o600):
     return str(cert_path), str(key_path)
 
 
-class TLSServer:
-    def __init__(self, tmp_path, cert, key, ca_path):
-        self.port = free_port()
-        self.root_id, self.root_key = random_secret_id(), random_secret_key()
-        self.log_path = tmp_path / "tls-server.log"
-        self.ca_path = ca_path
-        env = clean_env(CLOUDAUDIT_ROOT_SECRET_ID=self.root_id, CLOUDAUDIT_ROOT_SECRET_KEY=self.root_key)
-        self.proc = subprocess.Popen([BIN, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(tmp_path / "data"),
-                                      "--tls-cert", cert, "--tls-key", key], stdin=subprocess.DEVNULL,
-                                     stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        deadline = time.time() + 60
-        while True:
-            assert self.proc.poll() is None, "the server exited: %s" % self.log()
-            try:
-                if requests.get(self.url + "/healthz", verify=ca_path, timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            assert time.time() < deadline, self.log()
-            time.sleep(0.1)
-
-    @property
-    def url(self):
-        return "https://127.0.0.1:%d" % self.port
-
-    def log(self):
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-    def client(self):
-        profile = ClientProfile(httpProfile=HttpProfile(endpoint="127.0.0.1:%d" % self.port, protocol="https", certification=self.ca_path))
-        return CommonClient("cloudaudit", "2019-03-19", credential.Credential(self.root_id, self.root_key), "ap-guangzhou", profile)
-
-
 def _serial(conn):
     return x509.load_der_x509_certificate(conn.sock.getpeercert(binary_form=True)).serial_number
 
@@ -119,17 +72,19 @@ def test_https_with_the_sdk_secure_cookies_and_a_reload_on_sighup(tmp_path):
     ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     first_key, first = make_leaf(ca_key, ca_cert)
     cert_path, key_path = write_pair(tmp_path, first_key, first)
-    srv = TLSServer(tmp_path, cert_path, key_path, str(ca_path))
+    srv = Server(tmp_path / "data", tmp_path / "tls-server.log", root_id=random_secret_id(), root_key=random_secret_key(),
+                 extra_args=["--tls-cert", cert_path, "--tls-key", key_path], ca_file=ca_path)
+    srv.start()
     try:
         # The official SDK over https, verifying the server against the test CA.
-        client = srv.client()
+        client = srv.root().common()
         src = uid("tls")
         put = client.call_json("PutEvents", {"Events": [make_event(src)]})["Response"]
         assert "Error" not in put, put
         found = client.call_json("LookUpEvents", {"StartTime": int(time.time()) - 600, "EndTime": int(time.time()) + 60,
                                                   "LookupAttributes": [{"AttributeKey": "EventSource", "AttributeValue": src}]})
         assert len(found["Response"]["Events"]) == 1
-        assert "listening" in srv.log() and "https://127.0.0.1" in srv.log()
+        assert "listening" in srv.log_text() and "https://127.0.0.1" in srv.log_text()
         # Plain HTTP on the TLS port is not served.
         try:
             r = requests.get("http://127.0.0.1:%d/healthz" % srv.port, timeout=5)
@@ -149,8 +104,8 @@ def test_https_with_the_sdk_secure_cookies_and_a_reload_on_sighup(tmp_path):
         write_pair(tmp_path, second_key, second)
         srv.proc.send_signal(signal.SIGHUP)
         deadline = time.time() + 20
-        while "reloaded the TLS certificate and key" not in srv.log():
-            assert time.time() < deadline, srv.log()[-2000:]
+        while "reloaded the TLS certificate and key" not in srv.log_text():
+            assert time.time() < deadline, srv.log_text()[-2000:]
             time.sleep(0.1)
         after = _connect(srv.port, str(ca_path))
         assert _serial(after) == second.serial_number, "a new connection gets the new certificate"
@@ -162,8 +117,8 @@ def test_https_with_the_sdk_secure_cookies_and_a_reload_on_sighup(tmp_path):
         (tmp_path / "server.crt").write_text("not a certificate\n")
         srv.proc.send_signal(signal.SIGHUP)
         deadline = time.time() + 20
-        while "TLS reload failed; the previous certificate stays" not in srv.log():
-            assert time.time() < deadline, srv.log()[-2000:]
+        while "TLS reload failed; the previous certificate stays" not in srv.log_text():
+            assert time.time() < deadline, srv.log_text()[-2000:]
             time.sleep(0.1)
         assert _serial(_connect(srv.port, str(ca_path))) == second.serial_number
         assert srv.proc.poll() is None
