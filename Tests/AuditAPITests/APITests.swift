@@ -154,6 +154,14 @@ struct FailingLookupLog: EventLog {
     }
 }
 
+/// One folder for the local buckets of every harness of this test process (each harness its own
+/// folder in it), removed when the process exits instead of leaving one folder per test in /tmp.
+let harnessBucketsRoot: String = {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("cloudaudit-api-tests-\(getpid())").path
+    atexit { try? FileManager.default.removeItem(atPath: harnessBucketsRoot) }
+    return path
+}()
+
 /// The API over a memory store, with two accounts and keys of every role.
 struct Harness: Sendable {
     static let accountA = AccountIds.first
@@ -188,7 +196,7 @@ struct Harness: Sendable {
         if let rateLimit { configuration.rateLimit = rateLimit }
         var logger = Logger(label: "cloudaudit-test")
         logger.logLevel = .critical
-        let bucketsRoot = FileManager.default.temporaryDirectory.appendingPathComponent("cloudaudit-api-\(UUID().uuidString)").path
+        let bucketsRoot = (harnessBucketsRoot as NSString).appendingPathComponent(UUID().uuidString)
         let regions = try RegionRegistry.load(file: nil, dataDirectory: bucketsRoot, logger: logger)
         let api = try await CloudAuditServer.makeAPI(storage: storage, sealer: sealer, configuration: configuration, regions: regions, logger: logger,
                                                      clock: clock)
