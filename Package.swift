@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The layers and what each may import are in docs/architecture.md; scripts/check-imports holds
@@ -67,6 +68,12 @@ let package = Package(
             "AuditModel", "AuditStore", "AuditIntegrity",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
+        // The PostgreSQL backend for many nodes (docs/postgres.md): schema migrations first.
+        .target(name: "AuditStorePostgres", dependencies: [
+            "AuditStore", "AuditConfiguration",
+            .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+        ]),
         // Tracking-set delivery: files, digests, encryption keys, regions, notifications, metrics.
         .target(name: "AuditDelivery", dependencies: [
             "AuditModel", "AuditStore", "AuditIntegrity", "AuditObjectStorage", "AuditConfiguration",
@@ -107,7 +114,7 @@ let package = Package(
         ]),
         // Composition root: the storage backend choice, data directory, keys, services -> ServiceGroup.
         .target(name: "AuditServer", dependencies: [
-            "AuditModel", "AuditStore", "AuditStoreSQLite", "AuditAuth", "AuditIntegrity", "AuditDelivery", "AuditAPI", "AuditConsole",
+            "AuditModel", "AuditStore", "AuditStoreSQLite", "AuditStorePostgres", "AuditAuth", "AuditIntegrity", "AuditDelivery", "AuditAPI", "AuditConsole",
             "AuditConfiguration",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -115,6 +122,7 @@ let package = Package(
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -177,6 +185,7 @@ if ProcessInfo.processInfo.environment["CLOUDAUDIT_FUZZ"] == "1" {
         ("FuzzConfiguration", ["AuditConfiguration"]),
         ("FuzzForwarded", ["AuditAPI", "AuditModel"]),
         ("FuzzBackupManifest", ["AuditStore"]),
+        ("FuzzStoreLocation", ["AuditConfiguration"]),
     ]
     // Declares libFuzzer's LLVMFuzzerRunDriver, which FuzzHarness's shared entry point calls.
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))

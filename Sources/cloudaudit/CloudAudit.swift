@@ -17,7 +17,8 @@ struct CloudAudit: AsyncParsableCommand {
             """,
         version: CloudAuditRelease.versionLine,
         subcommands: [ServeCommand.self, AccountsCommand.self, KeysCommand.self, TracksCommand.self, EventsCommand.self, BenchCommand.self,
-                      KmsCommand.self, DecryptCommand.self, VerifyCommand.self, VerifyEventCommand.self, BackupCommand.self, RestoreCommand.self]
+                      KmsCommand.self, DecryptCommand.self, VerifyCommand.self, VerifyEventCommand.self, BackupCommand.self, RestoreCommand.self,
+                      MigrateCommand.self]
     )
 
     /// ArgumentParser's entry point, with one way of ending on an error for every command (``Failures``).

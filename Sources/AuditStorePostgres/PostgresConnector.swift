@@ -1,0 +1,48 @@
+import AuditConfiguration
+import Logging
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+/// The `PostgresClient` configuration of a `StoreLocation` (docs/postgres.md, "Choosing it"): TLS as
+/// its `sslmode` says, the password given apart from the URL.
+public enum PostgresConnector {
+    /// The TLS settings its sslmode means (nil: no TLS).
+    static func tlsConfiguration(_ location: StoreLocation) -> TLSConfiguration? {
+        switch location.tlsMode {
+        case .disable:
+            return nil
+        case .require:
+            var c = TLSConfiguration.makeClientConfiguration()
+            c.certificateVerification = .none
+            return c
+        case .verifyFull:
+            var c = TLSConfiguration.makeClientConfiguration()
+            c.certificateVerification = .fullVerification
+            if let file = location.rootCertificateFile { c.trustRoots = .file(file) }
+            return c
+        }
+    }
+
+    /// Connects once and disconnects: the store's reachability, the user, the password and the database
+    /// checked in one step, within `timeout` seconds, with the server's own error when one fails (the
+    /// pool of `PostgresClient` retries behind a circuit breaker and reports only that it tripped).
+    public static func probe(_ location: StoreLocation, password: String?, timeout: Int64 = 5, logger: Logger) async throws {
+        var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user, password: password,
+                                                             database: location.database,
+                                                             tls: try tlsConfiguration(location).map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
+        configuration.options.connectTimeout = .seconds(timeout)
+        let connection = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 0,
+                                                              logger: logger).get()
+        try await connection.close()
+    }
+
+    public static func configuration(_ location: StoreLocation, password: String?) throws -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS = tlsConfiguration(location).map { .require($0) } ?? .disable
+        var configuration = PostgresClient.Configuration(host: location.host, port: location.port, username: location.user, password: password,
+                                                         database: location.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.maximumConnections = 20
+        return configuration
+    }
+}
