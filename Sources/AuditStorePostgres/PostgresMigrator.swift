@@ -10,15 +10,6 @@ public enum PostgresMigrator {
     /// The newest schema version this code knows.
     public static var latest: Int { PostgresSchema.migrations.last?.version ?? 0 }
 
-    /// The migrations `database` has not had yet (without applying them).
-    public static func pending(_ client: PostgresClient, logger: Logger) async throws -> [String] {
-        try await client.withTransaction(logger: logger) { connection in
-            let applied = try await appliedVersions(connection, logger: logger)
-            try refuseNewer(applied)
-            return PostgresSchema.migrations.filter { !applied.contains($0.version) }.map(label)
-        }
-    }
-
     /// Applies what is pending; says what it did.
     public static func migrate(_ client: PostgresClient, logger: Logger) async throws -> SchemaUpgrade {
         try await client.withTransaction(logger: logger) { connection in
