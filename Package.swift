@@ -68,10 +68,11 @@ let package = Package(
             "AuditModel", "AuditStore", "AuditIntegrity",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
-        // The PostgreSQL backend for many nodes (docs/postgres.md): schema migrations first.
+        // The PostgreSQL backend for many nodes (docs/postgres.md).
         .target(name: "AuditStorePostgres", dependencies: [
-            "AuditStore", "AuditConfiguration",
-            .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            "AuditModel", "AuditStore", "AuditIntegrity", "AuditConfiguration",
+            .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Tracking-set delivery: files, digests, encryption keys, regions, notifications, metrics.
@@ -151,6 +152,10 @@ let package = Package(
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditStoreConformance"]),
         .testTarget(name: "AuditStoreSQLiteTests", dependencies: [
             "AuditModel", "AuditStore", "AuditStoreSQLite", "AuditStoreConformance", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "AuditStorePostgresTests", dependencies: [
+            "AuditModel", "AuditStore", "AuditStorePostgres", "AuditStoreConformance", "AuditConfiguration",
+            .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "AuditDeliveryTests", dependencies: [
             "AuditDelivery", "AuditObjectStorage", "AuditVerify", "AuditStore", "AuditModel", "AuditIntegrity",

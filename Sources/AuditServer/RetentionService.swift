@@ -28,7 +28,7 @@ public struct RetentionService: Service {
         for account in try await storage.accounts.listAccounts() {
             let days = Int64(account.retentionDays ?? defaultRetentionDays)
             let limit = now - days * 86400
-            let cutoff = limit - ((limit % 3600) + 3600) % 3600
+            let cutoff = TimeBuckets.hour(limit)
             let n = try await storage.events.deleteEvents(accountId: account.id, olderThan: cutoff)
             if n > 0 { logger.info("retention dropped events", metadata: ["audit.account": "\(account.id)", "retention.dropped": "\(n)"]) }
             dropped += n

@@ -76,3 +76,14 @@ extension MerkleLogStore {
         return nodes.map { hashes[$0] ?? [] }
     }
 }
+
+extension MerkleNode {
+    /// The subtree's hash from its leaf hashes (every one, in order), for subtrees a store does not keep;
+    /// throws `.merkleNodeMissing` when some leaves are missing.
+    public func hash(fromLeaves hashes: [MerkleHash], accountId: Int64) throws -> MerkleHash {
+        guard hashes.count == Int(end - begin) else { throw StoreError(.merkleNodeMissing, "the log of account \(accountId) lacks leaves of \(self)") }
+        var range = CompactRange()
+        for h in hashes { range.append(h) }
+        return range.root()
+    }
+}

@@ -12,7 +12,7 @@ public enum PostgresMigrator {
 
     /// Applies what is pending; says what it did.
     public static func migrate(_ client: PostgresClient, logger: Logger) async throws -> SchemaUpgrade {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))", logger: logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -32,6 +32,20 @@ public enum PostgresMigrator {
             return SchemaUpgrade(created: applied.isEmpty, previous: before.map(label), applied: pending.map(label),
                                  current: PostgresSchema.migrations.last.map(label) ?? "")
         }
+    }
+
+    /// What the store's schema is, refusing one that lacks a migration (for nodes told not to migrate)
+    /// or has one this code does not know.
+    public static func check(_ client: PostgresClient, logger: Logger) async throws -> SchemaUpgrade {
+        let applied = try await client.withConnection { c in try await appliedVersions(c, logger: logger) }
+        try refuseNewer(applied)
+        let pending = PostgresSchema.migrations.filter { !applied.contains($0.version) }
+        if !pending.isEmpty {
+            throw PostgresProblem("the store lacks migration\(pending.count == 1 ? "" : "s") \(pending.map(label).joined(separator: ", ")); "
+                                  + "apply with cloudaudit migrate --store ...")
+        }
+        let current = PostgresSchema.migrations.last.map(label) ?? ""
+        return SchemaUpgrade(created: false, previous: current, applied: [], current: current)
     }
 
     static func label(_ m: PostgresSchema.Migration) -> String { "\(m.version)-\(m.name)" }

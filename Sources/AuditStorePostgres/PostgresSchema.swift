@@ -43,7 +43,6 @@ enum PostgresSchema {
                 seq bigint NOT NULL,
                 event_id text NOT NULL,
                 record bytea NOT NULL,
-                posting_keys bytea NOT NULL,
                 PRIMARY KEY (account_id, event_time, seq)
             ) PARTITION BY RANGE (event_time);
             CREATE INDEX events_by_seq ON events (account_id, seq);
@@ -81,6 +80,7 @@ enum PostgresSchema {
                 count bigint NOT NULL,
                 PRIMARY KEY (account_id, key, value_hash, hour, shard)
             );
+            CREATE INDEX hourly_counts_by_hour ON hourly_counts (account_id, hour);
 
             CREATE TABLE cursors (
                 account_id bigint NOT NULL,

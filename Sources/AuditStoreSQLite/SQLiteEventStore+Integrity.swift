@@ -99,10 +99,7 @@ extension SQLiteEventStore {
                     out[n] = Array(h)
                 } else {
                     let hashes = try Data.fetchAll(leaves, arguments: [accountId, Int64(n.begin), Int64(n.end)]).map { Array($0) }
-                    guard hashes.count == Int(n.end - n.begin) else { throw StoreError(.merkleNodeMissing, "the log of account \(accountId) lacks leaves of \(n)") }
-                    var range = CompactRange()
-                    for h in hashes { range.append(h) }
-                    out[n] = range.root()
+                    out[n] = try n.hash(fromLeaves: hashes, accountId: accountId)
                 }
             }
             return out

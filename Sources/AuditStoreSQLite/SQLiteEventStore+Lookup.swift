@@ -186,13 +186,7 @@ extension SQLiteEventStore {
         return middle + head + tail
     }
 
-    /// The whole clock hours inside [start, end] as [first hour's start, last hour's end), or nil if none.
-    static func wholeHours(_ start: Int64, _ end: Int64) -> Range<Int64>? {
-        let firstHour = start % 3600 == 0 ? start : start - ((start % 3600) + 3600) % 3600 + 3600
-        let endExclusive = end + 1
-        let lastHourEnd = endExclusive - ((endExclusive % 3600) + 3600) % 3600
-        return firstHour < lastHourEnd ? firstHour..<lastHourEnd : nil
-    }
+    static func wholeHours(_ start: Int64, _ end: Int64) -> Range<Int64>? { TimeBuckets.wholeHours(start, end) }
 
     /// SQL that keeps a driver row only if every filter condition also lists the event, and not if every
     /// exclusion condition does; with `maxPosition`, only rows at or before it.

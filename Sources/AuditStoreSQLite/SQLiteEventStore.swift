@@ -214,18 +214,12 @@ public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
         init(_ e: AuditEvent, fingerprint: ValueFingerprint, leaf withLeaf: Bool) {
             event = e
             leaf = withLeaf ? RFC6962.leafHash(e.record) : []
-            var seen = Set<Int64>()
-            var ps: [(key: Int, hash: Int64)] = []
-            var packed = Data(capacity: e.postings.count * 9)
-            for p in e.postings {
-                let h = fingerprint(p.key.rawValue, p.value)
-                // A (key, value) pair posts once, even if the record repeats it (the key is part of the hash).
-                guard seen.insert(h).inserted else { continue }
-                ps.append((p.key.rawValue, h))
-                packed.append(UInt8(p.key.rawValue))
+            postings = fingerprint.postings(of: e)
+            var packed = Data(capacity: postings.count * 9)
+            for (key, h) in postings {
+                packed.append(UInt8(key))
                 withUnsafeBytes(of: h.bigEndian) { packed.append(contentsOf: $0) }
             }
-            postings = ps
             packedKeys = packed
         }
     }
@@ -272,7 +266,7 @@ public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
                 try insertNodes(nodes, account: e.accountId, db)
                 trees[e.accountId] = tree
             }
-            let hour = e.eventTime - ((e.eventTime % 3600) + 3600) % 3600
+            let hour = TimeBuckets.hour(e.eventTime)
             let day = Self.day(e.eventTime)
             for posting in p.postings {
                 try Self.execute(insertPosting, db, [e.accountId, Int64(posting.key), day, posting.hash, e.eventTime, pos])
@@ -330,7 +324,7 @@ public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
                 for row in rows {
                     let pos: Int64 = row[0]
                     let time: Int64 = row[1]
-                    let hour = time - ((time % 3600) + 3600) % 3600
+                    let hour = TimeBuckets.hour(time)
                     let keys: Data = row[2]
                     for (key, hash) in Self.unpack(keys) {
                         try deletePosting.execute(arguments: [accountId, key, Self.day(time), hash, time, pos])
@@ -362,7 +356,7 @@ public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
     }
 
     /// The day (UTC) of a Unix time: the partition of the posting lists.
-    static func day(_ t: Int64) -> Int64 { t >= 0 ? t / 86400 : (t - 86399) / 86400 }
+    static func day(_ t: Int64) -> Int64 { TimeBuckets.day(t) }
 
     static func unpack(_ data: Data) -> [(Int, Int64)] {
         let bytes = [UInt8](data)
