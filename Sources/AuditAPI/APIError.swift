@@ -55,6 +55,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func requestTimedOut(seconds: Int64) -> APIError {
         .init("FailedOperation", "The request did not finish within \(seconds) seconds and was cancelled. Narrow it (a shorter time range, more conditions, fewer events per call) and retry.")
     }
+    public static let storeUnavailable = APIError("FailedOperation.StoreUnavailable", "The event store cannot be reached at the moment (it may be restarting). Retry in a few seconds; events sent with this call may or may not be stored, and sending them again is safe (each eventId is stored once).")
     public static let internalError = APIError("InternalError", "An internal error occurred. Retry later; if it persists, report the RequestId to the operator.")
 
     // Parameters

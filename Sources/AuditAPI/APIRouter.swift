@@ -33,11 +33,31 @@ public struct AuditAPI: Sendable {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
     }
 
+    /// `GET /readyz`: 200 when the storage answers within 2 s and is at this code's schema (a load
+    /// balancer sends requests to this node), else 503 (it sends them elsewhere). `/healthz` says only
+    /// that the process serves.
+    public static func readinessResponse(_ storage: Storage) async -> Response {
+        let ready = await withTaskGroup(of: Bool?.self) { group in
+            group.addTask { await storage.readiness() }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(2))
+                return nil
+            }
+            defer { group.cancelAll() }
+            return await group.next() ?? nil
+        } ?? false
+        let body = ready ? #"{"status":"ready"}"#
+            : #"{"status":"not ready","reason":"the store does not answer, or its schema is not this version's (see the server's log)"}"#
+        return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
     /// The API's routes, after the middleware that finds each request's client address (routes added to
     /// `router` later, the console's, get it too).
     public func addRoutes(to router: Router<AuditRequestContext>) {
         router.add(middleware: ClientAddressMiddleware(proxies: trustedProxies))
         router.get("/healthz") { _, _ in Self.healthResponse() }
+        router.get("/readyz") { _, _ in await Self.readinessResponse(self.environment.storage) }
         router.post("/") { request, context in try await self.handle(request, context) }
         router.get("/") { request, context in try await self.handle(request, context) }
     }
@@ -113,6 +133,9 @@ public struct AuditAPI: Sendable {
                 selfAudit.record(audit, now: now)
             }
             return refuse(failure.error)
+        } catch let e as StoreError where e.code == .unavailable {
+            logger.warning("store unavailable", metadata: ["error.message": "\(e.message)"])
+            return refuse(.storeUnavailable)
         } catch {
             logger.error("authentication error", metadata: ["error.message": "\(error)"])
             return refuse(.internalError)
@@ -156,6 +179,9 @@ public struct AuditAPI: Sendable {
             return .success(try await def.run(call))
         } catch let e as APIError {
             return .failure(e)
+        } catch let e as StoreError where e.code == .unavailable {
+            logger.warning("store unavailable", metadata: ["audit.action": "\(APIError.clip(action))", "error.message": "\(e.message)"])
+            return .failure(.storeUnavailable)
         } catch {
             logger.error("action failed", metadata: ["audit.account": "\(caller.accountId)", "audit.action": "\(APIError.clip(action))", "error.message": "\(error)"])
             return .failure(.internalError)

@@ -128,7 +128,7 @@ public struct BenchCommand: AsyncParsableCommand {
                    100 * ingestRate / Double(ceiling)))
 
         // 3. Lookups per key.
-        let storage = try DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
+        let storage = try await DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
         let samples = records.prefix(5000).compactMap { try? JSONParser.parse($0).objectValue }
         var rows: [[String: Any]] = []
         say("")
@@ -163,7 +163,7 @@ public struct BenchCommand: AsyncParsableCommand {
 
     func measureCeiling(records: [[UInt8]], dir: String, now: Int64) async throws -> Double {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let storage = try DataDirectory(path: dir + "/ceiling").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
+        let storage = try await DataDirectory(path: dir + "/ceiling").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
         let account = try await storage.accounts.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first).id
         let scope = AccountScope(accountId: account, retentionDays: ServerConfiguration().retentionDays)
         let events: [AuditEvent] = records.compactMap { r in

@@ -25,7 +25,7 @@ extension BenchCommand {
         say("")
         say("console: generating \(n) events over 29 days and appending them to the store...")
         let generated = syntheticEvents(n, seed: 21, span: 29 * 86400)
-        let seeded = try DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
+        let seeded = try await DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
         _ = try await seeded.accounts.createAccount(name: "default", retentionDays: nil, id: AccountIds.first)
         let rate = try await appendConcurrently(generated, to: seeded.events)
         try await seeded.close()
@@ -66,7 +66,7 @@ extension BenchCommand {
             rows.append(["call": name, "serverP50ms": p50, "serverP99ms": p99, "roundTripP50ms": percentile(roundTrips, 0.5), "totalCount": total])
         }
 
-        let storage = try DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
+        let storage = try await DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
         var direct: [Double] = []
         let q = EventQuery(accountId: AccountIds.first, startTime: now - 30 * 86400 + 60, endTime: now, limit: 50)
         for _ in 0..<samples {

@@ -23,7 +23,7 @@ extension BenchCommand {
         let now = unixNow()
         say("")
         say("delivery: generating and storing \(n) events...")
-        let storage = try DataDirectory(path: dir + "/delivery").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
+        let storage = try await DataDirectory(path: dir + "/delivery").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
         let account = try await storage.accounts.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first).id
         let cases: [(String, TrackFilter, Bool)] = [
             ("all events, gzip", TrackFilter(actionType: "*", resourceType: "*", eventNames: ["*"]), true),

@@ -33,7 +33,7 @@ extension BenchCommand {
             let withLog = round % 2 == 1
             let scratch = DataDirectory(path: dir + "/append-\(round)")
             try scratch.ensureExists()
-            let storage = try scratch.storage.open(.init(merkleLog: withLog))
+            let storage = try await scratch.storage.open(.init(merkleLog: withLog))
             _ = try await storage.accounts.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first)
             let rate = try await appendConcurrently(events, to: storage.events)
             rates[withLog]!.append(rate)
@@ -51,7 +51,7 @@ extension BenchCommand {
         report["integrityAppendSlowerPercent"] = slower
 
         // 2. Proofs, on a store that keeps the log.
-        let storage = try DataDirectory(path: dir + "/log").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
+        let storage = try await DataDirectory(path: dir + "/log").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
         let account = try await storage.accounts.createAccount(name: "bench", retentionDays: nil, id: AccountIds.first).id
         _ = try await appendConcurrently(events, to: storage.events)
         let size = Int64(try await storage.events.merkleRange(accountId: account).size)

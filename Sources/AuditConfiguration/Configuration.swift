@@ -22,6 +22,8 @@ public struct ConfigOption: Sendable {
         case text
         /// IP networks in CIDR notation (an address alone: itself), separated by commas or spaces; at most 256.
         case networks
+        /// A store URL (`StoreLocation`): postgres://USER@HOST:PORT/DATABASE, never with a password.
+        case store
     }
 
     /// The flag without `--`, and the key in a configuration file.
@@ -90,6 +92,11 @@ public struct ConfigOption: Sendable {
                 out.append(n.description)
             }
             return .success(out.joined(separator: ", "))
+        case .store:
+            switch StoreLocation.parse(t) {
+            case .success(let location): return .success(location.description)
+            case .failure(let refusal): return .failure(ConfigRefusal(refusal.reason))
+            }
         }
     }
 

@@ -24,8 +24,8 @@ public enum CloudAuditServer {
         public var group: ServiceGroup
         public var api: AuditAPI
         public var storage: Storage
-        /// The data directory's `serve.lock`, held while this value lives.
-        var lock: ServeLock
+        /// The data directory's `serve.lock`, held while this value lives (nil: the nodes share a store).
+        var lock: ServeLock?
 
         /// Runs the services until a signal stops them.
         /// - Throws: ``ListenError`` when the server cannot listen on one of its addresses (nothing else has run).
@@ -58,17 +58,22 @@ public enum CloudAuditServer {
     public static func build(_ c: ServerConfiguration, logger: Logger) async throws -> Built {
         // Configuration errors first, before anything is written to the data directory.
         let regions = try RegionRegistry.load(file: c.regionsFile, dataDirectory: c.dataDirectory, logger: logger)
-        let dir = DataDirectory(path: c.dataDirectory)
-        try dir.ensureExists()
-        let lock = try ServeLock(directory: dir)
-        let masterKey = try dir.masterKey(given: c.masterKey, logger: logger)
+        let deployment = try Deployment(c)
+        let dir = deployment.directory
+        // A node of a shared store keeps nothing that the others need, and may share its data directory.
+        var lock: ServeLock?
+        if !deployment.isShared {
+            try dir.ensureExists()
+            lock = try ServeLock(directory: dir)
+        }
+        let masterKey = try deployment.masterKey(logger: logger)
         let sealer = try SecretSealer(masterKey: masterKey)
-        let signingKey = try SigningKeys(directory: dir, operatorKeyFile: c.signingKeyFile).load(logger: logger)
-        let storage = try dir.openStorage(defaultRetentionDays: c.retentionDays)
-        logSchema(storage.schema, at: dir.storage.location, logger: logger)
+        let signingKey = try SigningKeys(directory: dir, operatorKeyFile: c.signingKeyFile).load(create: !deployment.isShared, logger: logger)
+        let storage = try await deployment.openStorage(logger: logger)
+        logSchema(storage.schema, at: deployment.storage.location, logger: logger)
         let admin = Administration(storage: storage, sealer: sealer)
         _ = try await admin.ensureDefaultAccount()
-        try await ensureRootCredentials(c, dir: dir, admin: admin, logger: logger)
+        try await ensureRootCredentials(c, dir: dir, shared: deployment.isShared, admin: admin, logger: logger)
 
         logger.notice("storage regions", metadata: ["audit.regions": "\(regions.regions.map(\.name).joined(separator: ", "))"])
         let api = try await makeAPI(storage: storage, sealer: sealer, configuration: c, regions: regions, signingKey: signingKey, logger: logger)
@@ -116,7 +121,7 @@ public enum CloudAuditServer {
             AfterListening(gate: listening, inner: CheckpointService(checkpointer: api.environment.checkpointer, interval: c.checkpointInterval,
                                                                      logger: logger, passes: checkpointPasses)),
             AfterListening(gate: listening, inner: delivery),
-            AfterListening(gate: listening, inner: MetricsSampler(storage: dir.storage, checkpoints: checkpointPasses)),
+            AfterListening(gate: listening, inner: MetricsSampler(storage: deployment.storage, checkpoints: checkpointPasses)),
             ExplainedListener(inner: app, host: c.host, port: c.port, flag: "--port"),
         ]
         if let tls { services.append(TLSReloadService(material: tls, logger: logger)) }
@@ -152,9 +157,15 @@ public enum CloudAuditServer {
         }
     }
 
-    static func ensureRootCredentials(_ c: ServerConfiguration, dir: DataDirectory, admin: Administration, logger: Logger) async throws {
+    static func ensureRootCredentials(_ c: ServerConfiguration, dir: DataDirectory, shared: Bool, admin: Administration, logger: Logger) async throws {
         if c.rootSecretId != nil {
             logger.notice("root key taken from the root-secret-id / root-secret-key settings")
+            return
+        }
+        if shared {
+            // One node's file would hold a key the others do not know of: the operator gives the root key
+            // to every node, or makes admin keys with `cloudaudit keys create --store ...`.
+            logger.notice("no root key is configured (root-secret-id / root-secret-key); admin keys are made with cloudaudit keys create --store ... --role admin")
             return
         }
         if FileManager.default.fileExists(atPath: dir.rootCredentialsPath) {

@@ -23,14 +23,18 @@ public struct DataDirectory: Sendable {
     }
 
     /// The master key that seals stored secrets: `given` (the `master-key` setting, hex or base64 of 32
-    /// bytes), else `<data-dir>/master.key`, created on first use.
-    public func masterKey(given: String?, logger: Logger) throws -> [UInt8] {
+    /// bytes), else `<data-dir>/master.key`, created on first use when `create` (a deployment on a shared
+    /// store must not have one key per node: there the key is given, or the file put in place).
+    public func masterKey(given: String?, create: Bool = true, logger: Logger) throws -> [UInt8] {
         if let text = given, !text.isEmpty {
             return try CredentialGenerator.parseMasterKey(text)
         }
         if FileManager.default.fileExists(atPath: masterKeyPath) {
             let text = try String(contentsOfFile: masterKeyPath, encoding: .utf8)
             return try CredentialGenerator.parseMasterKey(text)
+        }
+        guard create else {
+            throw ServerError("no master key: a node of a deployment on a shared store takes the deployment's key from CLOUDAUDIT_MASTER_KEY (the same on every node), or from \(masterKeyPath)")
         }
         let key = CredentialGenerator.masterKey()
         try writeSecretFile(masterKeyPath, contents: key.hexString + "\n")
@@ -57,25 +61,13 @@ public struct DataDirectory: Sendable {
         fsync(fd)
     }
 
-    /// Where the deployment's storage is: the embedded SQLite file.
+    /// Where the deployment's storage is when it is embedded: the SQLite file.
     public var storage: StorageChoice { .sqlite(path: databasePath) }
 
-    /// The storage and master key of a deployment that exists, for tools that read its data (decrypt,
-    /// verify): unlike `masterKey(logger:)` and `openStorage`, nothing is created when they are missing.
-    public func openExisting(defaultRetentionDays: Int, masterKey given: String?, logger: Logger) throws -> (storage: Storage, masterKey: [UInt8]) {
-        guard storage.exists else {
-            throw ServerError("\(path) is not a deployment's data directory (no \(storage.location))")
-        }
-        guard !(given ?? "").isEmpty || FileManager.default.fileExists(atPath: masterKeyPath) else {
-            throw ServerError("\(path) has no master key (\(masterKeyPath)) and CLOUDAUDIT_MASTER_KEY is not set")
-        }
-        let key = try masterKey(given: given, logger: logger)
-        return (try storage.open(.init(defaultRetentionDays: defaultRetentionDays)), key)
-    }
-
-    public func openStorage(defaultRetentionDays: Int) throws -> Storage {
+    /// Opens the embedded storage, creating the directory and the database as needed (benchmarks, tests).
+    public func openStorage(defaultRetentionDays: Int) async throws -> Storage {
         try ensureExists()
-        return try storage.open(.init(defaultRetentionDays: defaultRetentionDays))
+        return try await storage.open(.init(defaultRetentionDays: defaultRetentionDays))
     }
 }
 

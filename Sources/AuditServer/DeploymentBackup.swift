@@ -92,7 +92,7 @@ public enum DeploymentBackup {
 
     /// Each account's event count and Merkle root, in account order.
     static func logs(of storage: StorageChoice) async throws -> [AccountLog] {
-        let store = try storage.open()
+        let store = try await storage.open()
         let result: Result<[AccountLog], Error>
         do {
             var out: [AccountLog] = []

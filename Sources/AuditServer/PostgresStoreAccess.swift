@@ -3,11 +3,10 @@ import AuditStore
 import AuditStorePostgres
 import Foundation
 import Logging
-import PostgresNIO
 
 /// A PostgreSQL store named by `--store` (or `CLOUDAUDIT_STORE`) with its password (`--store-password-file`,
 /// else `PGPASSWORD`), for the commands that talk to one (docs/postgres.md).
-public struct PostgresStoreAccess: Sendable {
+public struct PostgresStoreAccess: Sendable, Equatable {
     public let location: StoreLocation
     let password: String?
 
@@ -29,34 +28,17 @@ public struct PostgresStoreAccess: Sendable {
 
     /// Applies the migrations the store has not had (`cloudaudit migrate`).
     public func migrate(logger: Logger = PostgresStoreAccess.quietLogger) async throws -> SchemaUpgrade {
-        try await withClient(logger: logger) { client in try await PostgresMigrator.migrate(client, logger: logger) }
+        try await PostgresConnector.withConnection(location, password: password, logger: logger) { c in try await PostgresMigrator.migrate(c, logger: logger) }
+    }
+
+    /// Opens the store (applying pending migrations), with its roles as one `Storage`.
+    func open(defaultRetentionDays: Int, logger: Logger) async throws -> PostgresStore {
+        try await PostgresStore.open(location, password: password, defaultRetentionDays: defaultRetentionDays, logger: logger)
     }
 
     public static var quietLogger: Logger {
         var logger = Logger(label: "cloudaudit")
         logger.logLevel = .error
         return logger
-    }
-
-    /// Runs `body` with a client of the store that runs meanwhile; the store's errors explained.
-    func withClient<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
-        let client = PostgresClient(configuration: try PostgresConnector.configuration(location, password: password), backgroundLogger: logger)
-        do {
-            try await PostgresConnector.probe(location, password: password, logger: logger)
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask {
-                    await client.run()
-                    return nil
-                }
-                group.addTask { try await body(client) }
-                defer { group.cancelAll() }
-                while let result = try await group.next() {
-                    if let result { return result }
-                }
-                throw CancellationError()
-            }
-        } catch {
-            throw PostgresProblem.explaining(error, at: location)
-        }
     }
 }

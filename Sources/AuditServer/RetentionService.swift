@@ -25,11 +25,16 @@ public struct RetentionService: Service {
     public func runOnce() async throws -> Int {
         let now = clock()
         var dropped = 0
-        for account in try await storage.accounts.listAccounts() {
-            let days = Int64(account.retentionDays ?? defaultRetentionDays)
-            let limit = now - days * 86400
-            let cutoff = TimeBuckets.hour(limit)
-            let n = try await storage.events.deleteEvents(accountId: account.id, olderThan: cutoff)
+        let accounts = try await storage.accounts.listAccounts()
+        func cutoff(_ account: Account) -> Int64 { TimeBuckets.hour(now - Int64(account.retentionDays ?? defaultRetentionDays) * 86400) }
+        // Whole periods first (PostgreSQL's day partitions), up to the longest retention's cutoff: then
+        // the accounts with a shorter retention lose the rest row by row.
+        let whole = try await storage.events.dropWholePeriods(olderThan: accounts.map(cutoff).min() ?? TimeBuckets.hour(now - Int64(defaultRetentionDays) * 86400),
+                                                             now: now)
+        if whole > 0 { logger.info("retention dropped whole days", metadata: ["retention.dropped": "\(whole)"]) }
+        dropped += whole
+        for account in accounts {
+            let n = try await storage.events.deleteEvents(accountId: account.id, olderThan: cutoff(account))
             if n > 0 { logger.info("retention dropped events", metadata: ["audit.account": "\(account.id)", "retention.dropped": "\(n)"]) }
             dropped += n
         }

@@ -9,6 +9,11 @@ import Foundation
 /// Secrets (the root secret key, the master key) come only from the environment or an owner-only file.
 public struct ServerConfiguration: Sendable {
     public var dataDirectory = "./cloudaudit-data"
+    /// The PostgreSQL store that the nodes of a deployment share (docs/postgres.md); nil: the data
+    /// directory's embedded SQLite file.
+    public var store: String?
+    /// An owner-only file holding the store's password (else PGPASSWORD).
+    public var storePasswordFile: String?
     public var host = "127.0.0.1"
     public var port = 9780
     public var retentionDays = 30
@@ -64,6 +69,10 @@ public struct ServerConfiguration: Sendable {
         return [
             ConfigOption("data-dir", environment: "CLOUDAUDIT_DATA_DIR", kind: .text, default: d.dataDirectory,
                          help: "Directory of the database and keys."),
+            ConfigOption("store", environment: "CLOUDAUDIT_STORE", kind: .store,
+                         help: "A PostgreSQL store shared by the nodes of a deployment: postgres://USER@HOST:PORT/DATABASE[?sslmode=require|verify-full&sslrootcert=FILE] (docs/postgres.md); the password from PGPASSWORD or store-password-file, never here. Unset: the data directory's embedded SQLite database."),
+            ConfigOption("store-password-file", environment: "CLOUDAUDIT_STORE_PASSWORD_FILE", kind: .text,
+                         help: "An owner-only file holding the store's password; unset: PGPASSWORD."),
             ConfigOption("host", environment: "CLOUDAUDIT_HOST", kind: .text, default: d.host, help: "Address to listen on."),
             ConfigOption("port", environment: "CLOUDAUDIT_PORT", kind: .integer(0...65535), default: String(d.port), help: "Port to listen on."),
             ConfigOption("tls-cert", environment: "CLOUDAUDIT_TLS_CERT", kind: .text,
@@ -136,6 +145,8 @@ public struct ServerConfiguration: Sendable {
     public init(_ c: Configuration) throws {
         func required(_ name: String) -> String { c.string(name) ?? "" }
         dataDirectory = required("data-dir")
+        store = c.string("store")
+        storePasswordFile = c.string("store-password-file")
         host = required("host")
         port = c.int("port") ?? port
         retentionDays = c.int("retention-days") ?? retentionDays

@@ -39,22 +39,27 @@ public struct SigningKeys: Sendable {
         operatorKeyPath = operatorKeyFile.flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    var ownKeyPath: String { directory.path + "/signing.key" }
+    public var ownKeyPath: String { directory.path + "/signing.key" }
     public var keyringPath: String { directory.path + "/signing-keys.json" }
 
-    /// The current key, created when the deployment has none; the keyring is brought up to date.
-    public func load(now: Int64 = Int64(Date().timeIntervalSince1970), logger: Logger) throws -> SigningKey {
+    /// The current key, created when the deployment has none and `create` (nodes of a shared store must
+    /// all sign with one key: there it is given); the keyring is brought up to date.
+    public func load(now: Int64 = Int64(Date().timeIntervalSince1970), create: Bool = true, logger: Logger) throws -> SigningKey {
         let key: SigningKey
         if let path = operatorKeyPath {
             key = try read(path)
         } else if FileManager.default.fileExists(atPath: ownKeyPath) {
             key = try read(ownKeyPath)
+        } else if !create {
+            throw ServerError("no signing key: the nodes of a deployment on a shared store all sign with the deployment's key; give its file with --signing-key-file (CLOUDAUDIT_SIGNING_KEY_FILE), the same on every node")
         } else {
             key = try SigningKey.generate(name: Self.defaultName)
             try directory.writeSecretFile(ownKeyPath, contents: key.text + "\n")
             logger.notice("created the deployment's signing key", metadata: ["file.path": "\(ownKeyPath)", "audit.public_key": "\(key.publicKey.verifierKey)"])
         }
-        try record(key.publicKey, now: now)
+        // A node of a shared store writes nothing locally: the keyring stays where `keys init` (or the
+        // operator's rotation) wrote it.
+        if create { try record(key.publicKey, now: now) }
         return key
     }
 

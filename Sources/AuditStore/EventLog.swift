@@ -17,6 +17,11 @@ public protocol EventLog: MerkleLogStore {
     func lookup(_ query: EventQuery) async throws -> EventPage
     /// Drops the account's events with eventTime < `cutoff`; returns how many. Their Merkle leaves stay.
     func deleteEvents(accountId: Int64, olderThan cutoff: Int64) async throws -> Int
+    /// Drops at once, for every account, the whole periods of storage (PostgreSQL's day partitions) that
+    /// end at or before `cutoff`, which is at or before every account's own retention cutoff; makes the
+    /// periods ahead of `now` ready. Returns how many events went. Backends without such periods do
+    /// nothing (the default), and `deleteEvents` does the work.
+    func dropWholePeriods(olderThan cutoff: Int64, now: Int64) async throws -> Int
 
     /// The account's events with sequence > `afterSequence`, ascending, at most `limit`.
     func events(accountId: Int64, afterSequence: Int64, limit: Int) async throws -> [StoredEvent]
@@ -27,6 +32,8 @@ public protocol EventLog: MerkleLogStore {
 }
 
 extension EventLog {
+    public func dropWholePeriods(olderThan cutoff: Int64, now: Int64) async throws -> Int { 0 }
+
     /// Events per bucket of `query`'s range: `buckets` consecutive ranges of whole seconds covering
     /// [startTime, endTime] (the last one may be shorter), each counted like `lookup`'s `totalCount`.
     public func histogram(_ unclamped: EventQuery, buckets: Int) async throws -> [(startTime: Int64, endTime: Int64, count: Int)] {

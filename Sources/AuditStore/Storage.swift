@@ -10,6 +10,9 @@ public struct Storage: Sendable {
     public let kmsKeys: any KmsKeyStore
     /// What opening the storage did to its schema, for the operator's log (nil: the backend does not say).
     public var schema: SchemaUpgrade?
+    /// Whether the storage can serve now (`/readyz`): reachable, and at this code's schema. An embedded
+    /// store is always ready once open.
+    public var readiness: @Sendable () async -> Bool = { true }
     private let closeBackend: @Sendable () async throws -> Void
 
     /// A backend whose roles are separate values.

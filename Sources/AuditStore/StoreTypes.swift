@@ -162,6 +162,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             case trackQuota = "TrackQuota", trackNameExists = "TrackNameExists", cursorMoved = "CursorMoved"
             case kmsKeyExists = "KmsKeyExists", kmsAliasExists = "KmsAliasExists"
             case merkleNodeMissing = "MerkleNodeMissing", merkleLogMismatch = "MerkleLogMismatch", schemaTooNew = "SchemaTooNew"
+            case unavailable = "Unavailable"
         }
 
         let base: Base
@@ -184,6 +185,10 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let merkleLogMismatch = Code(base: .merkleLogMismatch)
         /// The store was written by a newer cloudaudit.
         public static let schemaTooNew = Code(base: .schemaTooNew)
+        /// The store could not be reached (a server restarting, a network cut): the operation may be
+        /// retried. An append that fails so may or may not have been committed; retrying it is safe,
+        /// since events are idempotent by eventId.
+        public static let unavailable = Code(base: .unavailable)
 
         public var description: String { base.rawValue }
     }

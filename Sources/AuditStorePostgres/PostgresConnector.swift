@@ -24,17 +24,30 @@ public enum PostgresConnector {
         }
     }
 
-    /// Connects once and disconnects: the store's reachability, the user, the password and the database
-    /// checked in one step, within `timeout` seconds, with the server's own error when one fails (the
-    /// pool of `PostgresClient` retries behind a circuit breaker and reports only that it tripped).
-    public static func probe(_ location: StoreLocation, password: String?, timeout: Int64 = 5, logger: Logger) async throws {
+    /// One direct connection (no pool): the store's reachability, the user, the password and the
+    /// database checked in one step, within `timeout` seconds, with the server's own error when one fails
+    /// (the pool of `PostgresClient` retries behind a circuit breaker and reports only that it tripped).
+    public static func connect(_ location: StoreLocation, password: String?, timeout: Int64 = 5, logger: Logger) async throws -> PostgresConnection {
         var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user, password: password,
                                                              database: location.database,
                                                              tls: try tlsConfiguration(location).map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
         configuration.options.connectTimeout = .seconds(timeout)
-        let connection = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 0,
-                                                              logger: logger).get()
-        try await connection.close()
+        return try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 0, logger: logger).get()
+    }
+
+    /// Runs `body` on one direct connection, closed after; errors explained for an operator.
+    public static func withConnection<T: Sendable>(_ location: StoreLocation, password: String?, logger: Logger,
+                                                   _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection: PostgresConnection
+        do { connection = try await connect(location, password: password, logger: logger) } catch { throw PostgresProblem.explaining(error, at: location) }
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw PostgresProblem.explaining(error, at: location)
+        }
     }
 
     public static func configuration(_ location: StoreLocation, password: String?) throws -> PostgresClient.Configuration {

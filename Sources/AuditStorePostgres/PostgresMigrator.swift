@@ -11,8 +11,8 @@ public enum PostgresMigrator {
     public static var latest: Int { PostgresSchema.migrations.last?.version ?? 0 }
 
     /// Applies what is pending; says what it did.
-    public static func migrate(_ client: PostgresClient, logger: Logger) async throws -> SchemaUpgrade {
-        try await client.transaction(logger: logger) { connection in
+    public static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> SchemaUpgrade {
+        try await connection.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))", logger: logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -36,8 +36,8 @@ public enum PostgresMigrator {
 
     /// What the store's schema is, refusing one that lacks a migration (for nodes told not to migrate)
     /// or has one this code does not know.
-    public static func check(_ client: PostgresClient, logger: Logger) async throws -> SchemaUpgrade {
-        let applied = try await client.withConnection { c in try await appliedVersions(c, logger: logger) }
+    public static func check(_ connection: PostgresConnection, logger: Logger) async throws -> SchemaUpgrade {
+        let applied = try await appliedVersions(connection, logger: logger)
         try refuseNewer(applied)
         let pending = PostgresSchema.migrations.filter { !applied.contains($0.version) }
         if !pending.isEmpty {

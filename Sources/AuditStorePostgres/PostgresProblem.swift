@@ -40,6 +40,21 @@ public struct PostgresProblem: Error, CustomStringConvertible, Sendable {
         }
     }
 
+    /// Whether `error` says the store could not be reached or went away: connection failures, the pool
+    /// giving up on connecting, and the server shutting down or refusing connections (SQLSTATE classes
+    /// 08 and 57P, 53300). Retrying later may succeed.
+    public static func isUnreachable(_ error: Error) -> Bool {
+        if "\(type(of: error))" == "ConnectionPoolError" { return true }
+        guard let psql = error as? PSQLError else { return false }
+        if let state = psql.serverInfo?[.sqlState] {
+            return state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300"
+        }
+        switch psql.code {
+        case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection: return true
+        default: return false
+        }
+    }
+
     /// What a connection failure was, in a few words (NIO's own text names its internals).
     static func cause(_ underlying: Error?) -> String {
         guard let underlying else { return "" }

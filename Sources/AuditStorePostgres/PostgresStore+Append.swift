@@ -242,7 +242,7 @@ extension PostgresStore {
     /// Drops the day partitions that end at or before `cutoff` (which must be at or before every
     /// account's own retention cutoff), and makes those of today and the next two days ahead. Returns
     /// how many events went with the dropped partitions.
-    public func dropWholeDays(olderThan cutoff: Int64, now: Int64) async throws -> Int {
+    public func dropWholePeriods(olderThan cutoff: Int64, now: Int64) async throws -> Int {
         let logger = self.logger
         let days = try await rows("""
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass

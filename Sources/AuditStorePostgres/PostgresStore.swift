@@ -42,16 +42,11 @@ public final class PostgresStore: StorageBackend, @unchecked Sendable {
     /// records the deployment's default retention.
     public static func open(_ location: StoreLocation, password: String?, defaultRetentionDays: Int = 30, migrate: Bool = true,
                             logger: Logger) async throws -> PostgresStore {
-        do {
-            try await PostgresConnector.probe(location, password: password, logger: logger)
-        } catch {
-            throw PostgresProblem.explaining(error, at: location)
-        }
-        let client = PostgresClient(configuration: try PostgresConnector.configuration(location, password: password), backgroundLogger: logger)
-        let running = Task { await client.run() }
-        do {
-            let schema = migrate ? try await PostgresMigrator.migrate(client, logger: logger) : try await PostgresMigrator.check(client, logger: logger)
-            let secret = try await client.transaction(logger: logger) { c -> [UInt8] in
+        // The schema and the deployment's secret over one direct connection first: precise errors, and
+        // no use of the pool before it runs.
+        let (schema, secret) = try await PostgresConnector.withConnection(location, password: password, logger: logger) { c in
+            let schema = migrate ? try await PostgresMigrator.migrate(c, logger: logger) : try await PostgresMigrator.check(c, logger: logger)
+            let secret = try await c.transaction(logger: logger) { c -> [UInt8] in
                 let retention = Data(String(defaultRetentionDays).utf8)
                 try await c.query("""
                     INSERT INTO meta(name, value) VALUES ('default_retention_days', \(retention))
@@ -65,11 +60,17 @@ public final class PostgresStore: StorageBackend, @unchecked Sendable {
                 guard let row = rows.first else { throw PostgresProblem("the store has no fingerprint key") }
                 return Array(try row.decode(Data.self))
             }
-            return PostgresStore(client: client, running: running, location: location, logger: logger, secret: secret, schema: schema)
-        } catch {
-            running.cancel()
-            throw PostgresProblem.explaining(error, at: location)
+            return (schema, secret)
         }
+        let client = PostgresClient(configuration: try PostgresConnector.configuration(location, password: password), backgroundLogger: logger)
+        let started = LeaseFlag()
+        let running = Task {
+            started.set()
+            await client.run()
+        }
+        // (Queries before run() has begun are only queued, with a warning in the log.)
+        while !started.isSet { await Task.yield() }
+        return PostgresStore(client: client, running: running, location: location, logger: logger, secret: secret, schema: schema)
     }
 
     public func close() async throws {
@@ -90,18 +91,67 @@ public final class PostgresStore: StorageBackend, @unchecked Sendable {
 
     /// Every row of `query`.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await client.query(query, logger: logger).collect()
+        let logger = self.logger
+        return try await leased { c in try await c.query(query, logger: logger).collect() }
     }
 
     /// Runs `query` for its effect.
     func run(_ query: PostgresQuery) async throws {
-        _ = try await client.query(query, logger: logger).collect()
+        _ = try await rows(query)
     }
 
-    /// Runs `body` in one transaction on one connection.
-    /// Runs `body` in one transaction on one connection; its own error is thrown as it was (not wrapped).
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.transaction(logger: logger, body)
+    /// Runs `body` in one transaction on one connection; its own error is thrown as it was.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await leased { c in try await c.transaction(logger: logger, body) }
+    }
+
+    /// How long an operation waits for a connection of the pool before the store counts as unavailable
+    /// (the pool itself keeps trying for about a minute while the server is down).
+    static let leaseTimeout: Duration = .seconds(5)
+
+    /// Runs `body` on a connection of the pool. Waiting longer than `leaseTimeout` for one, or losing it,
+    /// throws `StoreError.unavailable`: a request during an outage is answered, never left hanging.
+    func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let got = LeaseFlag()
+        let client = self.client
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await client.withConnection { c in
+                        got.set()
+                        return try await body(c)
+                    }
+                }
+                group.addTask {
+                    let deadline = ContinuousClock.now + Self.leaseTimeout
+                    while !got.isSet {
+                        guard ContinuousClock.now < deadline else { throw LeaseTimeout() }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    return nil
+                }
+                defer { group.cancelAll() }
+                while let result = try await group.next() {
+                    if let result { return result }
+                }
+                throw CancellationError()
+            }
+        } catch {
+            throw unavailable(error)
+        }
+    }
+
+    struct LeaseTimeout: Error {}
+
+    /// `error` as `StoreError.unavailable` when it says the store could not be reached or went away
+    /// (the caller may retry), else unchanged.
+    func unavailable(_ error: Error) -> Error {
+        if error is LeaseTimeout {
+            return StoreError(.unavailable, "no connection to the PostgreSQL store at \(location) within \(Self.leaseTimeout)")
+        }
+        guard PostgresProblem.isUnreachable(error) else { return error }
+        return StoreError(.unavailable, "\(PostgresProblem.explaining(error, at: location))")
     }
 
     /// The number of rows a statement changed: `RETURNING 1` rows counted.
@@ -240,8 +290,8 @@ public final class PostgresStore: StorageBackend, @unchecked Sendable {
     }
 }
 
-extension PostgresClient {
-    /// Runs `body` in one transaction on one connection; its own error is thrown as it was (postgres-nio
+extension PostgresConnection {
+    /// Runs `body` in one transaction on this connection; its own error is thrown as it was (postgres-nio
     /// wraps it in a `PostgresTransactionError`).
     func transaction<T: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
@@ -250,6 +300,14 @@ extension PostgresClient {
             throw error.closureError ?? error.commitError ?? error.beginError ?? error
         }
     }
+}
+
+/// Set once a connection has been leased (read by the timer that bounds the wait).
+final class LeaseFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
 
 /// The day partitions known to exist (they are never made twice, and dropped only by retention, which

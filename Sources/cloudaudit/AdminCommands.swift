@@ -7,16 +7,22 @@ import AuditStore
 import Foundation
 import Logging
 
-/// The deployment a command works on: the same settings as `serve` (`--data-dir`, or the environment, or
-/// a `--config` file: see `cloudaudit serve --help`), for the commands that open its data directly.
+/// The deployment a command works on: the same settings as `serve` (`--data-dir` or `--store`, or the
+/// environment, or a `--config` file: see `cloudaudit serve --help`), for the commands that open its
+/// storage directly (also while its nodes run).
 struct DataDirOptions: ParsableArguments {
     @Option(help: "Data directory of the deployment (env CLOUDAUDIT_DATA_DIR, default ./cloudaudit-data).") var dataDir: String?
+    @Option(help: "The PostgreSQL store of a deployment of many nodes: postgres://USER@HOST:PORT/DATABASE (env CLOUDAUDIT_STORE; password from PGPASSWORD or --store-password-file).")
+    var store: String?
+    @Option(help: "An owner-only file holding the store's password (env CLOUDAUDIT_STORE_PASSWORD_FILE; else PGPASSWORD).") var storePasswordFile: String?
     @Option(help: "The deployment's configuration file, as given to `serve --config`.") var config: String?
 
     /// The deployment's settings: flag, environment, file, default (one model with `serve`).
     func settings(regions: String? = nil) throws -> ServerConfiguration {
         var flags: [String: String] = [:]
         if let dataDir { flags["data-dir"] = dataDir }
+        if let store { flags["store"] = store }
+        if let storePasswordFile { flags["store-password-file"] = storePasswordFile }
         if let regions { flags["regions"] = regions }
         return try ServerConfiguration.resolve(flags: flags, configFile: config).0
     }
@@ -29,18 +35,16 @@ struct DataDirOptions: ParsableArguments {
 
     /// Opens the storage and the sealer of the deployment `s` (default: these options' settings); the
     /// caller closes the storage.
-    func open(_ given: ServerConfiguration? = nil) throws -> (storage: Storage, admin: Administration) {
-        let s = try given ?? settings()
-        let dir = DataDirectory(path: s.dataDirectory)
-        try dir.ensureExists()
-        let sealer = try SecretSealer(masterKey: try dir.masterKey(given: s.masterKey, logger: Logger(label: "cloudaudit")))
-        let storage = try dir.openStorage(defaultRetentionDays: s.retentionDays)
+    func open(_ given: ServerConfiguration? = nil) async throws -> (storage: Storage, admin: Administration) {
+        let deployment = try Deployment(try given ?? settings())
+        let sealer = try SecretSealer(masterKey: try deployment.masterKey(logger: Logger(label: "cloudaudit")))
+        let storage = try await deployment.openStorage()
         return (storage, Administration(storage: storage, sealer: sealer))
     }
 
     /// Runs `body` on the deployment's storage, and closes the storage whether or not `body` threw.
     func withStorage<T>(_ body: (Storage, Administration) async throws -> T) async throws -> T {
-        let (storage, admin) = try open()
+        let (storage, admin) = try await open()
         let result: Result<T, Error>
         do { result = .success(try await body(storage, admin)) } catch { result = .failure(error) }
         try await storage.close()
@@ -97,7 +101,7 @@ struct AccountsCommand: AsyncParsableCommand {
         func run() async throws {
             let password = try readPassword()
             let hash = try PasswordHash.make(password)
-            let (storage, admin) = try options.open()
+            let (storage, admin) = try await options.open()
             _ = try await admin.ensureDefaultAccount()
             let saved: Result<Void, Error>
             do { saved = .success(try await storage.console.setConsolePassword(ConsolePassword(accountId: account, role: KeyRole(rawValue: role)!, hash: hash, updatedAt: unixNow()))) } catch {
@@ -130,7 +134,7 @@ struct AccountsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (storage, admin) = try options.open()
+            let (storage, admin) = try await options.open()
             _ = try await admin.ensureDefaultAccount()
             let created: Result<Account, Error>
             do { created = .success(try await storage.accounts.createAccount(name: name, retentionDays: retentionDays, id: nil, memberOf: memberOf)) } catch {
@@ -154,7 +158,7 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var options: DataDirOptions
 
         func run() async throws {
-            let (storage, admin) = try options.open()
+            let (storage, admin) = try await options.open()
             _ = try await admin.ensureDefaultAccount()
             let accounts = try await storage.accounts.listAccounts()
             try await storage.close()
@@ -235,7 +239,7 @@ extension KeyRole: ExpressibleByArgument {}
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "keys", abstract: "Access keys, and the deployment's signing key.",
-                                                    subcommands: [Create.self, List.self, Disable.self, Enable.self, SigningPublic.self, RotateSigning.self])
+                                                    subcommands: [Create.self, List.self, Disable.self, Enable.self, SigningPublic.self, RotateSigning.self, Init.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -246,7 +250,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "admin, auditor, ingest or service.") var role: KeyRole
 
         func run() async throws {
-            let (storage, admin) = try options.open()
+            let (storage, admin) = try await options.open()
             defer { Task { try? await storage.close() } }
             do {
                 try printJSON(try await admin.createKey(accountId: account, role: role))
@@ -262,7 +266,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "Only the keys of this account.") var account: Int64?
 
         func run() async throws {
-            let (storage, _) = try options.open()
+            let (storage, _) = try await options.open()
             let keys = try await storage.accounts.listKeys(accountId: account)
             try await storage.close()
             struct Out: Encodable { var SecretId: String; var AccountId: Int64; var Role: String; var Status: String; var CreatedAt: Int64 }
@@ -312,6 +316,32 @@ struct KeysCommand: AsyncParsableCommand {
                 print(current.publicKey.verifierKey)
                 print(current.publicKey.fingerprint)
             }
+        }
+    }
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a deployment's master key and signing key in a data directory, for the nodes of a shared store.",
+            discussion: """
+                Writes <data-dir>/master.key and <data-dir>/signing.key (owner-only; refused when either exists) and prints the \
+                public signing key and its fingerprint. Every node of a deployment on a PostgreSQL store (--store) must use \
+                these same two keys: copy the directory to each node (--data-dir), or give CLOUDAUDIT_MASTER_KEY (the \
+                file's text) and CLOUDAUDIT_SIGNING_KEY_FILE. A node of a shared store never makes keys of its own.
+                """)
+        @Option(help: "The directory to create the keys in (env CLOUDAUDIT_DATA_DIR, default ./cloudaudit-data).") var dataDir: String?
+
+        func run() async throws {
+            let dir = DataDirectory(path: dataDir ?? ProcessInfo.processInfo.environment["CLOUDAUDIT_DATA_DIR"] ?? ServerConfiguration().dataDirectory)
+            try dir.ensureExists()
+            let keys = SigningKeys(directory: dir, operatorKeyFile: nil)
+            for file in [dir.masterKeyPath, keys.ownKeyPath] where FileManager.default.fileExists(atPath: file) {
+                throw CommandFailure("\(file) exists; keys init makes a deployment's first keys only (rotate the signing key with keys rotate-signing)")
+            }
+            let logger = PostgresStoreAccess.quietLogger
+            _ = try dir.masterKey(given: nil, logger: logger)
+            let key = try keys.load(logger: logger)
+            print(key.publicKey.verifierKey)
+            print(key.publicKey.fingerprint)
         }
     }
 

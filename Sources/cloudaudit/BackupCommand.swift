@@ -18,9 +18,8 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(help: "A new (or empty) directory for the copy.") var to: String
 
     func run() async throws {
-        let s = try options.settings()
-        let dir = DataDirectory(path: s.dataDirectory)
-        let manifest = try await DeploymentBackup.write(from: dir, storage: dir.storage, to: to)
+        let deployment = try Deployment(try options.settings())
+        let manifest = try await DeploymentBackup.write(from: deployment.directory, storage: deployment.storage, to: to)
         let events = manifest.Accounts.reduce(0) { $0 + $1.Events }
         print("backed up \(manifest.Accounts.count) accounts, \(events) events, into \(to):")
         for f in manifest.Files { print("  \(f.Name)  \(f.Bytes) bytes\(f.Secret ? "  SECRET: keep it like a password" : "")") }

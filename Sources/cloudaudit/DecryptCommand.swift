@@ -35,8 +35,7 @@ struct DecryptCommand: AsyncParsableCommand {
             throw CommandFailure("\(output) exists; choose another -o file, or add --force to replace it")
         }
         let settings = try options.settings()
-        let (storage, masterKey) = try DataDirectory(path: settings.dataDirectory).openExisting(
-            defaultRetentionDays: settings.retentionDays, masterKey: settings.masterKey, logger: Logger(label: "cloudaudit"))
+        let (storage, masterKey) = try await Deployment(settings).openExisting(logger: Logger(label: "cloudaudit"))
         let result: Result<[UInt8], Error>
         do { result = .success(try await KeyVault(keys: storage.kmsKeys, masterKey: masterKey).decrypt(bytes)) } catch { result = .failure(error) }
         try await storage.close()

@@ -45,9 +45,9 @@ struct KmsCommand: AsyncParsableCommand {
                 throw CommandFailure("region \(region) is not configured; configured regions: \(known.joined(separator: ", "))"
                                          + (file == nil ? " (give the server's regions file with --regions or CLOUDAUDIT_REGIONS_FILE)" : ""))
             }
-            let (storage, admin) = try options.open(settings)
+            let (storage, admin) = try await options.open(settings)
             let masterKey: [UInt8]
-            do { masterKey = try dir.masterKey(given: settings.masterKey, logger: Logger(label: "cloudaudit")) } catch {
+            do { masterKey = try Deployment(settings).masterKey(logger: Logger(label: "cloudaudit")) } catch {
                 try? await storage.close()
                 throw error
             }
@@ -75,7 +75,7 @@ struct KmsCommand: AsyncParsableCommand {
         enum OutputFormat: String, ExpressibleByArgument { case table, json }
 
         func run() async throws {
-            let (storage, _) = try options.open()
+            let (storage, _) = try await options.open()
             let keys: [KmsKey]
             do { keys = try await storage.kmsKeys.kmsKeys(accountId: account, region: region) } catch {
                 try? await storage.close()

@@ -17,7 +17,7 @@ struct TracksCommand: AsyncParsableCommand {
         enum OutputFormat: String, ExpressibleByArgument { case table, json }
 
         func run() async throws {
-            let (storage, _) = try options.open()
+            let (storage, _) = try await options.open()
             let rows: [DeliveryStatus]
             do { rows = try await DeliveryStatus.collect(storage: storage, ownerAccountId: account) } catch {
                 try? await storage.close()

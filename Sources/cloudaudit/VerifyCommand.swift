@@ -191,7 +191,7 @@ struct VerifyCommand: AsyncParsableCommand {
         var closeStore: (() async throws -> Void)?
         var decrypt: BucketVerifier.Decryptor?
         if dataDir != nil || config != nil {
-            let (vault, close) = try Self.openKeyVault(try deployment ?? settings())
+            let (vault, close) = try await Self.openKeyVault(try deployment ?? settings())
             decrypt = { try await vault.decrypt($0) }
             closeStore = close
         }
@@ -230,11 +230,10 @@ struct VerifyCommand: AsyncParsableCommand {
         }
     }
 
-    static func openKeyVault(_ deployment: ServerConfiguration) throws -> (KeyVault, () async throws -> Void) {
+    static func openKeyVault(_ deployment: ServerConfiguration) async throws -> (KeyVault, () async throws -> Void) {
         let opened: (storage: Storage, masterKey: [UInt8])
         do {
-            opened = try DataDirectory(path: deployment.dataDirectory).openExisting(defaultRetentionDays: deployment.retentionDays,
-                                                                                   masterKey: deployment.masterKey, logger: Logger(label: "cloudaudit"))
+            opened = try await Deployment(deployment).openExisting(logger: Logger(label: "cloudaudit"))
         } catch let e as ServerError {
             throw CommandFailure(e.description, exitCode: 2)
         }

@@ -27,6 +27,10 @@ class Cluster:
         assert p.returncode == 0, p.stderr
         return [line for line in p.stdout.splitlines() if line]
 
+    def halt(self):
+        """Stops the server, keeping its files: an outage, which `restart` ends."""
+        subprocess.run([str(SCRIPT), "halt", str(self.directory)], check=True, timeout=120)
+
     def restart(self):
         subprocess.run([str(SCRIPT), "restart", str(self.directory)], check=True, timeout=120)
 
