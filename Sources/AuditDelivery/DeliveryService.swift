@@ -121,26 +121,36 @@ public final class DeliveryService: Service, Sendable {
         let tracks = try await storage.tracks.tracks(accountId: nil)
         let states = Dictionary(grouping: try await storage.tracks.deliveryStates(trackId: nil), by: \.trackId)
         for track in tracks {
+            if Task.isCancelled { return }
             // The store keeps a cursor for every account a set covers (members too, from when they join).
             var own = states[track.id] ?? []
             if !track.trackForAllMembers { own.removeAll { $0.accountId != track.accountId } }
-            for state in own {
-                if Task.isCancelled { return }
-                let key = Key(track: track.id, account: state.accountId)
-                let now = clock()
-                if let at = schedule.retryAt[key], at > now { continue }
-                do {
-                    if track.enabled {
-                        let delivered = try await deliver(track, state, key: key, schedule: &schedule, force: finalPass)
-                        try await digestIfDue(track, delivered, force: finalPass)
-                    } else {
-                        // A stopped set closes its period at once, so its last files are covered.
-                        try await digestIfDue(track, state, force: true)
+            // One node delivers a set at a time (the others skip it while its lease runs); the store refuses
+            // the cursor moves of a node that lost the lease while it worked (Lease.current).
+            guard !own.isEmpty, let lease = try await storage.leases.claim("track:\(track.id)", now: clock()) else { continue }
+            await Lease.$current.withValue(lease) {
+                for state in own {
+                    if Task.isCancelled { return }
+                    let key = Key(track: track.id, account: state.accountId)
+                    let now = clock()
+                    if let at = schedule.retryAt[key], at > now { continue }
+                    do {
+                        if track.enabled {
+                            let delivered = try await deliver(track, state, key: key, schedule: &schedule, force: finalPass)
+                            try await digestIfDue(track, delivered, force: finalPass)
+                        } else {
+                            // A stopped set closes its period at once, so its last files are covered.
+                            try await digestIfDue(track, state, force: true)
+                        }
+                        schedule.failures[key] = nil
+                        schedule.retryAt[key] = nil
+                    } catch let e as StoreError where e.code == .leaseLost {
+                        // Another node took the set over while this one worked: its work now, not a failure.
+                        logger.info("tracking set taken over by another node", metadata: ["delivery.track": "\(track.id)", "error.message": "\(e.message)"])
+                        return
+                    } catch {
+                        await recordFailure(track, key: key, error: error, schedule: &schedule)
                     }
-                    schedule.failures[key] = nil
-                    schedule.retryAt[key] = nil
-                } catch {
-                    await recordFailure(track, key: key, error: error, schedule: &schedule)
                 }
             }
         }

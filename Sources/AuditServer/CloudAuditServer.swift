@@ -118,7 +118,7 @@ public enum CloudAuditServer {
             StoreLifecycleService(storage: storage, drain: { await api.selfAudit.drain() }, logger: logger),
             AfterListening(gate: listening, inner: RetentionService(storage: storage, defaultRetentionDays: c.retentionDays,
                                                                     interval: c.retentionInterval, logger: logger)),
-            AfterListening(gate: listening, inner: CheckpointService(checkpointer: api.environment.checkpointer, interval: c.checkpointInterval,
+            AfterListening(gate: listening, inner: CheckpointService(checkpointer: api.environment.checkpointer, leases: storage.leases, interval: c.checkpointInterval,
                                                                      logger: logger, passes: checkpointPasses)),
             AfterListening(gate: listening, inner: delivery),
             AfterListening(gate: listening, inner: MetricsSampler(storage: deployment.storage, checkpoints: checkpointPasses)),

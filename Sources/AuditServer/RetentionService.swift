@@ -20,10 +20,12 @@ public struct RetentionService: Service {
         self.clock = clock
     }
 
-    /// One pass over every account; returns the number of events dropped.
+    /// One pass over every account; returns the number of events dropped. One node of a deployment runs
+    /// it at a time (the lease `retention`); another node's pass answers 0.
     @discardableResult
     public func runOnce() async throws -> Int {
         let now = clock()
+        guard try await storage.leases.claim("retention", now: now) != nil else { return 0 }
         var dropped = 0
         let accounts = try await storage.accounts.listAccounts()
         func cutoff(_ account: Account) -> Int64 { TimeBuckets.hour(now - Int64(account.retentionDays ?? defaultRetentionDays) * 86400) }

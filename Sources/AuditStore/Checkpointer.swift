@@ -35,12 +35,12 @@ public struct Checkpointer: Sendable {
     public func checkpoint(accountId: Int64, size: Int64) async throws -> StoredCheckpoint {
         if let kept = try await log.checkpoint(accountId: accountId, size: size) { return kept }
         let root = try await log.merkleRoot(accountId: accountId, size: size)
-        let now = clock()
-        let note = try Checkpoint(origin: origin(accountId: accountId), size: UInt64(size), root: root, time: now).signed(with: key)
-        let made = StoredCheckpoint(accountId: accountId, size: size, root: root, time: now, note: note)
-        try await log.saveCheckpoint(made)
-        // Two callers may race to the same size: the first one kept wins, and both answer with it.
-        return try await log.checkpoint(accountId: accountId, size: size) ?? made
+        let (origin, key, clock) = (origin(accountId: accountId), self.key, self.clock)
+        return try await log.keepCheckpoint(accountId: accountId, size: size) {
+            let now = clock()
+            let note = try Checkpoint(origin: origin, size: UInt64(size), root: root, time: now).signed(with: key)
+            return StoredCheckpoint(accountId: accountId, size: size, root: root, time: now, note: note)
+        }
     }
 
     /// Checkpoints every account whose log grew since its newest one; returns how many were made.

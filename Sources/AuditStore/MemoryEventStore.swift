@@ -228,7 +228,9 @@ public actor MemoryEventStore: StorageBackend {
     }
 
     public func pendingNotifications(dueBy now: Int64, limit: Int) async throws -> [QueuedNotification] {
-        Array(outbox.filter { outboxDue[$0.id, default: 0] <= now }.prefix(limit))
+        let due = Array(outbox.filter { outboxDue[$0.id, default: 0] <= now }.prefix(limit))
+        for n in due { outboxDue[n.id] = QueuedNotification.claimEnd(now) }
+        return due
     }
 
     public func acknowledgeNotification(id: Int64) async throws {
@@ -261,6 +263,12 @@ public actor MemoryEventStore: StorageBackend {
     }
 
     public func sequence(accountId: Int64, eventId: String) async throws -> Int64? { byEventId[accountId]?[eventId] }
+
+    public func checkpoints(accountId: Int64) async throws -> [StoredCheckpoint] {
+        (checkpoints[accountId] ?? [:]).values.sorted { $0.size < $1.size }
+    }
+
+    public func queuedNotifications() async throws -> [QueuedNotification] { outbox }
 
     public func saveCheckpoint(_ c: StoredCheckpoint) async throws {
         if checkpoints[c.accountId]?[c.size] == nil { checkpoints[c.accountId, default: [:]][c.size] = c }

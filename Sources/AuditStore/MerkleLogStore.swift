@@ -34,9 +34,23 @@ public protocol MerkleLogStore: Sendable {
     func saveCheckpoint(_ checkpoint: StoredCheckpoint) async throws
     /// The kept checkpoint of exactly `size`, or the newest one when `size` is nil.
     func checkpoint(accountId: Int64, size: Int64?) async throws -> StoredCheckpoint?
+    /// Every kept checkpoint of the account, smallest size first (`store copy` carries them over).
+    func checkpoints(accountId: Int64) async throws -> [StoredCheckpoint]
+    /// The kept checkpoint of exactly `size`, else the one `sign` makes, kept. A store shared by nodes
+    /// calls `sign` at most once per (account, size) whichever nodes race to it; the default (one
+    /// process) keeps the first one saved.
+    func keepCheckpoint(accountId: Int64, size: Int64, sign: @escaping @Sendable () throws -> StoredCheckpoint) async throws -> StoredCheckpoint
 }
 
 extension MerkleLogStore {
+    public func keepCheckpoint(accountId: Int64, size: Int64, sign: @escaping @Sendable () throws -> StoredCheckpoint) async throws -> StoredCheckpoint {
+        if let kept = try await checkpoint(accountId: accountId, size: size) { return kept }
+        let made = try sign()
+        try await saveCheckpoint(made)
+        // Two callers may race to the same size: the first one kept wins, and both answer with it.
+        return try await checkpoint(accountId: accountId, size: size) ?? made
+    }
+
     /// The hash of the leaves `range` (MTH of RFC 6962 for the ranges its proofs use, e.g. `0..<size`).
     public func merkleHash(accountId: Int64, range: Range<UInt64>) async throws -> MerkleHash {
         let nodes = MerkleNode.decompose(range)

@@ -8,6 +8,8 @@ public struct Storage: Sendable {
     public let outbox: any NotificationOutbox
     public let console: any ConsoleStore
     public let kmsKeys: any KmsKeyStore
+    /// Leases on the work that the nodes of a deployment share (in memory for a one-node backend).
+    public let leases: any WorkLeases
     /// What opening the storage did to its schema, for the operator's log (nil: the backend does not say).
     public var schema: SchemaUpgrade?
     /// Whether the storage can serve now (`/readyz`): reachable, and at this code's schema. An embedded
@@ -17,7 +19,7 @@ public struct Storage: Sendable {
 
     /// A backend whose roles are separate values.
     public init(accounts: any AccountDirectory, events: any EventLog, cursors: any PageCursorStore, tracks: any TrackStore,
-                outbox: any NotificationOutbox, console: any ConsoleStore, kmsKeys: any KmsKeyStore,
+                outbox: any NotificationOutbox, console: any ConsoleStore, kmsKeys: any KmsKeyStore, leases: any WorkLeases = LocalLeases(),
                 close: @escaping @Sendable () async throws -> Void) {
         self.accounts = accounts
         self.events = events
@@ -26,13 +28,14 @@ public struct Storage: Sendable {
         self.outbox = outbox
         self.console = console
         self.kmsKeys = kmsKeys
+        self.leases = leases
         closeBackend = close
     }
 
     /// A backend that plays every role in one object.
     public init(_ backend: some StorageBackend) {
         self.init(accounts: backend, events: backend, cursors: backend, tracks: backend, outbox: backend, console: backend,
-                  kmsKeys: backend, close: { try await backend.close() })
+                  kmsKeys: backend, leases: backend as? any WorkLeases ?? LocalLeases(), close: { try await backend.close() })
     }
 
     /// Closes the backend; nothing may use the storage after.

@@ -162,7 +162,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             case trackQuota = "TrackQuota", trackNameExists = "TrackNameExists", cursorMoved = "CursorMoved"
             case kmsKeyExists = "KmsKeyExists", kmsAliasExists = "KmsAliasExists"
             case merkleNodeMissing = "MerkleNodeMissing", merkleLogMismatch = "MerkleLogMismatch", schemaTooNew = "SchemaTooNew"
-            case unavailable = "Unavailable"
+            case unavailable = "Unavailable", leaseLost = "LeaseLost"
         }
 
         let base: Base
@@ -189,6 +189,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         /// retried. An append that fails so may or may not have been committed; retrying it is safe,
         /// since events are idempotent by eventId.
         public static let unavailable = Code(base: .unavailable)
+        /// A write made under a lease (`Lease.current`) that has since passed to another node: refused,
+        /// so that two nodes never both record the same shared work.
+        public static let leaseLost = Code(base: .leaseLost)
 
         public var description: String { base.rawValue }
     }

@@ -107,6 +107,12 @@ public struct OutgoingNotification: Sendable, Equatable {
 
 /// A notification waiting for its channel's acknowledgement.
 public struct QueuedNotification: Sendable, Equatable {
+    /// How long a notification handed out by `pendingNotifications` stays with its claimer.
+    public static let claimSeconds: Int64 = 60
+
+    /// When a claim made at `now` runs out (saturating: `now` may be any number a caller passes).
+    public static func claimEnd(_ now: Int64) -> Int64 { min(now, Int64.max - claimSeconds) + claimSeconds }
+
     public var id: Int64
     public var trackId: Int64
     /// `<region>/<channel name>`.
@@ -154,7 +160,9 @@ public protocol TrackStore: Sendable {
 /// Notifications queued with delivery-state moves (`TrackStore.saveDeliveryState`), until their channel
 /// acknowledges them.
 public protocol NotificationOutbox: Sendable {
-    /// Queued notifications whose next attempt is due by `now`, oldest first, at most `limit`.
+    /// Queued notifications whose next attempt is due by `now`, oldest first, at most `limit`, claimed:
+    /// none is returned again (to this caller or another node) before `now + QueuedNotification.claimSeconds`,
+    /// unless it is postponed; a claimer that dies leaves it to be claimed again after that.
     func pendingNotifications(dueBy now: Int64, limit: Int) async throws -> [QueuedNotification]
     /// Removes an acknowledged notification.
     func acknowledgeNotification(id: Int64) async throws
@@ -162,4 +170,6 @@ public protocol NotificationOutbox: Sendable {
     func postponeNotification(id: Int64, until: Int64, error: String) async throws
     /// Queued notifications per tracking set.
     func pendingNotificationCounts() async throws -> [Int64: Int]
+    /// Every queued notification, oldest first, claimed or not (`store copy` carries them over).
+    func queuedNotifications() async throws -> [QueuedNotification]
 }

@@ -82,19 +82,27 @@ extension PostgresStore {
                         if node.level == 0 || node.level >= Self.keptNodeLevel { rows.node(e.accountId, node, hash) }
                     }
                     trees[e.accountId] = tree
-                    rows.event(e, seq: seq)
-                    let hour = TimeBuckets.hour(e.eventTime)
-                    for posting in p.postings {
-                        rows.posting(e, key: posting.key, hash: posting.hash, seq: seq)
-                        if LookupKey(rawValue: posting.key)?.keepsHourlyCounts == true {
-                            counts[CountKey(account: e.accountId, key: posting.key, hash: posting.hash, hour: hour), default: 0] += 1
-                        }
-                    }
+                    rows.add(p, seq: seq, counts: &counts)
                     out.append(.stored(sequence: seq))
                 }
                 outcomes.append(out)
             }
             guard !rows.eventAccounts.isEmpty else { return outcomes }
+            try await Self.insert(rows, counts: counts, shard: shard, c, logger)
+            let touched = Array(trees.keys).sorted()
+            try await c.query("""
+                UPDATE accounts a SET next_seq = k.next_seq, merkle_range = k.merkle_range
+                FROM UNNEST(\(touched), \(touched.map { next[$0]! }), \(touched.map { ByteBuffer(bytes: trees[$0]!.serialized) }))
+                  AS k(id, next_seq, merkle_range)
+                WHERE a.id = k.id
+                """, logger: logger)
+            return outcomes
+        }
+    }
+
+    /// Writes one group's rows: events, their ids, postings, Merkle nodes and hourly counts.
+    static func insert(_ rows: AppendRows, counts: [CountKey: Int64], shard: Int16, _ c: PostgresConnection, _ logger: Logger) async throws {
+        if !rows.eventAccounts.isEmpty {
             try await c.query("""
                 INSERT INTO events(account_id, event_time, seq, event_id, record)
                 SELECT * FROM UNNEST(\(rows.eventAccounts), \(rows.eventTimes), \(rows.eventSeqs), \(rows.eventIds), \(rows.records))
@@ -107,22 +115,14 @@ extension PostgresStore {
                 INSERT INTO postings(account_id, key, value_hash, event_time, seq)
                 SELECT * FROM UNNEST(\(rows.postingAccounts), \(rows.postingKeys), \(rows.postingHashes), \(rows.postingTimes), \(rows.postingSeqs))
                 """, logger: logger)
-            if !rows.nodeAccounts.isEmpty {
-                try await c.query("""
-                    INSERT INTO merkle_nodes(account_id, level, idx, hash)
-                    SELECT * FROM UNNEST(\(rows.nodeAccounts), \(rows.nodeLevels), \(rows.nodeIndexes), \(rows.nodeHashes))
-                    """, logger: logger)
-            }
-            try await Self.applyCounts(counts, shard: shard, c, logger)
-            let touched = Array(trees.keys).sorted()
-            try await c.query("""
-                UPDATE accounts a SET next_seq = k.next_seq, merkle_range = k.merkle_range
-                FROM UNNEST(\(touched), \(touched.map { next[$0]! }), \(touched.map { ByteBuffer(bytes: trees[$0]!.serialized) }))
-                  AS k(id, next_seq, merkle_range)
-                WHERE a.id = k.id
-                """, logger: logger)
-            return outcomes
         }
+        if !rows.nodeAccounts.isEmpty {
+            try await c.query("""
+                INSERT INTO merkle_nodes(account_id, level, idx, hash)
+                SELECT * FROM UNNEST(\(rows.nodeAccounts), \(rows.nodeLevels), \(rows.nodeIndexes), \(rows.nodeHashes))
+                """, logger: logger)
+        }
+        try await applyCounts(counts, shard: shard, c, logger)
     }
 
     /// Subtrees of at least 2^6 leaves are kept; smaller ones are hashed again from their leaves.
@@ -152,6 +152,19 @@ extension PostgresStore {
         var eventAccounts: [Int64] = [], eventTimes: [Int64] = [], eventSeqs: [Int64] = [], eventIds: [String] = [], records: [ByteBuffer] = []
         var postingAccounts: [Int64] = [], postingKeys: [Int16] = [], postingHashes: [Int64] = [], postingTimes: [Int64] = [], postingSeqs: [Int64] = []
         var nodeAccounts: [Int64] = [], nodeLevels: [Int16] = [], nodeIndexes: [Int64] = [], nodeHashes: [ByteBuffer] = []
+
+        /// The event with its postings, and its hourly counts added to `counts`.
+        mutating func add(_ p: PreparedEvent, seq: Int64, counts: inout [CountKey: Int64]) {
+            let e = p.event
+            event(e, seq: seq)
+            let hour = TimeBuckets.hour(e.eventTime)
+            for posting in p.postings {
+                self.posting(e, key: posting.key, hash: posting.hash, seq: seq)
+                if LookupKey(rawValue: posting.key)?.keepsHourlyCounts == true {
+                    counts[CountKey(account: e.accountId, key: posting.key, hash: posting.hash, hour: hour), default: 0] += 1
+                }
+            }
+        }
 
         mutating func event(_ e: AuditEvent, seq: Int64) {
             eventAccounts.append(e.accountId)

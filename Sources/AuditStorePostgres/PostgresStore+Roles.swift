@@ -54,6 +54,38 @@ extension PostgresStore {
             """)
     }
 
+    /// The kept checkpoint of `size`, else the one `sign` makes, kept: under a transaction-scoped
+    /// advisory lock per account, so that nodes racing to the same size sign it once.
+    public func keepCheckpoint(accountId: Int64, size: Int64, sign: @escaping @Sendable () throws -> StoredCheckpoint) async throws -> StoredCheckpoint {
+        let logger = self.logger
+        let fence = Lease.current
+        return try await transaction { c in
+            try await c.query("SELECT pg_advisory_xact_lock(\(Self.checkpointLock), hashtext(\(String(accountId))))", logger: logger)
+            try await Self.checkFence(fence, c, logger)
+            if let kept = try await c.query("""
+                SELECT root, time, note FROM checkpoints WHERE account_id = \(accountId) AND size = \(size)
+                """, logger: logger).collect().first {
+                let (root, time, note) = try kept.decode((Data, Int64, String).self)
+                return StoredCheckpoint(accountId: accountId, size: size, root: Array(root), time: time, note: note)
+            }
+            let made = try sign()
+            try await c.query("""
+                INSERT INTO checkpoints(account_id, size, root, time, note) VALUES (\(accountId), \(size), \(Data(made.root)), \(made.time), \(made.note))
+                """, logger: logger)
+            return made
+        }
+    }
+
+    /// The first key of the advisory locks that order checkpoint signing (the second is the account's hash).
+    static let checkpointLock: Int32 = 0x4368_6B70  // "Chkp"
+
+    public func checkpoints(accountId: Int64) async throws -> [StoredCheckpoint] {
+        try await rows("SELECT size, root, time, note FROM checkpoints WHERE account_id = \(accountId) ORDER BY size").map { row in
+            let (size, root, time, note) = try row.decode((Int64, Data, Int64, String).self)
+            return StoredCheckpoint(accountId: accountId, size: size, root: Array(root), time: time, note: note)
+        }
+    }
+
     public func checkpoint(accountId: Int64, size: Int64?) async throws -> StoredCheckpoint? {
         try await rows("""
             SELECT size, root, time, note FROM checkpoints WHERE account_id = \(accountId) AND (\(size)::bigint IS NULL OR size = \(size))
@@ -174,7 +206,9 @@ extension PostgresStore {
     public func saveDeliveryState(_ s: DeliveryState, expectedSequence: Int64?, notifications: [OutgoingNotification]) async throws {
         let logger = self.logger
         let digest = try s.digest.map { Data(try $0.encode()) }
+        let fence = Lease.current
         try await transaction { c in
+            try await Self.checkFence(fence, c, logger)
             // A deleted set keeps no state (the set's row, locked, orders this against its deletion).
             guard try await !c.query("SELECT 1 FROM tracks WHERE id = \(s.trackId) FOR SHARE", logger: logger).collect().isEmpty else { return }
             if let expectedSequence {
@@ -200,10 +234,21 @@ extension PostgresStore {
         }
     }
 
+    /// Claims the due notifications: rows locked by another node's claim are skipped, and the claimed
+    /// ones are due again only after the claim (`FOR UPDATE SKIP LOCKED`, then a later `due_at`).
     public func pendingNotifications(dueBy now: Int64, limit: Int) async throws -> [QueuedNotification] {
         try await rows("""
-            SELECT id, track_id, channel, body, message_id, attempts FROM notifications WHERE due_at <= \(now) ORDER BY id LIMIT \(Int64(max(0, limit)))
+            UPDATE notifications SET due_at = \(QueuedNotification.claimEnd(now))
+            WHERE id IN (SELECT id FROM notifications WHERE due_at <= \(now) ORDER BY id LIMIT \(Int64(max(0, limit))) FOR UPDATE SKIP LOCKED)
+            RETURNING id, track_id, channel, body, message_id, attempts
             """).map { r in
+            let (id, track, channel, body, messageId, attempts) = try r.decode((Int64, Int64, String, Data, String, Int).self)
+            return QueuedNotification(id: id, trackId: track, channel: channel, body: Array(body), messageId: messageId, attempts: attempts)
+        }.sorted { $0.id < $1.id }
+    }
+
+    public func queuedNotifications() async throws -> [QueuedNotification] {
+        try await rows("SELECT id, track_id, channel, body, message_id, attempts FROM notifications ORDER BY id").map { r in
             let (id, track, channel, body, messageId, attempts) = try r.decode((Int64, Int64, String, Data, String, Int).self)
             return QueuedNotification(id: id, trackId: track, channel: channel, body: Array(body), messageId: messageId, attempts: attempts)
         }
@@ -323,5 +368,42 @@ extension PostgresStore {
 
     public func setKmsKeyStatus(id: String, status: KeyStatus) async throws -> Bool {
         try await !rows("UPDATE kms_keys SET status = \(status.rawValue) WHERE key_id = \(id) RETURNING 1").isEmpty
+    }
+}
+
+// MARK: Leases on shared work
+
+extension PostgresStore: WorkLeases {
+    public var fencesWrites: Bool { true }
+
+    /// One statement: a free or expired lease (or the caller's own) is taken or renewed; the token grows
+    /// when the holder changes (or the holder's own lease had run out).
+    public func claimLease(_ name: String, holder: String, ttl: Int64, now: Int64) async throws -> Lease? {
+        let until = min(now, Int64.max - ttl) + ttl
+        return try await rows("""
+            INSERT INTO leases(name, holder, token, expires_at) VALUES (\(name), \(holder), 1, \(until))
+            ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
+                token = CASE WHEN leases.holder = excluded.holder AND leases.expires_at > \(now) THEN leases.token ELSE leases.token + 1 END
+            WHERE leases.expires_at <= \(now) OR leases.holder = excluded.holder
+            RETURNING token, expires_at
+            """).first.map { row in
+            let (token, expires) = try row.decode((Int64, Int64).self)
+            return Lease(name: name, token: token, expiresAt: expires)
+        }
+    }
+
+    public func releaseLease(_ name: String, holder: String) async throws {
+        try await run("UPDATE leases SET expires_at = 0 WHERE name = \(name) AND holder = \(holder)")
+    }
+
+    /// Inside a write's transaction: refuses it when the task works under a lease (`Lease.current`) whose
+    /// token has since changed (another node took the work over). The row stays share-locked until the
+    /// commit, so the lease cannot change hands in between.
+    static func checkFence(_ fence: Lease?, _ c: PostgresConnection, _ logger: Logger) async throws {
+        guard let fence else { return }
+        let token = try await c.query("SELECT token FROM leases WHERE name = \(fence.name) FOR SHARE", logger: logger).collect().first?.decode(Int64.self)
+        guard token == fence.token else {
+            throw StoreError(.leaseLost, "the lease \(fence.name) passed to another node (token \(token.map(String.init) ?? "none"), held \(fence.token)); its work is theirs now")
+        }
     }
 }

@@ -119,6 +119,15 @@ extension SQLiteEventStore {
         }
     }
 
+    public func checkpoints(accountId: Int64) async throws -> [StoredCheckpoint] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT size, root, time, note FROM checkpoints WHERE account_id = ? ORDER BY size", arguments: [accountId]).map { row in
+                let root: Data = row[1]
+                return StoredCheckpoint(accountId: accountId, size: row[0], root: Array(root), time: row[2], note: row[3])
+            }
+        }
+    }
+
     public func checkpoint(accountId: Int64, size: Int64?) async throws -> StoredCheckpoint? {
         try await pool.read { db in
             let sql = "SELECT account_id, size, root, time, note FROM checkpoints WHERE account_id = ?"

@@ -16,7 +16,7 @@ struct CloudAudit: AsyncParsableCommand {
             through the API with `verify-event`) against the key `keys signing-public` prints.
             """,
         version: CloudAuditRelease.versionLine,
-        subcommands: [ServeCommand.self, AccountsCommand.self, KeysCommand.self, TracksCommand.self, EventsCommand.self, BenchCommand.self,
+        subcommands: [ServeCommand.self, AccountsCommand.self, KeysCommand.self, TracksCommand.self, EventsCommand.self, BenchCommand.self, StoreCommand.self,
                       KmsCommand.self, DecryptCommand.self, VerifyCommand.self, VerifyEventCommand.self, BackupCommand.self, RestoreCommand.self,
                       MigrateCommand.self]
     )

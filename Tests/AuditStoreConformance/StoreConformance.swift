@@ -23,6 +23,7 @@ public struct StoreConformance: Sendable {
         case queriesOfAnyTimesAreAnsweredFromTheDaysOfData, accountNamesAreUniqueAndAccountsChange
         // Tracking sets, delivery state, outbox (TrackStoreConformance.swift)
         case eventsBySequence, tracksHaveQuotaUniqueNamesAndOwners, cursorsStartAtCreation, memberCursors, deliveryStateAndOutbox
+        case leasesGoToOneHolderAndFenceTheLosers
         // KMS keys (KmsKeyConformance.swift)
         case kmsKeysRoundTripAndList, kmsAliasesAreUniquePerAccountAndRegion, kmsKeyStatus
         // The Merkle log and checkpoints (MerkleLogConformance.swift)
@@ -53,6 +54,7 @@ public struct StoreConformance: Sendable {
         case .cursorsStartAtCreation: try await cursorsStartAtCreation()
         case .memberCursors: try await memberCursors()
         case .deliveryStateAndOutbox: try await deliveryStateAndOutbox()
+        case .leasesGoToOneHolderAndFenceTheLosers: try await leasesGoToOneHolderAndFenceTheLosers()
         case .kmsKeysRoundTripAndList: try await kmsKeysRoundTripAndList()
         case .kmsAliasesAreUniquePerAccountAndRegion: try await kmsAliasesAreUniquePerAccountAndRegion()
         case .kmsKeyStatus: try await kmsKeyStatus()

@@ -164,10 +164,13 @@ extension StoreConformance {
         XCTAssertEqual(due[0].trackId, t.id)
         let v23 = try await s.outbox.pendingNotificationCounts()
         XCTAssertEqual(v23, [t.id: 2])
-        try await s.outbox.postponeNotification(id: due[0].id, until: now + 60, error: "HTTP 500")
-        due = try await s.outbox.pendingNotifications(dueBy: now, limit: 10)
-        XCTAssertEqual(due.map(\.channel), ["local/q2"])
-        let later = try await s.outbox.pendingNotifications(dueBy: now + 60, limit: 10)
+        // Claimed: not handed out again (to another node either) until the claim runs out.
+        let again = try await s.outbox.pendingNotifications(dueBy: now, limit: 10)
+        XCTAssertEqual(again, [], "a claimed notification was handed out twice")
+        try await s.outbox.postponeNotification(id: due[0].id, until: now + 600, error: "HTTP 500")
+        due = try await s.outbox.pendingNotifications(dueBy: now + QueuedNotification.claimSeconds, limit: 10)
+        XCTAssertEqual(due.map(\.channel), ["local/q2"], "a claim that ran out (a claimer that died) is claimed again; a postponed one waits")
+        let later = try await s.outbox.pendingNotifications(dueBy: now + 600, limit: 10)
         XCTAssertEqual(later.first { $0.channel == "local/q1" }?.attempts, 1)
         try await s.outbox.acknowledgeNotification(id: due[0].id)
         let v24 = try await s.outbox.pendingNotificationCounts()
@@ -181,6 +184,53 @@ extension StoreConformance {
         XCTAssertEqual(v26, [])
         let v27 = try await s.outbox.pendingNotificationCounts()
         XCTAssertEqual(v27, [:])
+        try await s.close()
+    }
+
+    /// Leases on shared work: one holder at a time, renewals keep the token, a change of holder grows it,
+    /// a release frees it at once; a shared store refuses the cursor moves of a holder that lost it.
+    func leasesGoToOneHolderAndFenceTheLosers() async throws {
+        let s = try await makeStorage()
+        let held = try await s.leases.claimLease("track:1", holder: "a", ttl: 30, now: now)
+        let first = try XCTUnwrap(held, "a free lease is granted")
+        XCTAssertEqual(first.expiresAt, now + 30)
+        let refused = try await s.leases.claimLease("track:1", holder: "b", ttl: 30, now: now + 1)
+        XCTAssertNil(refused, "a running lease is not granted to another holder")
+        let other = try await s.leases.claimLease("track:2", holder: "b", ttl: 30, now: now + 1)
+        XCTAssertNotNil(other, "leases are per name")
+        let renewed = try await s.leases.claimLease("track:1", holder: "a", ttl: 30, now: now + 10)
+        XCTAssertEqual(renewed, Lease(name: "track:1", token: first.token, expiresAt: now + 40), "a renewal keeps the token")
+        let takenOver = try await s.leases.claimLease("track:1", holder: "b", ttl: 30, now: now + 41)
+        let second = try XCTUnwrap(takenOver, "an expired lease goes to the next claimer")
+        XCTAssertGreaterThan(second.token, first.token, "the fencing token grows with the holder")
+        try await s.leases.releaseLease("track:1", holder: "a")  // not a's any more: nothing happens
+        let stillB = try await s.leases.claimLease("track:1", holder: "a", ttl: 30, now: now + 42)
+        XCTAssertNil(stillB, "only the holder releases a lease")
+        try await s.leases.releaseLease("track:1", holder: "b")
+        let back = try await s.leases.claimLease("track:1", holder: "a", ttl: 30, now: now + 43)
+        let third = try XCTUnwrap(back, "a released lease is free at once")
+        XCTAssertGreaterThan(third.token, second.token)
+        let huge = try await s.leases.claimLease("far", holder: "a", ttl: 30, now: Int64.max - 1)
+        XCTAssertEqual(huge?.expiresAt, Int64.max, "expiry saturates")
+
+        guard s.leases.fencesWrites else { return try await s.close() }
+        let acct = try await s.accounts.createAccount(name: "a", retentionDays: nil, id: nil).id
+        let t = try await s.tracks.createTrack(sampleTrack(acct, "set"), quota: 5)
+        let name = "track:\(t.id)"
+        let claimed = try await s.leases.claimLease(name, holder: "a", ttl: 30, now: now)
+        let lost = try XCTUnwrap(claimed)
+        var st = try await s.tracks.deliveryStates(trackId: t.id)[0]
+        st.deliveredSequence = 5
+        try await Lease.$current.withValue(lost) { try await s.tracks.saveDeliveryState(st, expectedSequence: 0, notifications: []) }
+        let taken = try await s.leases.claimLease(name, holder: "b", ttl: 30, now: now + 31)
+        XCTAssertNotNil(taken)
+        st.deliveredSequence = 9
+        do {
+            try await Lease.$current.withValue(lost) { try await s.tracks.saveDeliveryState(st, expectedSequence: 5, notifications: []) }
+            XCTFail("a holder that lost its lease moved the cursor")
+        } catch let e as StoreError { XCTAssertEqual(e.code, .leaseLost) }
+        let kept = try await s.tracks.deliveryStates(trackId: t.id)[0].deliveredSequence
+        XCTAssertEqual(kept, 5)
         try await s.close()
     }
 }

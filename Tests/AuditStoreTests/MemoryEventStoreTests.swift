@@ -28,6 +28,7 @@ final class MemoryEventStoreTests: XCTestCase {
     func testCursorsStartAtCreation() async throws { try await conformance(.cursorsStartAtCreation) }
     func testMemberCursors() async throws { try await conformance(.memberCursors) }
     func testDeliveryStateAndOutbox() async throws { try await conformance(.deliveryStateAndOutbox) }
+    func testLeasesGoToOneHolderAndFenceTheLosers() async throws { try await conformance(.leasesGoToOneHolderAndFenceTheLosers) }
     func testKmsKeysRoundTripAndList() async throws { try await conformance(.kmsKeysRoundTripAndList) }
     func testKmsAliasesAreUniquePerAccountAndRegion() async throws { try await conformance(.kmsAliasesAreUniquePerAccountAndRegion) }
     func testKmsKeyStatus() async throws { try await conformance(.kmsKeyStatus) }

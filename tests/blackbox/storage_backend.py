@@ -12,12 +12,21 @@ rather than at what it answers (everything else reads stored data through the AP
 * `internal_words()`: words naming a backend's internals, which no answer or error message may carry.
 
 The backend is chosen by $CLOUDAUDIT_TEST_BACKEND (default "sqlite"), naming one of `BACKENDS`. Each
-backend is a class with the methods above (taking the `support.Server`) and an `internal_words` tuple;
-another one (e.g. PostgreSQL) is a second class registered in `BACKENDS`.
+backend is a class with the methods above (taking the `support.Server`) and an `internal_words` tuple,
+and `store_env(data_dir, env)`: what a server or admin command of that data directory needs in its
+environment to reach its store (nothing for SQLite; for PostgreSQL, a database of its own on the cluster
+of $CLOUDAUDIT_TEST_POSTGRES_URL, and the deployment keys in the data directory: `cloudaudit keys init`).
+`only(name, why)` marks a test that makes sense for one backend only, saying why.
 """
 
+import glob
+import hashlib
 import os
 import sqlite3
+import subprocess
+from urllib.parse import urlsplit
+
+import pytest
 
 from merkle_ref import CompactRange, leaf_hash
 
@@ -29,6 +38,9 @@ class SQLiteBackend:
     """The embedded default store: one SQLite file (WAL mode) in the server's data directory."""
 
     name = "sqlite"
+
+    def store_env(self, data_dir, env):
+        return {}
     # its name, its library's, and the wording of its errors
     internal_words = ("sqlite", "grdb", "no such table", "constraint failed")
     FILE = "cloudaudit.sqlite"
@@ -109,16 +121,128 @@ class SQLiteBackend:
             con.close()
 
 
-BACKENDS = {cls.name: cls for cls in (SQLiteBackend,)}
+class PostgresBackend:
+    """A PostgreSQL store (docs/postgres.md): each data directory gets a database of its own on the test
+    cluster ($CLOUDAUDIT_TEST_POSTGRES_URL, made by scripts/pg-cluster), named after the directory's path,
+    and the deployment's keys in the directory (a node of a shared store makes none)."""
+
+    name = "postgres"
+    internal_words = ("postgres", "psqlerror", "sqlstate", "violates", "relation \"")
+    created = set()
+
+    def __init__(self):
+        url = os.environ.get("CLOUDAUDIT_TEST_POSTGRES_URL")
+        if not url:
+            raise RuntimeError("CLOUDAUDIT_TEST_BACKEND=postgres needs CLOUDAUDIT_TEST_POSTGRES_URL (scripts/pg-cluster start DIR prints one)")
+        self.base = urlsplit(url)
+
+    def database(self, data_dir):
+        return "bb_" + hashlib.sha1(os.path.abspath(str(data_dir)).encode()).hexdigest()[:24]
+
+    def url(self, data_dir):
+        return "postgres://cloudaudit@%s:%d/%s" % (self.base.hostname, self.base.port, self.database(data_dir))
+
+    def psql(self, sql, database="postgres", binary=False):
+        p = subprocess.run(["psql", "-h", self.base.hostname, "-p", str(self.base.port), "-U", "postgres", "-d", database,
+                            "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], capture_output=True, timeout=120)
+        assert p.returncode == 0, p.stderr.decode("utf-8", "replace")
+        return p.stdout if binary else [line for line in p.stdout.decode().splitlines() if line]
+
+    def ensure_database(self, data_dir):
+        name = self.database(data_dir)
+        if name in self.created:
+            return
+        if not self.psql("SELECT 1 FROM pg_database WHERE datname = '%s'" % name):
+            self.psql("CREATE DATABASE %s OWNER cloudaudit" % name)
+        self.created.add(name)
+
+    def store_env(self, data_dir, env):
+        import support  # (support imports this module)
+        self.ensure_database(data_dir)
+        d = str(data_dir)
+        if not env.get("CLOUDAUDIT_SIGNING_KEY_FILE") and not os.path.exists(os.path.join(d, "signing.key")) \
+                and not os.path.exists(os.path.join(d, "master.key")):
+            support.run_cli(["keys", "init", "--data-dir", d], env=support.clean_env())
+        return {"CLOUDAUDIT_STORE": self.url(data_dir)}
+
+    def _database_files(self, database):
+        self.psql("CHECKPOINT")
+        oid = self.psql("SELECT oid FROM pg_database WHERE datname = '%s'" % database)[0]
+        root = self.psql("SHOW data_directory")[0]
+        return sorted(glob.glob(os.path.join(root, "base", oid, "*"))) + sorted(glob.glob(os.path.join(root, "pg_wal", "0*")))
+
+    def stored_bytes(self, server):
+        out = []
+        for f in self._database_files(self.database(server.data_dir)):
+            with open(f, "rb") as fh:
+                out.append(fh.read())
+        return b"".join(out)
+
+    def sealed_kms_key(self, server, key_id):
+        rows = self.psql("SELECT encode(sealed_key, 'hex') FROM kms_keys WHERE key_id = '%s'" % key_id.replace("'", "''"),
+                         database=self.database(server.data_dir))
+        return bytes.fromhex(rows[0]) if rows else None
+
+    def copy_store(self, server, data_dir):
+        self.ensure_database(data_dir)
+        source, target = self.database(server.data_dir), self.database(data_dir)
+        dump = subprocess.run(["pg_dump", "-h", self.base.hostname, "-p", str(self.base.port), "-U", "postgres", "--no-owner", source],
+                              capture_output=True, timeout=300, check=True).stdout
+        p = subprocess.run(["psql", "-h", self.base.hostname, "-p", str(self.base.port), "-U", "cloudaudit", "-d", target, "-v",
+                            "ON_ERROR_STOP=1", "-q"], input=dump, capture_output=True, timeout=300)
+        assert p.returncode == 0, p.stderr.decode("utf-8", "replace")
+
+    def _tamper(self, server, sql):
+        return self.psql("SET session_replication_role = replica; " + sql, database=self.database(server.data_dir))
+
+    def alter_event_record(self, server, account_id, event_id, old, new):
+        db = self.database(server.data_dir)
+        seq, rec = self.psql("SELECT seq, encode(record, 'hex') FROM events WHERE account_id = %d AND event_id = '%s'"
+                             % (account_id, event_id.replace("'", "''")), database=db)[0].split("|")
+        rec = bytes.fromhex(rec)
+        assert old in rec, rec[:200]
+        altered = rec.replace(old, new)
+        self._tamper(server, "UPDATE events SET record = '\\x%s' WHERE account_id = %d AND seq = %s" % (altered.hex(), account_id, seq))
+        return int(seq), altered
+
+    def rewrite_event_leaf(self, server, account_id, seq, record):
+        db = self.database(server.data_dir)
+        assert self.psql("SELECT count(*) FROM merkle_nodes WHERE account_id = %d AND level > 0" % account_id, database=db) == ["0"], \
+            "the test keeps the log under 64 events"
+        self._tamper(server, "UPDATE merkle_nodes SET hash = '\\x%s' WHERE account_id = %d AND level = 0 AND idx = %d"
+                     % (leaf_hash(record).hex(), account_id, seq - 1))
+        rng = CompactRange()
+        for h in self.psql("SELECT encode(hash, 'hex') FROM merkle_nodes WHERE account_id = %d AND level = 0 ORDER BY idx" % account_id,
+                           database=db):
+            rng.append(bytes.fromhex(h))
+        self._tamper(server, "UPDATE accounts SET merkle_range = '\\x%s' WHERE id = %d; DELETE FROM checkpoints WHERE account_id = %d"
+                     % (rng.serialized().hex(), account_id, account_id))
+
+
+BACKENDS = {cls.name: cls for cls in (SQLiteBackend, PostgresBackend)}
+_current = None
 
 
 def current():
     """The backend named by $CLOUDAUDIT_TEST_BACKEND (default sqlite)."""
+    global _current
     name = os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
-    try:
-        return BACKENDS[name]()
-    except KeyError:
-        raise RuntimeError("%s=%r: the black-box suite knows the backends %s" % (BACKEND_ENV, name, ", ".join(BACKENDS)))
+    if _current is None or _current.name != name:
+        try:
+            _current = BACKENDS[name]()
+        except KeyError:
+            raise RuntimeError("%s=%r: the black-box suite knows the backends %s" % (BACKEND_ENV, name, ", ".join(BACKENDS)))
+    return _current
+
+
+def store_env(data_dir, env):
+    """What a server or admin command of `data_dir` needs in its environment to reach its store."""
+    return current().store_env(data_dir, env)
+
+
+def only(name, why):
+    """Skips a test unless the backend under test is `name`, saying why it makes sense for that one only."""
+    return pytest.mark.skipif((os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND) != name, reason="%s only: %s" % (name, why))
 
 
 def stored_bytes(server):

@@ -137,6 +137,8 @@ class Server:
         if self.root_id is not None:
             extra["CLOUDAUDIT_ROOT_SECRET_ID"] = self.root_id
             extra["CLOUDAUDIT_ROOT_SECRET_KEY"] = self.root_key
+        if "CLOUDAUDIT_STORE" not in extra:
+            extra.update(storage_backend.store_env(self.data_dir, extra))
         return clean_env(**extra)
 
     def start(self, port=None):
@@ -396,8 +398,13 @@ class CLIError(AssertionError):
 
 def run_cli(args, check=True, env=None, input=None, timeout=CLI_TIMEOUT):
     cmd = [BIN] + [str(a) for a in args]
+    env = dict(env if env is not None else clean_env())
+    # A command on a data directory reaches that directory's store (another backend than the embedded
+    # one: see storage_backend.py); `keys init` makes the keys and needs none.
+    if "--data-dir" in cmd and "CLOUDAUDIT_STORE" not in env and cmd[1:3] != ["keys", "init"]:
+        env.update(storage_backend.store_env(cmd[cmd.index("--data-dir") + 1], env))
     p = subprocess.run(
-        cmd, input=input, capture_output=True, env=env if env is not None else clean_env(), timeout=timeout,
+        cmd, input=input, capture_output=True, env=env, timeout=timeout,
         stdin=None if input is not None else subprocess.DEVNULL,
     )
     p.stdout_text = p.stdout.decode("utf-8", "replace")

@@ -8,6 +8,10 @@ import threading
 
 from support import Server, make_event, random_secret_id, random_secret_key, raw_call, run_cli, uid
 
+import storage_backend
+
+pytestmark = storage_backend.only("sqlite", "backup and restore copy the embedded store's files; a PostgreSQL store is backed up with PostgreSQL's own tools (README, Production)")
+
 
 def _ok(resp):
     body = resp.json()["Response"]
