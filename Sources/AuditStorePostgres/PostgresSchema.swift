@@ -41,17 +41,18 @@ enum PostgresSchema {
                 account_id bigint NOT NULL,
                 event_time bigint NOT NULL,
                 seq bigint NOT NULL,
-                event_id text NOT NULL,
+                event_id bytea NOT NULL,
                 record bytea NOT NULL,
                 PRIMARY KEY (account_id, event_time, seq)
             ) PARTITION BY RANGE (event_time);
             CREATE INDEX events_by_seq ON events (account_id, seq);
 
             -- eventId idempotency across partitions (a unique index of a partitioned table must hold
-            -- the partition key): removed with its event.
+            -- the partition key): removed with its event. Event ids are kept as their UTF-8 bytes
+            -- (bytea): a JSON string may hold U+0000, which a text column refuses.
             CREATE TABLE event_ids (
                 account_id bigint NOT NULL,
-                event_id text NOT NULL,
+                event_id bytea NOT NULL,
                 seq bigint NOT NULL,
                 event_time bigint NOT NULL,
                 PRIMARY KEY (account_id, event_id)

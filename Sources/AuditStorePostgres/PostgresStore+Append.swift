@@ -52,11 +52,11 @@ extension PostgresStore {
             var known: [Int64: [String: Int64]] = [:]
             for row in try await c.query("""
                 SELECT i.account_id, i.event_id, i.seq FROM event_ids i
-                JOIN UNNEST(\(all.map(\.event.accountId)), \(all.map(\.event.eventId))) AS k(account_id, event_id)
+                JOIN UNNEST(\(all.map(\.event.accountId)), \(all.map { ByteBuffer(string: $0.event.eventId) })) AS k(account_id, event_id)
                   ON i.account_id = k.account_id AND i.event_id = k.event_id
                 """, logger: logger).collect() {
-                let (account, eventId, seq) = try row.decode((Int64, String, Int64).self)
-                known[account, default: [:]][eventId] = seq
+                let (account, eventId, seq) = try row.decode((Int64, ByteBuffer, Int64).self)
+                known[account, default: [:]][String(buffer: eventId)] = seq
             }
 
             var rows = AppendRows()
@@ -149,7 +149,7 @@ extension PostgresStore {
 
     /// The rows of one group, column by column (each column is one array parameter of an `UNNEST`).
     struct AppendRows {
-        var eventAccounts: [Int64] = [], eventTimes: [Int64] = [], eventSeqs: [Int64] = [], eventIds: [String] = [], records: [ByteBuffer] = []
+        var eventAccounts: [Int64] = [], eventTimes: [Int64] = [], eventSeqs: [Int64] = [], eventIds: [ByteBuffer] = [], records: [ByteBuffer] = []
         var postingAccounts: [Int64] = [], postingKeys: [Int16] = [], postingHashes: [Int64] = [], postingTimes: [Int64] = [], postingSeqs: [Int64] = []
         var nodeAccounts: [Int64] = [], nodeLevels: [Int16] = [], nodeIndexes: [Int64] = [], nodeHashes: [ByteBuffer] = []
 
@@ -170,7 +170,7 @@ extension PostgresStore {
             eventAccounts.append(e.accountId)
             eventTimes.append(e.eventTime)
             eventSeqs.append(seq)
-            eventIds.append(e.eventId)
+            eventIds.append(ByteBuffer(string: e.eventId))
             records.append(ByteBuffer(bytes: e.record))
         }
 

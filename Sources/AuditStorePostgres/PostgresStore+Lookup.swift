@@ -194,8 +194,8 @@ extension PostgresStore {
             SELECT seq, event_id, event_time, record FROM events
             WHERE account_id = \(accountId) AND event_time BETWEEN \(first) AND \(last) AND seq = ANY(\(positions.map(\.position)))
             """) {
-            let (seq, eventId, time, record) = try row.decode((Int64, String, Int64, Data).self)
-            bySeq[seq] = StoredEvent(accountId: accountId, sequence: seq, eventId: eventId, eventTime: time, position: seq, record: Array(record))
+            let (seq, eventId, time, record) = try row.decode((Int64, ByteBuffer, Int64, Data).self)
+            bySeq[seq] = StoredEvent(accountId: accountId, sequence: seq, eventId: String(buffer: eventId), eventTime: time, position: seq, record: Array(record))
         }
         return positions.compactMap { bySeq[$0.position] }
     }
@@ -207,8 +207,8 @@ extension PostgresStore {
             SELECT seq, event_id, event_time, record FROM events WHERE account_id = \(accountId) AND seq > \(afterSequence)
             ORDER BY seq LIMIT \(Int64(max(0, limit)))
             """).map { row in
-            let (seq, eventId, time, record) = try row.decode((Int64, String, Int64, Data).self)
-            return StoredEvent(accountId: accountId, sequence: seq, eventId: eventId, eventTime: time, position: seq, record: Array(record))
+            let (seq, eventId, time, record) = try row.decode((Int64, ByteBuffer, Int64, Data).self)
+            return StoredEvent(accountId: accountId, sequence: seq, eventId: String(buffer: eventId), eventTime: time, position: seq, record: Array(record))
         }
     }
 

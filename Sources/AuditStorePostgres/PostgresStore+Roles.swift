@@ -44,7 +44,7 @@ extension PostgresStore {
     }
 
     public func sequence(accountId: Int64, eventId: String) async throws -> Int64? {
-        try await rows("SELECT seq FROM event_ids WHERE account_id = \(accountId) AND event_id = \(eventId)").first?.decode(Int64.self)
+        try await rows("SELECT seq FROM event_ids WHERE account_id = \(accountId) AND event_id = \(ByteBuffer(string: eventId))").first?.decode(Int64.self)
     }
 
     public func saveCheckpoint(_ c: StoredCheckpoint) async throws {
@@ -156,7 +156,9 @@ extension PostgresStore {
     }
 
     public func track(accountId: Int64, name: String) async throws -> Track? {
-        try await rows("SELECT id, definition FROM tracks WHERE account_id = \(accountId) AND name = \(name)").first.map(Self.track)
+        // (No stored text holds U+0000, which PostgreSQL's text refuses: such a name names nothing.)
+        if name.contains("\u{0}") { return nil }
+        return try await rows("SELECT id, definition FROM tracks WHERE account_id = \(accountId) AND name = \(name)").first.map(Self.track)
     }
 
     public func tracks(accountId: Int64?) async throws -> [Track] {
@@ -221,7 +223,7 @@ extension PostgresStore {
                 INSERT INTO delivery_state(account_id, track_id, delivered_seq, delivered_at, pending_first_seq, pending_key_time, last_error, last_error_at,
                     files, events, digest)
                 VALUES (\(s.accountId), \(s.trackId), \(s.deliveredSequence), \(s.deliveredAt), \(s.pendingFirstSequence), \(s.pendingKeyTime),
-                    \(s.lastError), \(s.lastErrorAt), \(s.files), \(s.events), \(digest))
+                    \(s.lastError.map(Self.storable)), \(s.lastErrorAt), \(s.files), \(s.events), \(digest))
                 ON CONFLICT (account_id, track_id) DO UPDATE SET delivered_seq = excluded.delivered_seq, delivered_at = excluded.delivered_at,
                     pending_first_seq = excluded.pending_first_seq, pending_key_time = excluded.pending_key_time, last_error = excluded.last_error,
                     last_error_at = excluded.last_error_at, files = excluded.files, events = excluded.events, digest = excluded.digest
@@ -259,7 +261,7 @@ extension PostgresStore {
     }
 
     public func postponeNotification(id: Int64, until: Int64, error: String) async throws {
-        try await run("UPDATE notifications SET attempts = attempts + 1, due_at = \(until), last_error = \(error) WHERE id = \(id)")
+        try await run("UPDATE notifications SET attempts = attempts + 1, due_at = \(until), last_error = \(Self.storable(error)) WHERE id = \(id)")
     }
 
     public func pendingNotificationCounts() async throws -> [Int64: Int] {
@@ -355,11 +357,13 @@ extension PostgresStore {
     }
 
     public func kmsKey(id: String) async throws -> KmsKey? {
-        try await rows("SELECT key_id, account_id, region, alias, status, sealed_key, created_at FROM kms_keys WHERE key_id = \(id)").first.map(Self.kmsKey)
+        if id.contains("\u{0}") { return nil }
+        return try await rows("SELECT key_id, account_id, region, alias, status, sealed_key, created_at FROM kms_keys WHERE key_id = \(id)").first.map(Self.kmsKey)
     }
 
     public func kmsKeys(accountId: Int64?, region: String?) async throws -> [KmsKey] {
-        try await rows("""
+        if region?.contains("\u{0}") == true { return [] }
+        return try await rows("""
             SELECT key_id, account_id, region, alias, status, sealed_key, created_at FROM kms_keys
             WHERE (\(accountId)::bigint IS NULL OR account_id = \(accountId)) AND (\(region)::text IS NULL OR region = \(region))
             ORDER BY created_at, key_id

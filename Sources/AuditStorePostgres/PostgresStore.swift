@@ -159,6 +159,9 @@ public final class PostgresStore: StorageBackend, @unchecked Sendable {
         try await c.query(query, logger: logger).collect().count
     }
 
+    /// Free text (an error from a remote server) as a text column takes it: U+0000 replaced by U+FFFD.
+    static func storable(_ text: String) -> String { text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") }
+
     // MARK: Accounts
 
     static let accountColumns = "id, name, retention_days, created_at, member_of"
@@ -256,7 +259,9 @@ public final class PostgresStore: StorageBackend, @unchecked Sendable {
     }
 
     public func key(secretId: String) async throws -> StoredAccessKey? {
-        try await rows("SELECT secret_id, account_id, role, sealed_secret, status, created_at FROM access_keys WHERE secret_id = \(secretId)")
+        // (No stored text holds U+0000, which PostgreSQL's text refuses: such an id names nothing.)
+        if secretId.contains("\u{0}") { return nil }
+        return try await rows("SELECT secret_id, account_id, role, sealed_secret, status, created_at FROM access_keys WHERE secret_id = \(secretId)")
             .first.map(Self.key)
     }
 

@@ -108,7 +108,7 @@ extension SQLiteEventStore {
 
     public func sequence(accountId: Int64, eventId: String) async throws -> Int64? {
         try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT seq FROM events WHERE account_id = ? AND event_id = ?", arguments: [accountId, eventId])
+            try Int64.fetchOne(db, sql: "SELECT seq FROM events WHERE account_id = ? AND event_id = ?", arguments: [accountId, Self.eventIdValue(eventId)])
         }
     }
 

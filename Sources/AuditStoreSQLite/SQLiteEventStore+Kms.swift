@@ -43,13 +43,15 @@ extension SQLiteEventStore {
     }
 
     public func kmsKey(id: String) async throws -> KmsKey? {
-        try await pool.read { db in
+        if id.utf8.contains(0) { return nil }  // (see `key(secretId:)`)
+        return try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.kmsColumns) FROM kms_keys WHERE key_id = ?", arguments: [id]).map(Self.kmsKey(from:))
         }
     }
 
     public func kmsKeys(accountId: Int64?, region: String?) async throws -> [KmsKey] {
-        try await pool.read { db in
+        if region?.utf8.contains(0) == true { return [] }  // (see `key(secretId:)`)
+        return try await pool.read { db in
             var conditions: [String] = []
             var arguments = StatementArguments()
             if let accountId {

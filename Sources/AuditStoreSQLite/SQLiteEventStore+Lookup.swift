@@ -305,7 +305,7 @@ extension SQLiteEventStore {
         for row in try Row.fetchAll(db, sql: "SELECT id, account_id, seq, event_id, event_time, record FROM events WHERE id IN (\(marks))",
                                     arguments: StatementArguments(positions)) {
             let record: Data = row[5]
-            let e = StoredEvent(accountId: row[1], sequence: row[2], eventId: row[3], eventTime: row[4], position: row[0], record: Array(record))
+            let e = StoredEvent(accountId: row[1], sequence: row[2], eventId: Self.eventId(row[3]), eventTime: row[4], position: row[0], record: Array(record))
             byId[e.position] = e
         }
         return positions.compactMap { byId[$0] }

@@ -57,7 +57,7 @@ extension SQLiteEventStore {
             try Row.fetchAll(db, sql: "SELECT id, seq, event_id, event_time, record FROM events WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                              arguments: [accountId, afterSequence, limit]).map { row in
                 let record: Data = row[4]
-                return StoredEvent(accountId: accountId, sequence: row[1], eventId: row[2], eventTime: row[3], position: row[0], record: Array(record))
+                return StoredEvent(accountId: accountId, sequence: row[1], eventId: Self.eventId(row[2]), eventTime: row[3], position: row[0], record: Array(record))
             }
         }
     }
@@ -105,7 +105,8 @@ extension SQLiteEventStore {
     }
 
     public func track(accountId: Int64, name: String) async throws -> Track? {
-        try await pool.read { db in
+        if name.utf8.contains(0) { return nil }  // (see `key(secretId:)`)
+        return try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT id, definition FROM tracks WHERE account_id = ? AND name = ?", arguments: [accountId, name]).map(Self.decode)
         }
     }

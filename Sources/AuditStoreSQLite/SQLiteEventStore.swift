@@ -145,7 +145,9 @@ public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
     }
 
     public func key(secretId: String) async throws -> StoredAccessKey? {
-        try await pool.read { db in
+        // (The C text binding stops at U+0000: such an id would find the key of its first part. None is stored.)
+        if secretId.utf8.contains(0) { return nil }
+        return try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT secret_id, account_id, role, sealed_secret, status, created_at FROM access_keys WHERE secret_id = ?",
                              arguments: [secretId]).map(Self.key(from:))
         }
@@ -247,9 +249,9 @@ public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
                 }
                 seq = s
             }
-            try insertEvent.execute(arguments: [e.accountId, seq, e.eventId, e.eventTime, e.record.withUnsafeBufferPointer { Data(buffer: $0) }, p.packedKeys])
+            try insertEvent.execute(arguments: [e.accountId, seq, Self.eventIdValue(e.eventId), e.eventTime, e.record.withUnsafeBufferPointer { Data(buffer: $0) }, p.packedKeys])
             if db.changesCount == 0 {
-                let existing = try Int64.fetchOne(db, sql: "SELECT seq FROM events WHERE account_id = ? AND event_id = ?", arguments: [e.accountId, e.eventId]) ?? 0
+                let existing = try Int64.fetchOne(db, sql: "SELECT seq FROM events WHERE account_id = ? AND event_id = ?", arguments: [e.accountId, Self.eventIdValue(e.eventId)]) ?? 0
                 out.append(.duplicate(sequence: existing))
                 nextSeq[e.accountId] = seq
                 continue
@@ -352,6 +354,19 @@ public final class SQLiteEventStore: StorageBackend, @unchecked Sendable {
         sqlite3_reset(raw)
         guard rc == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+    }
+
+    /// An eventId as bound: text, as always, or its UTF-8 bytes as a blob when it holds U+0000, which
+    /// the C text binding would cut off there (two ids that differ after it would be taken for one).
+    static func eventIdValue(_ id: String) -> DatabaseValueConvertible { id.utf8.contains(0) ? Data(id.utf8) : id }
+
+    /// An eventId as read (text, or the blob of one holding U+0000).
+    static func eventId(_ value: DatabaseValue) -> String {
+        switch value.storage {
+        case .string(let s): return s
+        case .blob(let d): return String(decoding: d, as: UTF8.self)
+        default: return ""
         }
     }
 

@@ -147,6 +147,7 @@ struct FailingLookupLog: EventLog {
     func sequence(accountId: Int64, eventId: String) async throws -> Int64? { try await inner.sequence(accountId: accountId, eventId: eventId) }
     func saveCheckpoint(_ checkpoint: StoredCheckpoint) async throws { try await inner.saveCheckpoint(checkpoint) }
     func checkpoint(accountId: Int64, size: Int64?) async throws -> StoredCheckpoint? { try await inner.checkpoint(accountId: accountId, size: size) }
+    func checkpoints(accountId: Int64) async throws -> [StoredCheckpoint] { try await inner.checkpoints(accountId: accountId) }
 
     static func storage(_ inner: MemoryEventStore) -> Storage {
         Storage(accounts: inner, events: FailingLookupLog(inner: inner), cursors: inner, tracks: inner, outbox: inner, console: inner,

@@ -102,6 +102,13 @@ public struct StoreConformance: Sendable {
         try await s.accounts.createKey(k)
         let awaited3 = try await s.accounts.key(secretId: "AKID1")
         XCTAssertEqual(awaited3, k)
+        // Ids a caller sends are any text: one with U+0000 names nothing (and is no error).
+        let nul = try await s.accounts.key(secretId: "AKID1\u{0}")
+        XCTAssertNil(nul)
+        let nulTrack = try await s.tracks.track(accountId: a.id, name: "set\u{0}")
+        XCTAssertNil(nulTrack)
+        let nulKms = try await s.kmsKeys.kmsKey(id: "\u{0}")
+        XCTAssertNil(nulKms)
         do { try await s.accounts.createKey(k); XCTFail("duplicate key accepted") } catch {}
         do {
             try await s.accounts.createKey(StoredAccessKey(secretId: "AKID2", accountId: 42, role: .admin, sealedSecret: [1], status: .enabled, createdAt: now))
@@ -180,6 +187,14 @@ public struct StoreConformance: Sendable {
         let all = try await s.events.lookup(EventQuery(accountId: a, startTime: now - 100, endTime: now, limit: 1000))
         XCTAssertEqual(all.events.count, 203)
         XCTAssertEqual(Set(all.events.map(\.sequence)), Set(1...203))
+        // An eventId is any JSON string, U+0000 included (PostgreSQL's text refuses it: a backend keeps bytes).
+        let odd = "nul\u{0}id"
+        let r3 = try await s.events.append([event(a, id: odd, time: now), event(a, id: odd, time: now)])
+        XCTAssertEqual(r3, [.stored(sequence: 204), .duplicate(sequence: 204)])
+        let found = try await s.events.sequence(accountId: a, eventId: odd)
+        XCTAssertEqual(found, 204)
+        let stored = try await s.events.events(accountId: a, afterSequence: 203, limit: 5).map(\.eventId)
+        XCTAssertEqual(stored, [odd])
         do {
             _ = try await s.events.append([event(999, id: "x", time: now)])
             XCTFail("append to a missing account accepted")
