@@ -121,7 +121,7 @@ public enum CloudAuditServer {
             AfterListening(gate: listening, inner: CheckpointService(checkpointer: api.environment.checkpointer, leases: storage.leases, interval: c.checkpointInterval,
                                                                      logger: logger, passes: checkpointPasses)),
             AfterListening(gate: listening, inner: delivery),
-            AfterListening(gate: listening, inner: MetricsSampler(storage: deployment.storage, checkpoints: checkpointPasses)),
+            AfterListening(gate: listening, inner: MetricsSampler(storage: storage, checkpoints: checkpointPasses)),
             ExplainedListener(inner: app, host: c.host, port: c.port, flag: "--port"),
         ]
         if let tls { services.append(TLSReloadService(material: tls, logger: logger)) }

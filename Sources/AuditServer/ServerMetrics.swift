@@ -56,23 +56,23 @@ public final class PassClock: Sendable {
     public var lastPass: Int64? { last.withLock { $0 } }
 }
 
-/// Every 15 s: `cloudaudit_store_bytes` (the store's files on disk) and
+/// Every 15 s: `cloudaudit_store_bytes` (the store's files on disk, or a PostgreSQL store's database size) and
 /// `cloudaudit_checkpoint_pass_age_seconds` (since the checkpoint service last completed a pass).
 struct MetricsSampler: Service {
-    let storage: StorageChoice
+    let storage: Storage
     let checkpoints: PassClock
     var interval: Duration = .seconds(15)
     var clock: @Sendable () -> Int64 = unixNow
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            sample()
+            await sample()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 
-    func sample() {
-        if let bytes = storage.bytesOnDisk() { Gauge(label: "cloudaudit_store_bytes").record(bytes) }
+    func sample() async {
+        if let bytes = await storage.storedBytes() { Gauge(label: "cloudaudit_store_bytes").record(bytes) }
         if let last = checkpoints.lastPass { Gauge(label: "cloudaudit_checkpoint_pass_age_seconds").record(max(0, clock() - last)) }
     }
 }

@@ -31,12 +31,14 @@ public enum StorageChoice: Sendable, Equatable {
             let store = try SQLiteEventStore(path: path, defaultRetentionDays: options.defaultRetentionDays, merkleLog: options.merkleLog)
             var storage = Storage(store)
             storage.schema = store.schema
+            storage.storedBytes = { self.bytesOnDisk() }
             return storage
         case .postgres(let access):
             let store = try await access.open(defaultRetentionDays: options.defaultRetentionDays, logger: logger)
             var storage = Storage(store)
             storage.schema = store.schema
             storage.readiness = { await store.isReady() }
+            storage.storedBytes = { try? await store.databaseBytes() }
             return storage
         }
     }

@@ -15,6 +15,8 @@ public struct Storage: Sendable {
     /// Whether the storage can serve now (`/readyz`): reachable, and at this code's schema. An embedded
     /// store is always ready once open.
     public var readiness: @Sendable () async -> Bool = { true }
+    /// The bytes the storage takes (its files, or its database's size on a server); nil when unknown.
+    public var storedBytes: @Sendable () async -> Int? = { nil }
     private let closeBackend: @Sendable () async throws -> Void
 
     /// A backend whose roles are separate values.

@@ -164,19 +164,9 @@ extension PostgresStore {
     /// Positions of matching events, newest first, strictly after `q.after`: one ordered index range
     /// scan per driver value (an `Index Only Scan Backward` over the day partitions of the range), merged.
     func scan(_ q: EventQuery, _ plan: Plan, exclusion: [HashedCondition], limit: Int) async throws -> [PagePosition] {
-        // (endTime is at most UTCTime.representable's end, so + 1 cannot overflow.)
-        let after = q.after ?? PagePosition(eventTime: q.endTime + 1, position: 0)
         var streams: [[PagePosition]] = []
         for hash in plan.driver.hashes {
-            var b = StatementBuilder()
-            var sql = """
-                SELECT p.event_time, p.seq FROM postings p WHERE p.account_id = \(b.bind(q.accountId)) AND p.key = \(b.bind(plan.driver.key))
-                AND p.value_hash = \(b.bind(hash)) AND p.event_time >= \(b.bind(q.startTime)) AND p.event_time <= \(b.bind(q.endTime))
-                AND (p.event_time, p.seq) < (\(b.bind(after.eventTime)), \(b.bind(after.position)))
-                """
-            sql += Self.filterSQL(plan.filters, exclusion: exclusion, through: q.throughSequence, &b)
-            sql += " ORDER BY p.event_time DESC, p.seq DESC LIMIT \(b.bind(Int64(limit)))"
-            streams.append(try await rows(b.query(sql)).map { row in
+            streams.append(try await rows(Self.scanQuery(q, plan, hash: hash, exclusion: exclusion, limit: limit)).map { row in
                 let (time, seq) = try row.decode((Int64, Int64).self)
                 return PagePosition(eventTime: time, position: seq)
             })
@@ -184,6 +174,33 @@ extension PostgresStore {
         if streams.count == 1 { return streams[0] }
         // The values of one condition are few: merge their (already ordered) streams, each event once.
         return Array(Set(streams.joined()).sorted().prefix(limit))
+    }
+
+    /// The scan of one driver value (its `EXPLAIN` is printed by the tests: one index range per day
+    /// partition, read backwards, no sort).
+    static func scanQuery(_ q: EventQuery, _ plan: Plan, hash: Int64, exclusion: [HashedCondition], limit: Int, prefix: String = "") -> PostgresQuery {
+        // (endTime is at most UTCTime.representable's end, so + 1 cannot overflow.)
+        let after = q.after ?? PagePosition(eventTime: q.endTime + 1, position: 0)
+        var b = StatementBuilder()
+        var sql = prefix + """
+            SELECT p.event_time, p.seq FROM postings p WHERE p.account_id = \(b.bind(q.accountId)) AND p.key = \(b.bind(plan.driver.key))
+            AND p.value_hash = \(b.bind(hash)) AND p.event_time >= \(b.bind(q.startTime)) AND p.event_time <= \(b.bind(q.endTime))
+            AND (p.event_time, p.seq) < (\(b.bind(after.eventTime)), \(b.bind(after.position)))
+            """
+        sql += filterSQL(plan.filters, exclusion: exclusion, through: q.throughSequence, &b)
+        sql += " ORDER BY p.event_time DESC, p.seq DESC LIMIT \(b.bind(Int64(limit)))"
+        return b.query(sql)
+    }
+
+    /// The plan PostgreSQL makes for a lookup's first scan (`EXPLAIN`), for the tests.
+    func explainScan(_ query: EventQuery) async throws -> String {
+        let q = query.clampedToRepresentableTimes
+        let given = hashed(q.conditions)
+        let conditions = given.isEmpty
+            ? [HashedCondition(key: Int16(LookupKey.all.rawValue), hashes: [fingerprint(LookupKey.all.rawValue, "")], multiValued: false)] : given
+        let plan = try await plan(q, conditions)
+        let explained = Self.scanQuery(q, plan, hash: plan.driver.hashes[0], exclusion: hashed(q.excluding), limit: q.limit + 1, prefix: "EXPLAIN ")
+        return try await rows(explained).map { try $0.decode(String.self) }.joined(separator: "\n")
     }
 
     /// The events at `positions` (the account's sequence numbers), in that order.

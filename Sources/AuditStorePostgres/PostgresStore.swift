@@ -87,6 +87,11 @@ public final class PostgresStore: StorageBackend, @unchecked Sendable {
         return version == PostgresMigrator.latest
     }
 
+    /// The database's size on its server (`pg_database_size`).
+    public func databaseBytes() async throws -> Int {
+        try await rows("SELECT pg_database_size(current_database())").first?.decode(Int.self) ?? 0
+    }
+
     // MARK: Running queries
 
     /// Every row of `query`.

@@ -400,8 +400,8 @@ def run_cli(args, check=True, env=None, input=None, timeout=CLI_TIMEOUT):
     cmd = [BIN] + [str(a) for a in args]
     env = dict(env if env is not None else clean_env())
     # A command on a data directory reaches that directory's store (another backend than the embedded
-    # one: see storage_backend.py); `keys init` makes the keys and needs none.
-    if "--data-dir" in cmd and "CLOUDAUDIT_STORE" not in env and cmd[1:3] != ["keys", "init"]:
+    # one: see storage_backend.py); `keys init` makes the keys and needs none, `--print-config` opens nothing.
+    if "--data-dir" in cmd and "CLOUDAUDIT_STORE" not in env and cmd[1:3] != ["keys", "init"] and "--print-config" not in cmd:
         env.update(storage_backend.store_env(cmd[cmd.index("--data-dir") + 1], env))
     p = subprocess.run(
         cmd, input=input, capture_output=True, env=env, timeout=timeout,

@@ -5,6 +5,7 @@ source, secrets only from the environment or an owner-only file; the admin comma
 import os
 import re
 
+import storage_backend
 from support import DEFAULT_ACCOUNT_ID, Key, Server, clean_env, free_port, random_secret_id, random_secret_key, run_cli
 
 MASTER = "ab" * 32
@@ -94,6 +95,7 @@ def test_secrets_come_only_from_the_environment_or_an_owner_only_file(tmp_path):
     assert "root-secret-id and root-secret-key go together" in refused([], env={"CLOUDAUDIT_ROOT_SECRET_ID": "AKIDonly"})
 
 
+@storage_backend.only("sqlite", "checks that no master key is generated in the data directory, where the PostgreSQL harness puts the deployment's keys (a node of a shared store makes none)")
 def test_a_server_runs_on_an_owner_only_config_file(tmp_path):
     """The root key and master key from a 0600 file: the server takes them (a request signed with the
     file's key is answered), and neither is in its log or its printout."""

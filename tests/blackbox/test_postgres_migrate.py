@@ -9,7 +9,11 @@ import os
 import pytest
 
 from pgcluster import Cluster
+import storage_backend
 from support import clean_env, free_port, run_cli
+
+
+pytestmark = storage_backend.once("it starts its own PostgreSQL clusters")
 
 
 @pytest.fixture(scope="module")

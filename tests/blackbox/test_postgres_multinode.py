@@ -16,7 +16,11 @@ import deliverysupport as D
 from merkle_ref import verify_consistency
 from pgcluster import Cluster
 from s3server import MotoServer, create_bucket, new_bucket_name, s3_client
+import storage_backend
 from support import Key, Server, clean_env, lookup_all, make_event, parse_json_output, raw_call, run_cli, uid, window
+
+pytestmark = storage_backend.once("it starts its own PostgreSQL clusters")
+
 
 NODES = 3
 CLIENTS = 6

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from pgcluster import Cluster
+import storage_backend
 from support import (
     Key,
     Server,
@@ -24,6 +25,9 @@ from support import (
     uid,
     window,
 )
+
+
+pytestmark = storage_backend.once("it starts its own PostgreSQL clusters")
 
 
 @pytest.fixture(scope="module")
