@@ -42,6 +42,11 @@ public struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Events for the console run (default: --events).") var consoleEvents: Int?
 
+    @Option(help: "Measure a PostgreSQL store instead (postgres://USER@HOST:PORT/DATABASE; password from PGPASSWORD; the user may create databases): ingest with one node and with --nodes nodes, each into a new database beside the one named, beside PostgreSQL's own COPY of the same rows, and lookups per key.")
+    var store: String?
+    @Option(help: "Nodes for the multi-node ingest run of --store.") var nodes: Int = 3
+    @Option(help: "Events for the multi-node ingest run of --store (default: --events).") var nodesEvents: Int?
+
     enum Suite: String, ExpressibleByArgument { case all, core, delivery, integrity, console }
 
     public init() {}
@@ -57,10 +62,12 @@ public struct BenchCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if workDir == nil { try? FileManager.default.removeItem(atPath: dir) } }
         var report: [String: Any] = [:]
-        if suite == .all || suite == .core { try await runCore(dir: dir, report: &report) }
-        if suite == .all || suite == .delivery { try await runDelivery(dir: dir + "/delivery", report: &report) }
-        if suite == .all || suite == .integrity { try await runIntegrity(dir: dir + "/integrity", report: &report) }
-        if suite == .all || suite == .console { try await runConsole(dir: dir + "/console", report: &report) }
+        if let store {
+            try await runPostgres(store: store, dir: dir, report: &report)
+        } else if suite == .all || suite == .core { try await runCore(dir: dir, report: &report) }
+        if store == nil, suite == .all || suite == .delivery { try await runDelivery(dir: dir + "/delivery", report: &report) }
+        if store == nil, suite == .all || suite == .integrity { try await runIntegrity(dir: dir + "/integrity", report: &report) }
+        if store == nil, suite == .all || suite == .console { try await runConsole(dir: dir + "/console", report: &report) }
         if let json {
             try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: json))
         }
@@ -73,16 +80,7 @@ public struct BenchCommand: AsyncParsableCommand {
         report["batchSize"] = batchSize
         report["clients"] = clients
 
-        say("generating \(events) synthetic events over 29 days, in time order...")
-        var gen = SyntheticEventGenerator(seed: 42, accountId: 0, now: now - 60, spanSeconds: 29 * 86400)
-        // In time order, as a live trail receives them (the generator draws times at random).
-        let records: [[UInt8]] = (0..<events).map { _ -> (Int64, [UInt8]) in
-            let r = gen.next()
-            return ((try? JSONParser.parse(r))?["eventTime"].flatMap(EventTimeParser.seconds) ?? 0, r)
-        }.sorted { $0.0 < $1.0 }.map(\.1)
-        let bytes = records.reduce(0) { $0 + $1.count }
-        say(String(format: "  %.0f bytes/event on average", Double(bytes) / Double(events)))
-
+        let records = syntheticRecords(now: now)
         // 1. Ceiling.
         let ceilingCount = min(ceilingEvents ?? events, events)
         let ceiling = try await measureCeiling(records: Array(records.prefix(ceilingCount)), dir: dir + "/ceiling", now: now)
@@ -94,33 +92,9 @@ public struct BenchCommand: AsyncParsableCommand {
         defer { server.terminate(); server.waitUntilExit() }
         let client = APIClient(endpoint: "http://127.0.0.1:\(port)", secretId: server.secretId, secretKey: server.secretKey, timeoutSeconds: 600)
         try await waitForHealth()
-        let bodies = stride(from: 0, to: records.count, by: batchSize).map { start -> [UInt8] in
-            var body = Array(#"{"Events":["#.utf8)
-            for (i, r) in records[start..<min(start + batchSize, records.count)].enumerated() {
-                if i > 0 { body.append(UInt8(ascii: ",")) }
-                body.append(contentsOf: r)
-            }
-            body.append(contentsOf: Array("]}".utf8))
-            return body
-        }
+        let bodies = putBodies(records)
         say("ingesting over HTTP: \(bodies.count) PutEvents calls of \(batchSize), \(clients) clients...")
-        let ingestStart = Date()
-        let rejected = try await withThrowingTaskGroup(of: Int.self) { group in
-            let next = Counter()
-            for _ in 0..<clients {
-                group.addTask {
-                    var rejected = 0
-                    while let i = next.take(below: bodies.count) {
-                        let response = try await client.call(action: "PutEvents", body: bodies[i])
-                        let parsed = try APIClient.unwrap(response, action: "PutEvents")
-                        rejected += (parsed["FailedEvents"] as? [Any])?.count ?? 0
-                    }
-                    return rejected
-                }
-            }
-            return try await group.reduce(0, +)
-        }
-        let ingestSeconds = Date().timeIntervalSince(ingestStart)
+        let (ingestSeconds, rejected) = try await ingest(bodies, through: [client])
         let ingestRate = Double(events) / ingestSeconds
         report["ingestEventsPerSecond"] = ingestRate
         report["ingestRejected"] = rejected
@@ -129,25 +103,7 @@ public struct BenchCommand: AsyncParsableCommand {
 
         // 3. Lookups per key.
         let storage = try await DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
-        let samples = records.prefix(5000).compactMap { try? JSONParser.parse($0).objectValue }
-        var rows: [[String: Any]] = []
-        say("")
-        say(pad("lookup key", 18) + pad("matches", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + pad("req/s", 9) + pad("store p50 ms", 13))
-        for (name, value) in lookupCases(samples) {
-            let attrs: [[String: Any]] = name == "(none)" ? [] : [["AttributeKey": name, "AttributeValue": value]]
-            let params: [String: Any] = ["StartTime": now - 29 * 86400 - 120, "EndTime": now + 60, "MaxResults": 10, "LookupAttributes": attrs]
-            let body = try JSONSerialization.data(withJSONObject: params)
-            let first = try await client.callJSON(action: "LookUpEvents", params: params)
-            let total = first["TotalCount"] as? Int ?? -1
-            let (latencies, elapsed) = try await timeRequests(seconds: lookupSeconds) { _ = try await client.call(action: "LookUpEvents", body: Array(body)) }
-            let storeLatencies = try await directLookups(storage: storage, account: account, name: name, value: value, now: now)
-            let row: [String: Any] = ["key": name, "matches": total, "p50ms": percentile(latencies, 0.5), "p99ms": percentile(latencies, 0.99),
-                                      "requestsPerSecond": Double(latencies.count) / elapsed, "storeP50ms": percentile(storeLatencies, 0.5)]
-            rows.append(row)
-            say(pad(name, 18) + pad(String(total), 10) + pad(String(format: "%.2f", row["p50ms"] as! Double), 9)
-                + pad(String(format: "%.2f", row["p99ms"] as! Double), 9) + pad(String(format: "%.0f", row["requestsPerSecond"] as! Double), 9)
-                + pad(String(format: "%.3f", row["storeP50ms"] as! Double), 13))
-        }
+        let rows = try await lookupRows(client: client, storage: storage, records: records, now: now)
         try await storage.close()
         report["lookups"] = rows
         let rss = peakRSS(pid: server.process.processIdentifier)
@@ -160,6 +116,81 @@ public struct BenchCommand: AsyncParsableCommand {
     }
 
     // MARK: Parts
+
+    /// `--events` synthetic records over 29 days, in time order (as a live trail receives them; the
+    /// generator draws times at random).
+    func syntheticRecords(now: Int64) -> [[UInt8]] {
+        say("generating \(events) synthetic events over 29 days, in time order...")
+        var gen = SyntheticEventGenerator(seed: 42, accountId: 0, now: now - 60, spanSeconds: 29 * 86400)
+        let records: [[UInt8]] = (0..<events).map { _ -> (Int64, [UInt8]) in
+            let r = gen.next()
+            return ((try? JSONParser.parse(r))?["eventTime"].flatMap(EventTimeParser.seconds) ?? 0, r)
+        }.sorted { $0.0 < $1.0 }.map(\.1)
+        let bytes = records.reduce(0) { $0 + $1.count }
+        say(String(format: "  %.0f bytes/event on average", Double(bytes) / Double(events)))
+        return records
+    }
+
+    /// PutEvents bodies of `batchSize` records each.
+    func putBodies(_ records: [[UInt8]]) -> [[UInt8]] {
+        stride(from: 0, to: records.count, by: batchSize).map { start -> [UInt8] in
+            var body = Array(#"{"Events":["#.utf8)
+            for (i, r) in records[start..<min(start + batchSize, records.count)].enumerated() {
+                if i > 0 { body.append(UInt8(ascii: ",")) }
+                body.append(contentsOf: r)
+            }
+            body.append(contentsOf: Array("]}".utf8))
+            return body
+        }
+    }
+
+    /// Sends `bodies` with `clients` concurrent clients, client i through `servers[i % servers.count]`;
+    /// (seconds, records rejected).
+    func ingest(_ bodies: [[UInt8]], through servers: [APIClient]) async throws -> (Double, Int) {
+        let start = Date()
+        let rejected = try await withThrowingTaskGroup(of: Int.self) { group in
+            let next = Counter()
+            for c in 0..<clients {
+                let client = servers[c % servers.count]
+                group.addTask {
+                    var rejected = 0
+                    while let i = next.take(below: bodies.count) {
+                        let response = try await client.call(action: "PutEvents", body: bodies[i])
+                        let parsed = try APIClient.unwrap(response, action: "PutEvents")
+                        rejected += (parsed["FailedEvents"] as? [Any])?.count ?? 0
+                    }
+                    return rejected
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        return (Date().timeIntervalSince(start), rejected)
+    }
+
+    /// LookUpEvents per lookup key over HTTP (`lookupSeconds` each), and the same query straight on the
+    /// store; one row per key, printed as it goes.
+    func lookupRows(client: APIClient, storage: Storage, records: [[UInt8]], now: Int64) async throws -> [[String: Any]] {
+        let samples = records.prefix(5000).compactMap { try? JSONParser.parse($0).objectValue }
+        var rows: [[String: Any]] = []
+        say("")
+        say(pad("lookup key", 18) + pad("matches", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + pad("req/s", 9) + pad("store p50 ms", 13))
+        for (name, value) in lookupCases(samples) {
+            let attrs: [[String: Any]] = name == "(none)" ? [] : [["AttributeKey": name, "AttributeValue": value]]
+            let params: [String: Any] = ["StartTime": now - 29 * 86400 - 120, "EndTime": now + 60, "MaxResults": 10, "LookupAttributes": attrs]
+            let body = try JSONSerialization.data(withJSONObject: params)
+            let first = try await client.callJSON(action: "LookUpEvents", params: params)
+            let total = first["TotalCount"] as? Int ?? -1
+            let (latencies, elapsed) = try await timeRequests(seconds: lookupSeconds) { _ = try await client.call(action: "LookUpEvents", body: Array(body)) }
+            let storeLatencies = try await directLookups(storage: storage, account: AccountIds.first, name: name, value: value, now: now)
+            let row: [String: Any] = ["key": name, "matches": total, "p50ms": percentile(latencies, 0.5), "p99ms": percentile(latencies, 0.99),
+                                      "requestsPerSecond": Double(latencies.count) / elapsed, "storeP50ms": percentile(storeLatencies, 0.5)]
+            rows.append(row)
+            say(pad(name, 18) + pad(String(total), 10) + pad(String(format: "%.2f", row["p50ms"] as! Double), 9)
+                + pad(String(format: "%.2f", row["p99ms"] as! Double), 9) + pad(String(format: "%.0f", row["requestsPerSecond"] as! Double), 9)
+                + pad(String(format: "%.3f", row["storeP50ms"] as! Double), 13))
+        }
+        return rows
+    }
 
     func measureCeiling(records: [[UInt8]], dir: String, now: Int64) async throws -> Double {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -282,13 +313,13 @@ public struct BenchCommand: AsyncParsableCommand {
         func waitUntilExit() { process.waitUntilExit() }
     }
 
-    func startServer(dataDir: String, extraArguments: [String] = []) throws -> Server {
+    func startServer(dataDir: String, port: Int? = nil, extraArguments: [String] = [], environment: [String: String] = [:]) throws -> Server {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         if !FileManager.default.isExecutableFile(atPath: p.executableURL!.path) {
             p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         }
-        p.arguments = ["serve", "--data-dir", dataDir, "--port", String(port), "--rate-limit", "1000000", "--log-level", "warning"] + extraArguments
+        p.arguments = ["serve", "--data-dir", dataDir, "--port", String(port ?? self.port), "--rate-limit", "1000000", "--log-level", "warning"] + extraArguments
         // The server under test runs on the configuration model's defaults and the flags above, whatever
         // the shell holds: no CLOUDAUDIT_* variable of the caller reaches it (a CLOUDAUDIT_MASTER_KEY or
         // CLOUDAUDIT_DELIVERY_INTERVAL there would change what is measured, or leak an operator's secret).
@@ -297,12 +328,14 @@ public struct BenchCommand: AsyncParsableCommand {
         let key = UUID().uuidString.replacingOccurrences(of: "-", with: "")
         env["CLOUDAUDIT_ROOT_SECRET_ID"] = id
         env["CLOUDAUDIT_ROOT_SECRET_KEY"] = key
+        env.merge(environment) { _, given in given }
         p.environment = env
         try p.run()
         return Server(process: p, secretId: id, secretKey: key)
     }
 
-    func waitForHealth() async throws {
+    func waitForHealth(port: Int? = nil) async throws {
+        let port = port ?? self.port
         for _ in 0..<200 {
             if let r = try? await HTTPClient.shared.get(url: "http://127.0.0.1:\(port)/healthz").get(), r.status == .ok { return }
             try await Task.sleep(nanoseconds: 50_000_000)

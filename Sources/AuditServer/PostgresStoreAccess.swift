@@ -1,4 +1,5 @@
 import AuditConfiguration
+import AuditModel
 import AuditStore
 import AuditStorePostgres
 import Foundation
@@ -24,6 +25,37 @@ public struct PostgresStoreAccess: Sendable, Equatable {
             password = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .newlines)
         }
         self.password = password
+    }
+
+    init(location: StoreLocation, password: String?) {
+        self.location = location
+        self.password = password
+    }
+
+    /// The URL to give `--store` (never with the password).
+    public var url: String { location.description }
+
+    /// For `cloudaudit bench --store`: an empty database `<database>_<suffix>` beside this one.
+    public func scratch(_ suffix: String) async throws -> PostgresStoreAccess {
+        let made = try await PostgresBenchSupport.createScratch(location, password: password, suffix: suffix, logger: Self.quietLogger)
+        return PostgresStoreAccess(location: made, password: password)
+    }
+
+    public func drop(_ scratch: PostgresStoreAccess) async throws {
+        try await PostgresBenchSupport.dropScratch(scratch.location, from: location, password: password, logger: Self.quietLogger)
+    }
+
+    /// PostgreSQL's own COPY of the rows that appending `events` writes (`PostgresBenchSupport.copyCeiling`).
+    public func copyCeiling(_ events: [AuditEvent], writers: Int) async throws -> Double {
+        try await PostgresBenchSupport.copyCeiling(events, into: location, password: password, writers: writers, logger: Self.quietLogger)
+    }
+
+    /// The environment a `serve` child process needs to reach this store (its password included, never
+    /// as an argument).
+    public var childEnvironment: [String: String] {
+        var env = ["CLOUDAUDIT_STORE": url]
+        if let password { env["PGPASSWORD"] = password }
+        return env
     }
 
     /// Applies the migrations the store has not had (`cloudaudit migrate`).
