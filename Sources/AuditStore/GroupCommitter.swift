@@ -5,7 +5,7 @@ import Metrics
 /// one transaction, then answers each caller. One fsync then serves many requests.
 ///
 /// If the group's transaction fails, each caller's work is retried alone, so that one caller's bad
-/// input cannot fail the others.
+/// input cannot fail the others; except when the store is unavailable, which fails every caller at once.
 public final class GroupCommitter<Item: Sendable, Result: Sendable>: @unchecked Sendable {
     public typealias Writer = @Sendable ([Item]) async throws -> [Result]
 
@@ -54,8 +54,10 @@ public final class GroupCommitter<Item: Sendable, Result: Sendable>: @unchecked 
                 Self.measured(items.count, since: started)
                 for (i, entry) in items.enumerated() { entry.continuation.resume(returning: results[i]) }
             } catch {
-                if items.count == 1 {
-                    items[0].continuation.resume(throwing: error)
+                // One caller's bad input is found by retrying each alone; a store that cannot be reached
+                // fails them all at once (retrying each would make the last wait for every one before it).
+                if items.count == 1 || (error as? StoreError)?.code == .unavailable {
+                    for entry in items { entry.continuation.resume(throwing: error) }
                     continue
                 }
                 for entry in items {

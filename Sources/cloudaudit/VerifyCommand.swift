@@ -106,6 +106,13 @@ struct VerifyCommand: AsyncParsableCommand {
                                valueName: "file"))
     var config: String?
 
+    @Option(help: ArgumentHelp("The PostgreSQL store of a deployment of many nodes, whose key store decrypts .enc files (password from PGPASSWORD or --store-password-file; the master key from CLOUDAUDIT_MASTER_KEY or --data-dir).",
+                               valueName: "postgres://USER@HOST:PORT/DATABASE"))
+    var store: String?
+
+    @Option(help: ArgumentHelp("An owner-only file holding the store's password.", valueName: "file"))
+    var storePasswordFile: String?
+
     @Option(help: "text or json.")
     var output: EventsCommand.SummaryFormat = .text
 
@@ -114,6 +121,8 @@ struct VerifyCommand: AsyncParsableCommand {
         var flags: [String: String] = [:]
         if let dataDir { flags["data-dir"] = dataDir }
         if let regions { flags["regions"] = regions }
+        if let store { flags["store"] = store }
+        if let storePasswordFile { flags["store-password-file"] = storePasswordFile }
         do { return try ServerConfiguration.resolve(flags: flags, configFile: config).0 } catch let e as ConfigurationError {
             throw CommandFailure(e.description, exitCode: 2)
         }
@@ -145,7 +154,7 @@ struct VerifyCommand: AsyncParsableCommand {
         let keys = try TrustedKeys.load(publicKeys)
 
         // The deployment's settings, read once, when a region's bucket or the key store is wanted.
-        let deployment = folder == nil || dataDir != nil || config != nil ? try settings() : nil
+        let deployment = folder == nil || dataDir != nil || config != nil || self.store != nil ? try settings() : nil
 
         // The bucket.
         let store: any ObjectStore
@@ -190,7 +199,7 @@ struct VerifyCommand: AsyncParsableCommand {
         // The key store, to decrypt.
         var closeStore: (() async throws -> Void)?
         var decrypt: BucketVerifier.Decryptor?
-        if dataDir != nil || config != nil {
+        if dataDir != nil || config != nil || self.store != nil {
             let (vault, close) = try await Self.openKeyVault(try deployment ?? settings())
             decrypt = { try await vault.decrypt($0) }
             closeStore = close

@@ -59,4 +59,50 @@ final class MemoryEventStoreTests: XCTestCase {
         XCTAssertEqual(results.count, 50)
         for (i, r) in results { XCTAssertEqual(r, i * 2) }
     }
+
+    /// A group that fails on one caller's input is retried caller by caller; a store outage fails the
+    /// whole group at once (each retry would wait for the store again).
+    func testGroupCommitRetriesBadInputAloneButFailsAnOutageAtOnce() async throws {
+        final class Calls: @unchecked Sendable {
+            let lock = NSLock()
+            var groups: [[Int]] = []
+            func add(_ g: [Int]) { lock.withLock { groups.append(g) } }
+        }
+        for outage in [false, true] {
+            let committer = GroupCommitter<Int, Int>()
+            let calls = Calls()
+            let gate = AsyncStream<Void>.makeStream()
+            // One writer for every group (the committer runs the writer of the caller that started it).
+            let write: GroupCommitter<Int, Int>.Writer = { items in
+                // The first item holds the writer until the others have queued, so that they form one group.
+                if items == [-1] {
+                    for await _ in gate.stream { break }
+                    return items
+                }
+                calls.add(items)
+                if outage { throw StoreError(.unavailable, "down") }
+                if items.contains(3) { throw StoreError(.merkleLogMismatch, "bad input") }
+                return items
+            }
+            let outcomes = await withTaskGroup(of: Bool.self) { g in
+                g.addTask { (try? await committer.submit(-1, write: write)) != nil }
+                try? await Task.sleep(for: .milliseconds(50))
+                for i in 0..<6 {
+                    g.addTask { (try? await committer.submit(i, write: write)) == i }
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+                gate.continuation.yield()
+                return await g.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            // (However the six were grouped: the sleeps above only make one group likely.)
+            if outage {
+                XCTAssertEqual(outcomes.filter { $0 }.count, 1, "only the holder succeeded (its group came before the outage)")
+                XCTAssertEqual(calls.groups.flatMap { $0 }.sorted(), Array(0..<6), "an outage is not retried caller by caller: \(calls.groups)")
+            } else {
+                XCTAssertEqual(outcomes.filter { !$0 }.count, 1, "only the caller with bad input failed")
+                XCTAssertTrue(calls.groups.contains([3]), "the failed group's callers were retried alone: \(calls.groups)")
+                XCTAssertEqual(Set(calls.groups.flatMap { $0 }), Set(0..<6))
+            }
+        }
+    }
 }
