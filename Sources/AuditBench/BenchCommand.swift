@@ -103,7 +103,7 @@ public struct BenchCommand: AsyncParsableCommand {
 
         // 3. Lookups per key.
         let storage = try await DataDirectory(path: dir + "/server").openStorage(defaultRetentionDays: ServerConfiguration().retentionDays)
-        let rows = try await lookupRows(client: client, storage: storage, records: records, now: now)
+        let rows = try await lookupRows(client: client, storage: storage, records: records[...], now: now)
         try await storage.close()
         report["lookups"] = rows
         let rss = peakRSS(pid: server.process.processIdentifier)
@@ -129,6 +129,20 @@ public struct BenchCommand: AsyncParsableCommand {
         let bytes = records.reduce(0) { $0 + $1.count }
         say(String(format: "  %.0f bytes/event on average", Double(bytes) / Double(events)))
         return records
+    }
+
+    /// PutEvents bodies of `batchSize` records each, made from the end of `records` while removing them,
+    /// so that ten million records are not held twice.
+    func putBodies(consuming records: inout [[UInt8]]) -> [[UInt8]] {
+        var bodies: [[UInt8]] = []
+        var end = records.count
+        while end > 0 {
+            let start = ((end - 1) / batchSize) * batchSize
+            bodies.append(putBodies(Array(records[start..<end]))[0])
+            records.removeSubrange(start..<end)
+            end = start
+        }
+        return bodies.reversed()
     }
 
     /// PutEvents bodies of `batchSize` records each.
@@ -169,7 +183,7 @@ public struct BenchCommand: AsyncParsableCommand {
 
     /// LookUpEvents per lookup key over HTTP (`lookupSeconds` each), and the same query straight on the
     /// store; one row per key, printed as it goes.
-    func lookupRows(client: APIClient, storage: Storage, records: [[UInt8]], now: Int64) async throws -> [[String: Any]] {
+    func lookupRows(client: APIClient, storage: Storage, records: ArraySlice<[UInt8]>, now: Int64) async throws -> [[String: Any]] {
         let samples = records.prefix(5000).compactMap { try? JSONParser.parse($0).objectValue }
         var rows: [[String: Any]] = []
         say("")

@@ -8,7 +8,8 @@ import Logging
 /// `cloudaudit bench --store postgres://...` (docs/postgres.md, README "Production"): on new databases
 /// beside the one named,
 /// 1. the ceiling: PostgreSQL's own COPY of the rows that appending the events writes (events, event
-///    ids, postings, Merkle nodes, into the same tables and indexes), by `clients` connections at once;
+///    ids, postings, Merkle nodes, into the same tables and indexes), by `clients` connections at once
+///    (of at most a million events, `--ceiling-events`: its rows are encoded before the clock starts);
 /// 2. ingest through the HTTP API with one `serve` node (`clients` clients, batches of `batchSize`),
 ///    then the lookups per key against it at that size;
 /// 3. ingest with `nodes` nodes on one database, the clients spread over them: on one machine they share
@@ -21,9 +22,12 @@ extension BenchCommand {
         report["events"] = events
         report["batchSize"] = batchSize
         report["clients"] = clients
-        let records = syntheticRecords(now: now)
+        var records = syntheticRecords(now: now)
+        let samples = records.prefix(5000)
         let scope = AccountScope(accountId: AccountIds.first, retentionDays: ServerConfiguration().retentionDays)
-        let validated: [AuditEvent] = records.compactMap { r in
+        // The ceiling's rows are encoded before its clock starts: at most a million of them fit beside the rest.
+        let ceilingCount = min(ceilingEvents ?? 1_000_000, events)
+        let validated: [AuditEvent] = records.prefix(ceilingCount).compactMap { r in
             guard let v = try? JSONParser.parse(r), case .success(let e) = EventRecordValidator.validate(v, source: r, now: now, resolveAccount: { _ in .success(scope) }) else { return nil }
             return e
         }
@@ -42,10 +46,13 @@ extension BenchCommand {
         let ceiling = try await ceilingDB.copyCeiling(validated, writers: clients)
         try await access.drop(ceilingDB)
         report["ceilingEventsPerSecond"] = ceiling
-        say(String(format: "ceiling (COPY into the same tables and indexes): %.0f events/s", ceiling))
+        report["ceilingEvents"] = validated.count
+        say(String(format: "ceiling (COPY of %d events into the same tables and indexes): %.0f events/s", validated.count, ceiling))
 
         // 2. One node.
-        let bodies = putBodies(records)
+        let many = min(nodesEvents ?? events, events)
+        let manyBodies = putBodies(Array(records.prefix(many)))
+        let bodies = putBodies(consuming: &records)
         let oneDB = try await access.scratch("bench_one")
         let one = try startServer(dataDir: dir + "/one", environment: keyEnvironment.merging(oneDB.childEnvironment) { a, _ in a })
         let oneClient = APIClient(endpoint: "http://127.0.0.1:\(port)", secretId: one.secretId, secretKey: one.secretKey, timeoutSeconds: 600)
@@ -60,7 +67,7 @@ extension BenchCommand {
             say(String(format: "ingest, one node: %.0f events/s (%.1f s, %d rejected); %.0f%% of the COPY ceiling", oneRate, seconds, rejected,
                        100 * oneRate / ceiling))
             let storage = try await StorageChoice.postgres(oneDB).open()
-            let rows = try await lookupRows(client: oneClient, storage: storage, records: records, now: now)
+            let rows = try await lookupRows(client: oneClient, storage: storage, records: samples, now: now)
             try await storage.close()
             report["lookups"] = rows
             let rss = peakRSS(pid: one.process.processIdentifier)
@@ -76,8 +83,6 @@ extension BenchCommand {
         try await access.drop(oneDB)
 
         // 3. Several nodes on one database.
-        let many = min(nodesEvents ?? events, events)
-        let manyBodies = putBodies(Array(records.prefix(many)))
         let manyDB = try await access.scratch("bench_many")
         var servers: [Server] = []
         defer { for s in servers { s.terminate(); s.waitUntilExit() } }
