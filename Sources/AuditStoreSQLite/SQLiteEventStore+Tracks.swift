@@ -198,17 +198,22 @@ extension SQLiteEventStore {
     }
 
     public func pendingNotifications(dueBy now: Int64, limit: Int) async throws -> [QueuedNotification] {
-        try await pool.write { db in
-            let due = try Row.fetchAll(db, sql: "SELECT id, track_id, channel, body, message_id, attempts FROM notifications WHERE due_at <= ? ORDER BY id LIMIT ?",
-                                       arguments: [now, limit]).map { r in
+        // Read first: the claim is a write, which the usual empty answer (every half second) need not take.
+        let due = try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, track_id, channel, body, message_id, attempts FROM notifications WHERE due_at <= ? ORDER BY id LIMIT ?",
+                             arguments: [now, limit]).map { r in
                 let body: Data = r[3]
                 return QueuedNotification(id: r[0], trackId: r[1], channel: r[2], body: Array(body), messageId: r[4], attempts: r[5])
             }
+        }
+        if due.isEmpty { return [] }
+        // One process (the serve lock) claims: no other claimer can come between the read and the write.
+        try await pool.write { db in
             for n in due {
                 try db.execute(sql: "UPDATE notifications SET due_at = ? WHERE id = ?", arguments: [QueuedNotification.claimEnd(now), n.id])
             }
-            return due
         }
+        return due
     }
 
     public func queuedNotifications() async throws -> [QueuedNotification] {
