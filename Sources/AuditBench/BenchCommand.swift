@@ -75,7 +75,6 @@ public struct BenchCommand: AsyncParsableCommand {
 
     func runCore(dir: String, report: inout [String: Any]) async throws {
         let now = unixNow()
-        let account = AccountIds.first
         report["events"] = events
         report["batchSize"] = batchSize
         report["clients"] = clients
