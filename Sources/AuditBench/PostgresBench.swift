@@ -44,10 +44,10 @@ extension BenchCommand {
         let ceilingDB = try await access.scratch("bench_copy")
         say("ceiling: PostgreSQL COPY of the rows of \(validated.count) events, \(clients) connections...")
         let ceiling = try await ceilingDB.copyCeiling(validated, writers: clients)
-        try await access.drop(ceilingDB)
         report["ceilingEventsPerSecond"] = ceiling
         report["ceilingEvents"] = validated.count
         say(String(format: "ceiling (COPY of %d events into the same tables and indexes): %.0f events/s", validated.count, ceiling))
+        try await access.drop(ceilingDB)
 
         // 2. One node.
         let many = min(nodesEvents ?? events, events)

@@ -16,7 +16,7 @@ public enum PostgresBenchSupport {
         scratch.database = location.database + "_" + suffix
         let name = scratch.database
         try await PostgresConnector.withConnection(location, password: password, logger: logger) { c in
-            try await c.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+            try await c.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name)"), logger: logger)
             try await c.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
         }
         return scratch
@@ -25,7 +25,7 @@ public enum PostgresBenchSupport {
     public static func dropScratch(_ scratch: StoreLocation, from location: StoreLocation, password: String?, logger: Logger) async throws {
         let name = scratch.database
         try await PostgresConnector.withConnection(location, password: password, logger: logger) { c in
-            try await c.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+            try await c.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name)"), logger: logger)
         }
     }
 
