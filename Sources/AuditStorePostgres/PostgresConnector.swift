@@ -56,6 +56,9 @@ public enum PostgresConnector {
                                                          database: location.database, tls: tls)
         configuration.options.connectTimeout = .seconds(5)
         configuration.options.maximumConnections = 20
+        // The lookups' prepared statements keep one generic plan (PostgresStatements); other queries are
+        // unnamed, planned for their values each time.
+        configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan")]
         return configuration
     }
 }

@@ -92,23 +92,15 @@ extension PostgresStore {
     /// `hourly_counts`, the partial hours at either end from the posting lists.
     func count(_ account: Int64, _ c: HashedCondition, _ start: Int64, _ end: Int64) async throws -> Int {
         guard start <= end else { return 0 }
-        var b = StatementBuilder()
-        let (a, k, h) = (b.bind(account), b.bind(c.key), b.bind(c.hashes))
         let whole = LookupKey(rawValue: Int(c.key))?.keepsHourlyCounts == true ? TimeBuckets.wholeHours(start, end) : nil
         // Without whole hours, the posting lists cover [start, end] (and an empty second range); ranges
         // as pairs, since one of them may be empty.
         let hours = whole ?? 0..<0
         let head = whole.map { (start, $0.lowerBound - 1) } ?? (start, end)
         let tail = whole.map { ($0.upperBound, end) } ?? (1, 0)
-        let sql = """
-            SELECT (SELECT COALESCE(sum(count), 0) FROM hourly_counts
-                    WHERE account_id = \(a) AND key = \(k) AND value_hash = ANY(\(h)) AND hour >= \(b.bind(hours.lowerBound)) AND hour < \(b.bind(hours.upperBound)))::bigint
-                 + (SELECT count(*) FROM postings
-                    WHERE account_id = \(a) AND key = \(k) AND value_hash = ANY(\(h)) AND event_time BETWEEN \(b.bind(head.0)) AND \(b.bind(head.1)))
-                 + (SELECT count(*) FROM postings
-                    WHERE account_id = \(a) AND key = \(k) AND value_hash = ANY(\(h)) AND event_time BETWEEN \(b.bind(tail.0)) AND \(b.bind(tail.1)))
-            """
-        return try await rows(b.query(sql)).first?.decode(Int.self) ?? 0
+        let n = try await execute(PostgresStatements.Count(account: account, key: c.key, hashes: c.hashes, hourFrom: hours.lowerBound, hourTo: hours.upperBound,
+                                                           headFrom: head.0, headTo: head.1, tailFrom: tail.0, tailTo: tail.1)).first ?? 0
+        return Int(n)
     }
 
     /// The events of the query's range that match every condition of `plan`, up to the snapshot when
@@ -165,7 +157,15 @@ extension PostgresStore {
     /// scan per driver value (an `Index Only Scan Backward` over the day partitions of the range), merged.
     func scan(_ q: EventQuery, _ plan: Plan, exclusion: [HashedCondition], limit: Int) async throws -> [PagePosition] {
         var streams: [[PagePosition]] = []
+        let simple = plan.filters.isEmpty && exclusion.isEmpty && q.throughSequence == nil
+        let after = q.after ?? PagePosition(eventTime: q.endTime + 1, position: 0)
         for hash in plan.driver.hashes {
+            if simple {
+                streams.append(try await execute(PostgresStatements.Scan(account: q.accountId, key: plan.driver.key, hash: hash, start: q.startTime, end: q.endTime,
+                                                                          afterTime: after.eventTime, afterSeq: after.position, limit: Int64(limit)))
+                    .map { PagePosition(eventTime: $0.0, position: $0.1) })
+                continue
+            }
             streams.append(try await rows(Self.scanQuery(q, plan, hash: hash, exclusion: exclusion, limit: limit)).map { row in
                 let (time, seq) = try row.decode((Int64, Int64).self)
                 return PagePosition(eventTime: time, position: seq)
@@ -207,12 +207,9 @@ extension PostgresStore {
     func fetchEvents(accountId: Int64, _ positions: [PagePosition]) async throws -> [StoredEvent] {
         guard let first = positions.map(\.eventTime).min(), let last = positions.map(\.eventTime).max() else { return [] }
         var bySeq: [Int64: StoredEvent] = [:]
-        for row in try await rows("""
-            SELECT seq, event_id, event_time, record FROM events
-            WHERE account_id = \(accountId) AND event_time BETWEEN \(first) AND \(last) AND seq = ANY(\(positions.map(\.position)))
-            """) {
-            let (seq, eventId, time, record) = try row.decode((Int64, ByteBuffer, Int64, Data).self)
-            bySeq[seq] = StoredEvent(accountId: accountId, sequence: seq, eventId: String(buffer: eventId), eventTime: time, position: seq, record: Array(record))
+        for (seq, eventId, time, record) in try await execute(PostgresStatements.Fetch(account: accountId, first: first, last: last, seqs: positions.map(\.position))) {
+            bySeq[seq] = StoredEvent(accountId: accountId, sequence: seq, eventId: String(buffer: eventId), eventTime: time, position: seq,
+                                     record: Array(record.readableBytesView))
         }
         return positions.compactMap { bySeq[$0.position] }
     }
