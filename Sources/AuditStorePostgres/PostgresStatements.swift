@@ -46,15 +46,20 @@ enum PostgresStatements {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
-    /// The events of a page: the account's sequences, in the time range the page spans.
+    /// The events of a page, by their exact (time, sequence): one index probe each, in the one day
+    /// partition its time prunes to. (The form `event_time BETWEEN first AND last AND seq = ANY(...)`
+    /// read every event of every day in between under a generic plan: 80 ms for a page spanning a month.)
     struct Fetch: PostgresPreparedStatement {
-        static let sql = "SELECT seq, event_id, event_time, record FROM events WHERE account_id = $1 AND event_time BETWEEN $2 AND $3 AND seq = ANY($4)"
+        static let sql = """
+            SELECT e.seq, e.event_id, e.event_time, e.record FROM UNNEST($2::bigint[], $3::bigint[]) AS k(t, s)
+            JOIN events e ON e.account_id = $1 AND e.event_time = k.t AND e.seq = k.s
+            """
         typealias Row = (Int64, ByteBuffer, Int64, ByteBuffer)
-        var account: Int64, first: Int64, last: Int64, seqs: [Int64]
+        var account: Int64, times: [Int64], seqs: [Int64]
 
         func makeBindings() -> PostgresBindings {
-            var b = PostgresBindings(capacity: 4)
-            b.append(account); b.append(first); b.append(last); b.append(seqs)
+            var b = PostgresBindings(capacity: 3)
+            b.append(account); b.append(times); b.append(seqs)
             return b
         }
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }

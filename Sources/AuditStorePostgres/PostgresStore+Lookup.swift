@@ -205,9 +205,10 @@ extension PostgresStore {
 
     /// The events at `positions` (the account's sequence numbers), in that order.
     func fetchEvents(accountId: Int64, _ positions: [PagePosition]) async throws -> [StoredEvent] {
-        guard let first = positions.map(\.eventTime).min(), let last = positions.map(\.eventTime).max() else { return [] }
+        guard !positions.isEmpty else { return [] }
         var bySeq: [Int64: StoredEvent] = [:]
-        for (seq, eventId, time, record) in try await execute(PostgresStatements.Fetch(account: accountId, first: first, last: last, seqs: positions.map(\.position))) {
+        for (seq, eventId, time, record) in try await execute(PostgresStatements.Fetch(account: accountId, times: positions.map(\.eventTime),
+                                                                                       seqs: positions.map(\.position))) {
             bySeq[seq] = StoredEvent(accountId: accountId, sequence: seq, eventId: String(buffer: eventId), eventTime: time, position: seq,
                                      record: Array(record.readableBytesView))
         }
