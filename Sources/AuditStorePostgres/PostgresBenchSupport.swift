@@ -22,10 +22,18 @@ public enum PostgresBenchSupport {
         return scratch
     }
 
+    /// Drops a scratch database, waiting (up to 30 s) for the sessions of a closed pool to end.
     public static func dropScratch(_ scratch: StoreLocation, from location: StoreLocation, password: String?, logger: Logger) async throws {
         let name = scratch.database
-        try await PostgresConnector.withConnection(location, password: password, logger: logger) { c in
-            try await c.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name)"), logger: logger)
+        for attempt in 1...60 {
+            do {
+                try await PostgresConnector.withConnection(location, password: password, logger: logger) { c in
+                    try await c.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name)"), logger: logger)
+                }
+                return
+            } catch let e as PostgresProblem where e.description.contains("55006") && attempt < 60 {
+                try await Task.sleep(for: .milliseconds(500))
+            }
         }
     }
 
