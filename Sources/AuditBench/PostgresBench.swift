@@ -23,7 +23,8 @@ extension BenchCommand {
         report["batchSize"] = batchSize
         report["clients"] = clients
         var records = syntheticRecords(now: now)
-        let samples = records.prefix(5000)
+        // A copy: a slice would keep the whole array alive while the bodies are made from it.
+        let samples = Array(records.prefix(5000))[...]
         let scope = AccountScope(accountId: AccountIds.first, retentionDays: ServerConfiguration().retentionDays)
         // The ceiling's rows are encoded before its clock starts: at most a million of them fit beside the rest.
         let ceilingCount = min(ceilingEvents ?? 1_000_000, events)
