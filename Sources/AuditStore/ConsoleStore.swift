@@ -73,6 +73,15 @@ public protocol ConsoleStore: Sendable {
 }
 
 extension ValueCount {
+    /// The fingerprints (with their counts) that can still rank among the first `limit` once ties are
+    /// ordered by value, most frequent first, at most `limit + 1000`: the ones whose value a store reads.
+    public static func candidates(_ counts: [Int64: Int], limit: Int) -> [(key: Int64, value: Int)] {
+        let sorted = counts.filter { $0.value > 0 }.sorted { $0.value > $1.value }
+        guard !sorted.isEmpty, limit > 0 else { return [] }
+        let threshold = sorted[min(limit, sorted.count) - 1].value
+        return Array(sorted.prefix(while: { $0.value >= threshold }).prefix(limit + 1000))
+    }
+
     /// Most frequent first, ties by value: the order `topValues` answers in.
     public static func ranked(_ counts: [String: Int], limit: Int) -> [ValueCount] {
         counts.map { ValueCount(value: $0.key, count: $0.value) }

@@ -256,11 +256,8 @@ extension PostgresStore {
             let (hash, n) = try row.decode((Int64, Int64).self)
             counts[hash] = Int(n)
         }
-        // Every fingerprint that can still rank among the first `limit` once ties are ordered by value.
-        let sorted = counts.filter { $0.value > 0 }.sorted { $0.value > $1.value }
-        guard !sorted.isEmpty else { return [] }
-        let threshold = sorted[min(limit, sorted.count) - 1].value
-        let candidates = Array(sorted.prefix(while: { $0.value >= threshold }).prefix(limit + 1000))
+        let candidates = ValueCount.candidates(counts, limit: limit)
+        guard !candidates.isEmpty else { return [] }
         // One event of each candidate, then its value read from the record.
         var named: [String: Int] = [:]
         for row in try await rows("""

@@ -123,16 +123,14 @@ extension SQLiteEventStore {
             } else {
                 try postings(startTime, endTime)
             }
-            // Every fingerprint that can still rank among the first `limit` once ties are ordered by value.
-            let sorted = counts.filter { $0.value > 0 }.sorted { $0.value > $1.value }
-            guard !sorted.isEmpty else { return [] }
-            let threshold = sorted[min(limit, sorted.count) - 1].value
+            let ranked = ValueCount.candidates(counts, limit: limit)
+            guard !ranked.isEmpty else { return [] }
             let find = try db.cachedStatement(sql: """
                 SELECT pos FROM postings WHERE account_id = ? AND key = ? AND day = ? AND value_hash = ? AND event_time BETWEEN ? AND ? LIMIT 1
                 """)
             // One event of each candidate (the newest day first), then their records in one read.
             var candidates: [(pos: Int64, hash: Int64, count: Int)] = []
-            for (hash, count) in sorted.prefix(while: { $0.value >= threshold }).prefix(limit + 1000) {
+            for (hash, count) in ranked {
                 for day in stride(from: days.upperBound, through: days.lowerBound, by: -1) {
                     if let pos = try Int64.fetchOne(find, arguments: [accountId, key.rawValue, day, hash, startTime, endTime]) {
                         candidates.append((pos, hash, count))
