@@ -93,7 +93,9 @@ def test_a_copied_deployment_answers_as_the_original_and_delivers_on(tmp_path):
         assert strip(after) == strip(before) and len(after) == 120
         assert lookup(admin_on_node, start, end, attrs=runs, max_results=1)["TotalCount"] == total_before == 120
         assert _verify_event(node, admin_on_node, events[17]["eventId"], pub) == proof_before
-        assert _verify(root, track, pub).returncode == 0, "the delivered bucket verifies against the copy's node"
+        # The node delivers too (the lookups above are events of the account): a file of its own may wait a
+        # moment for the digest that lists it, which verify says with exit status 3.
+        _verified(root, track, pub)
         listed = parse_json_output(run_cli(["kms", "list", "--account", str(acct), "--output", "json"],
                                            env=clean_env(CLOUDAUDIT_STORE=c.url, CLOUDAUDIT_DATA_DIR=str(data))))
         assert [k["KeyId"] for k in listed] == [kms["KeyId"]]

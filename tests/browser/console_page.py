@@ -96,13 +96,13 @@ class ConsolePage:
         return self._submit_sign_in(expect_ok)
 
     def _submit_sign_in(self, expect_ok):
-        before = self.loads("events-panel")
+        before, stats_before = self.loads("events-panel"), self.loads("histogram")
         submit = [b for b in self.testid("signin-submit") if b.is_displayed()]
         assert len(submit) == 1, "one visible Sign in button"
         submit[0].click()
         if expect_ok:
             self.wait(lambda d: self.visible("view-events"), message="sign-in did not reach the Operation Record")
-            self.wait_loaded("events-panel", before)
+            self._wait_search(before, stats_before)
         else:
             self.wait(lambda d: self.visible("signin-message") and self.el("signin-message").text.strip()
                       and all(b.is_enabled() for b in self.testid("signin-submit")))
@@ -183,14 +183,20 @@ class ConsolePage:
             self._fill_row(row, key, value)
 
     def search(self):
-        before = self.loads("events-panel")
-        self.click(self.el("search"))
-        return self.wait_loaded("events-panel", before)
+        return self.click_and_wait_results(self.el("search"))
 
     def click_and_wait_results(self, element):
-        before = self.loads("events-panel")
+        """Clicks `element`, which starts a search, and waits for its first page and then its histogram and
+        top lists: they come after the page and, above the table, push its rows down; a row clicked while
+        they arrive may take the click on something else (a top-list entry starts another search)."""
+        before, stats_before = self.loads("events-panel"), self.loads("histogram")
         self.click(element)
-        return self.wait_loaded("events-panel", before)
+        return self._wait_search(before, stats_before)
+
+    def _wait_search(self, before, stats_before):
+        state = self.wait_loaded("events-panel", before)
+        self.wait_loaded("histogram", stats_before)
+        return state
 
     def query_range(self):
         el = self.el("query-range")
