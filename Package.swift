@@ -95,6 +95,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The web console: its page (HTML, CSS and JavaScript files in Resources/, embedded in the
         // binary as byte arrays: ConsoleAssets), sign-in, sessions, CSRF, export, on the API's actions.
@@ -148,7 +149,8 @@ let package = Package(
         .testTarget(name: "AuditConfigurationTests", dependencies: ["AuditConfiguration"]),
         .testTarget(name: "AuditIntegrityTests", dependencies: ["AuditIntegrity", "AuditModel", "AuditSynthetic", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "AuditAuthTests", dependencies: ["AuditAuth", "AuditSigning"]),
-        .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditStoreConformance"]),
+        .testTarget(name: "AuditClientTests", dependencies: ["AuditClient"]),
+        .testTarget(name: "AuditStoreTests", dependencies: ["AuditModel", "AuditStore", "AuditStoreConformance"]),
         .testTarget(name: "AuditStoreSQLiteTests", dependencies: [
             "AuditModel", "AuditStore", "AuditStoreSQLite", "AuditStoreConformance", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
@@ -190,6 +192,7 @@ if ProcessInfo.processInfo.environment["CLOUDAUDIT_FUZZ"] == "1" {
         ("FuzzForwarded", ["AuditAPI", "AuditModel"]),
         ("FuzzBackupManifest", ["AuditStore"]),
         ("FuzzStoreLocation", ["AuditConfiguration"]),
+        ("FuzzServerSentEvents", ["AuditAPI", "AuditClient"]),
     ]
     // Declares libFuzzer's LLVMFuzzerRunDriver, which FuzzHarness's shared entry point calls.
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))

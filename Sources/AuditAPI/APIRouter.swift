@@ -143,16 +143,32 @@ public struct AuditAPI: Sendable {
         var audit = call(caller)
         var logMeta: Logger.Metadata = ["audit.account": "\(caller.accountId)", "audit.action": "\(APIError.clip(action))"]
 
-        let outcome = await perform(action, definition: ActionTable.implemented[action], caller: caller, requestId: context.requestId, logger: logger,
+        var tail: TailEvents.Request?
+        var outcome = await perform(action, definition: ActionTable.implemented[action], caller: caller, requestId: context.requestId, logger: logger,
                                     check: { guard version == Self.version else { throw APIError.noSuchVersion(version) } }) {
             let params = try getParams ?? RequestParameters.fromBody(body)
             if selfAudited { audit.parameters = String(decoding: JSONWriter.encode(.object(params.root)), as: UTF8.self) }
+            if action == TailEvents.name, let getParams {
+                tail = try TailEvents.parse(getParams, accountId: caller.accountId, lastEventId: header(request, "last-event-id"))
+            }
             return params
+        }
+        // A live tail answers with a stream (once its parameters and the caller's role passed).
+        var stream: Response?
+        if case .success = outcome, let tail {
+            do {
+                stream = try TailEvents.response(tail, environment: environment, logger: logger) { [authenticator] in
+                    await authenticator.stillHolds(caller)
+                }
+            } catch {
+                outcome = .failure(error as? APIError ?? .internalError)
+            }
         }
         if selfAudited {
             if case .failure(let e) = outcome { audit.error = e }
             selfAudit.record(audit, now: now)
         }
+        if let stream { return stream }
         switch outcome {
         case .success(let fields):
             logger.debug("ok", metadata: logMeta)

@@ -34,6 +34,13 @@ public struct APIEnvironment: Sendable {
     public var trackQuota: Int
     /// Signs the accounts' checkpoints with the deployment key.
     public var checkpointer: Checkpointer
+    /// Wakes the live tails of an account when this process appended to it.
+    public var appendSignal = AppendSignal()
+    /// The live tails this node streams, and its limits.
+    public var tails = TailSlots()
+    /// How long a live tail waits before reading the store again when no append of this process woke it
+    /// (events appended by another node or process arrive within this).
+    public var tailPollInterval: Duration = .milliseconds(500)
 
     public init(storage: Storage, cursors: PageCursorCodec, defaultRetentionDays: Int, regions: any RegionCatalog, trackQuota: Int = 5,
                 checkpointer: Checkpointer, clock: @escaping @Sendable () -> Int64 = unixNow, maxEventsPerCall: Int = 1000, geoIPConfigured: Bool = false) {
@@ -91,11 +98,12 @@ public enum ActionTable {
         LookUpEvents.definition,
         DescribeEvents.definition,
         GetAttributeKey.definition,
+        TailEvents.definition,
     ] + TrackActions.definitions + LegacyAuditActions.definitions + RegionActions.definitions
         + IntegrityActions.definitions).map { ($0.name, $0) })
 
     /// The self-audit `actionType` of an action name.
     public static func isReadName(_ action: String) -> Bool {
-        ["Describe", "List", "LookUp", "Get", "Inquire"].contains { action.hasPrefix($0) }
+        ["Describe", "List", "LookUp", "Get", "Inquire", "Tail"].contains { action.hasPrefix($0) }
     }
 }

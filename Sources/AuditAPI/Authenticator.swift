@@ -138,6 +138,18 @@ public struct Authenticator: Sendable {
         return caller
     }
 
+    /// Whether `caller`'s key still grants what it did (enabled, same account and role), for a
+    /// long-lived request (a live tail) that checks again while it runs. A store that does not answer
+    /// is not a reason to end it: its next read fails anyway.
+    public func stillHolds(_ caller: Caller) async -> Bool {
+        do {
+            guard let current = try await currentCaller(secretId: caller.secretId) else { return false }
+            return current.accountId == caller.accountId && current.role == caller.role
+        } catch {
+            return true
+        }
+    }
+
     /// The caller of a key that is still usable now (enabled, or the environment's root key), else nil.
     /// Run on every console request, so the secret is not unsealed: only the key's record is read.
     public func currentCaller(secretId: String) async throws -> Caller? {

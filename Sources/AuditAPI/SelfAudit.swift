@@ -10,12 +10,15 @@ import Logging
 public final class SelfAuditRecorder: @unchecked Sendable {
     let log: any EventLog
     let logger: Logger
+    /// Told of each append, for the live tails of this node.
+    let signal: AppendSignal?
     private let lock = NSLock()
     private var inFlight = 0
 
-    public init(log: any EventLog, logger: Logger) {
+    public init(log: any EventLog, logger: Logger, signal: AppendSignal? = nil) {
         self.log = log
         self.logger = logger
+        self.signal = signal
     }
 
     /// The numeric `errorCode` recorded for authentication failures (0 = none).
@@ -88,6 +91,7 @@ public final class SelfAuditRecorder: @unchecked Sendable {
             defer { self.lock.withLock { self.inFlight -= 1 } }
             do {
                 _ = try await self.log.append([event])
+                self.signal?.appended(accountIds: [event.accountId])
                 APIMetrics.appended(stored: 1, duplicates: 0, source: "self_audit")
             } catch {
                 self.logger.error("self-audit append failed", metadata: ["error.message": "\(error)", "request.id": "\(call.requestId)"])

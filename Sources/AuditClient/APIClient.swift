@@ -68,25 +68,7 @@ public final class APIClient: Sendable {
     ///   thrown here: they arrive in the body; ``callJSON(action:params:)`` turns them into ``APIErrorResponse``.
     public func call(action: String, body: [UInt8]) async throws -> [UInt8] {
         guard !url.isEmpty else { throw APIClientError.badEndpoint(endpoint) }
-        let timestamp = Int64(Date().timeIntervalSince1970)
-        let contentType = "application/json"
-        let signing = TC3Signer.Request(
-            method: "POST", uri: "/", query: "",
-            signedHeaders: [(name: "content-type", value: contentType), (name: "host", value: host)],
-            payloadHash: TC3Signer.hexSHA256(body), timestamp: timestamp, service: Self.service)
-
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: contentType)
-        request.headers.add(name: "Host", value: host)
-        request.headers.add(name: "X-TC-Action", value: action)
-        request.headers.add(name: "X-TC-Timestamp", value: String(timestamp))
-        request.headers.add(name: "X-TC-Version", value: Self.version)
-        request.headers.add(name: "X-TC-Region", value: region)
-        request.headers.add(name: "X-TC-RequestClient", value: "cloudaudit-swift")
-        request.headers.add(name: "User-Agent", value: userAgent)
-        request.headers.add(name: "Authorization",
-                            value: TC3Signer.authorization(signing, secretId: secretId, secretKey: secretKey))
+        var request = signedRequest(method: .POST, action: action, query: "", contentType: "application/json", body: body)
         request.body = .bytes(body)
 
         let response: HTTPClientResponse
@@ -136,6 +118,98 @@ public final class APIClient: Sendable {
                            requestId: response["RequestId"] as? String ?? "")
         }
         return response
+    }
+
+    // MARK: - Streams
+
+    /// The client of streams: a connection that sends nothing for this long (the server's heartbeats
+    /// come every 15 s at most) is taken for dead.
+    public static let streamIdleTimeout: TimeAmount = .seconds(45)
+    static let streamingHTTPClient = HTTPClient(eventLoopGroupProvider: .singleton,
+                                                configuration: .init(timeout: .init(connect: .seconds(10), read: streamIdleTimeout)))
+
+    /// Opens `action` as a signed GET (TC3 over the query string, as the SDKs sign a GET) that answers
+    /// with server-sent events, and hands each message to `onEvent` until the server ends the stream
+    /// (then it returns), `onEvent` returns false, or the connection fails.
+    ///
+    /// - Parameters:
+    ///   - query: the action's parameters (`LookupAttributes.0.AttributeKey`...), percent-encoded here.
+    ///   - lastEventId: sent as `Last-Event-ID`, to resume after the message with that id.
+    /// - Returns: the stream's last event id (to resume from).
+    /// - Throws: ``APIErrorResponse`` when the server refused the call; ``APIClientError`` when it cannot
+    ///   be reached, answers something else than a stream, or goes silent; ``ServerSentEventsError``.
+    @discardableResult
+    public func stream(action: String, query: [(String, String)], lastEventId: String?,
+                       onEvent: (ServerSentEvent) async throws -> Bool) async throws -> String {
+        guard !url.isEmpty else { throw APIClientError.badEndpoint(endpoint) }
+        let queryString = query.map { Self.percentEncoded($0.0) + "=" + Self.percentEncoded($0.1) }.joined(separator: "&")
+        let request = signedRequest(method: .GET, action: action, query: queryString, contentType: "application/x-www-form-urlencoded", body: [],
+                                    extraHeaders: [("Accept", "text/event-stream")] + (lastEventId.map { $0.isEmpty ? [] : [("Last-Event-ID", $0)] } ?? []))
+        var parser = ServerSentEventParser()
+        do {
+            let response = try await Self.streamingHTTPClient.execute(request, timeout: .hours(24))
+            let type = response.headers.first(name: "Content-Type") ?? ""
+            guard response.status == .ok, type.hasPrefix("text/event-stream") else {
+                let bytes = Array(try await response.body.collect(upTo: 1 << 20).readableBytesView)
+                if response.status == .ok { _ = try Self.unwrap(bytes, action: action) }
+                throw APIClientError.httpStatus(code: Int(response.status.code), reason: response.status.reasonPhrase, action: action, body: Self.snippet(bytes))
+            }
+            for try await chunk in response.body {
+                for message in try parser.feed(chunk.readableBytesView) {
+                    if try await !onEvent(message) { return parser.lastEventId }
+                }
+            }
+        } catch let error as APIClientError {
+            throw error
+        } catch let error as APIErrorResponse {
+            throw error
+        } catch let error as ServerSentEventsError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw APIClientError.transport(endpoint: endpoint, action: action, reason: Self.describe(error))
+        }
+        return parser.lastEventId
+    }
+
+    /// A request to `/` (with `query`) signed with TC3 over `content-type;host` and the SHA-256 of `body`,
+    /// with the API's `X-TC-*` headers; the body itself is set by the caller.
+    private func signedRequest(method: HTTPMethod, action: String, query: String, contentType: String, body: [UInt8],
+                               extraHeaders: [(String, String)] = []) -> HTTPClientRequest {
+        let timestamp = Int64(Date().timeIntervalSince1970)
+        let signing = TC3Signer.Request(
+            method: method.rawValue, uri: "/", query: query,
+            signedHeaders: [(name: "content-type", value: contentType), (name: "host", value: host)],
+            payloadHash: TC3Signer.hexSHA256(body), timestamp: timestamp, service: Self.service)
+        var request = HTTPClientRequest(url: url + (query.isEmpty ? "" : "?" + query))
+        request.method = method
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.headers.add(name: "Host", value: host)
+        request.headers.add(name: "X-TC-Action", value: action)
+        request.headers.add(name: "X-TC-Timestamp", value: String(timestamp))
+        request.headers.add(name: "X-TC-Version", value: Self.version)
+        request.headers.add(name: "X-TC-Region", value: region)
+        request.headers.add(name: "X-TC-RequestClient", value: "cloudaudit-swift")
+        request.headers.add(name: "User-Agent", value: userAgent)
+        for (name, value) in extraHeaders { request.headers.add(name: name, value: value) }
+        request.headers.add(name: "Authorization", value: TC3Signer.authorization(signing, secretId: secretId, secretKey: secretKey))
+        return request
+    }
+
+    /// RFC 3986 percent-encoding of everything but the unreserved characters (what the SDKs send).
+    static func percentEncoded(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                out += String(format: "%%%02X", b)
+            }
+        }
+        return out
     }
 
     // MARK: - Endpoint

@@ -55,6 +55,52 @@ public struct WebConsole: Sendable {
         router.delete("/console/api/session") { request, context in await self.signOut(request, context) }
         router.post("/console/api/call") { request, context in await self.call(request, context) }
         router.get("/console/api/export") { request, context in await self.export(request, context) }
+        router.get("/console/api/tail") { request, context in await self.tail(request, context) }
+    }
+
+    // MARK: Live tail
+
+    /// `GET /console/api/tail?<TailEvents parameters>`: the session's account as it grows, as
+    /// server-sent events (the page's EventSource sends `Last-Event-ID` when it reconnects). A GET reads
+    /// only, so it needs no CSRF token; the session cookie and a same-site origin are still required.
+    /// A refused tail is the console's error shape with a 4xx status (an EventSource gives up on it).
+    func tail(_ request: Request, _ context: AuditRequestContext) async -> Response {
+        await withSession(request, context, csrf: false) { active in
+            var params: RequestParameters?
+            var tail: TailEvents.Request?
+            var outcome = await api.perform(TailEvents.name, definition: ActionTable.implemented[TailEvents.name], caller: active.caller,
+                                            requestId: context.requestId, logger: context.logger) {
+                let p = try RequestParameters.fromQuery(request.uri.query ?? "")
+                params = p
+                tail = try TailEvents.parse(p, accountId: active.caller.accountId, lastEventId: request.headers[HTTPField.Name("Last-Event-ID")!])
+                return p
+            }
+            var stream: Response?
+            if case .success = outcome, let tail {
+                let token = Self.sessionToken(request)
+                do {
+                    stream = try TailEvents.response(tail, environment: api.environment, logger: context.logger) { [sessions] in
+                        do {
+                            _ = try await sessions.resolve(token: token)
+                            return true
+                        } catch is SessionManager.Problem {
+                            return false
+                        } catch {
+                            return true
+                        }
+                    }
+                } catch {
+                    outcome = .failure(error as? APIError ?? .internalError)
+                }
+            }
+            let failure: APIError? = if case .failure(let e) = outcome { e } else { nil }
+            audit(TailEvents.name, caller: active.caller, request: request, context: context, parameters: params?.root, error: failure)
+            if let stream { return stream }
+            let refusal = failure ?? .internalError
+            let status: HTTPResponse.Status = refusal == .tooManyTails || refusal.code == APIError.requestLimitExceeded.code ? .tooManyRequests
+                : refusal.code.hasPrefix("AuthFailure") ? .forbidden : .badRequest
+            return error(status, refusal, context)
+        }
     }
 
     // MARK: Responses

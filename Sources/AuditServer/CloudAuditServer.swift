@@ -52,7 +52,8 @@ public enum CloudAuditServer {
         }
         return AuditAPI(environment: environment, authenticator: Authenticator(accounts: storage.accounts, sealer: sealer, rootKey: root, clock: clock),
                         limiter: RequestLimiter(ratePerSecond: c.rateLimit, maxInFlight: c.maxConcurrentRequests),
-                        selfAudit: SelfAuditRecorder(log: storage.events, logger: logger), trustedProxies: proxies)
+                        selfAudit: SelfAuditRecorder(log: storage.events, logger: logger, signal: environment.appendSignal),
+                        trustedProxies: proxies)
     }
 
     public static func build(_ c: ServerConfiguration, logger: Logger) async throws -> Built {

@@ -21,7 +21,7 @@ struct EventsCommand: AsyncParsableCommand {
             Exit status: 0 success, 1 some records rejected (put, generate), 2 a request failed as a whole \
             or the input could not be read.
             """,
-        subcommands: [Put.self, Lookup.self, Generate.self])
+        subcommands: [Put.self, Lookup.self, Tail.self, Generate.self])
 
     // MARK: - Shared options
 

@@ -677,7 +677,7 @@ def tc3_authorization(secret_id, secret_key, timestamp, method, query, headers, 
 
 def raw_call(server, secret_id, secret_key, action, params=None, *, body=None, timestamp=None, version=VERSION,
              content_type="application/json", signed_headers=("content-type", "host"), authorization=None,
-             extra_headers=None, tamper_body=None, method="POST", query=None, timeout=REQ_TIMEOUT):
+             extra_headers=None, tamper_body=None, method="POST", query=None, timeout=REQ_TIMEOUT, stream=False):
     """Send one TC3-signed request with full control over every part. Returns the requests.Response."""
     ts = now() if timestamp is None else timestamp
     if method == "GET":
@@ -702,7 +702,7 @@ def raw_call(server, secret_id, secret_key, action, params=None, *, body=None, t
     if tamper_body is not None:
         payload = tamper_body
     url = server.url + "/" + ("?" + q if q else "")
-    return requests.request(method, url, data=payload if method != "GET" else None, headers=headers, timeout=timeout)
+    return requests.request(method, url, data=payload if method != "GET" else None, headers=headers, timeout=timeout, stream=stream)
 
 
 def raw_error(resp, code):

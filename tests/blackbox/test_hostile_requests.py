@@ -77,6 +77,7 @@ API_ACTIONS = {
     "ListAudits": "read", "StartLogging": "write", "StopLogging": "write",
     "ListCosEnableRegion": "read", "ListCmqEnableRegion": "read", "ListKeyAliasByRegion": "read",
     "GetCheckpoint": "read", "GetInclusionProof": "read", "GetConsistencyProof": "read",
+    "TailEvents": "read",
 }
 CONSOLE_ACTIONS = {"DescribeEventStats": "read", "DescribeDeliveryStatus": "read"}
 
@@ -102,6 +103,8 @@ DOCUMENTED_CODES = {
     "UnsupportedOperation", "UnknownParameter", "InvalidRequest", "ResourceInUse", "ResourceUnavailable",
     "ResourceInsufficient", "ServiceUnavailable", "UnsupportedProtocol", "UnsupportedRegion",
     "ResponseSizeLimitExceeded", "NoSuchProduct",
+    # ours (docs/contract.md)
+    "LimitExceeded.Tails",
     # the console's own
     "NotSignedIn", "SessionExpired", "CsrfTokenInvalid", "OriginNotAllowed", "NotFound",
 }
@@ -265,6 +268,22 @@ class Case:
 
 def _answer(r):
     return Answer(r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content)
+
+
+def _first_message(r):
+    """A live tail's answer: its bytes up to the end of its first message (within TIMEOUT), then closed."""
+    deadline = time.time() + TIMEOUT
+    data = b""
+    try:
+        for chunk in r.iter_content(chunk_size=None):
+            data += chunk
+            if b"\n\n" in data or len(data) > 65536:
+                break
+            if time.time() > deadline:
+                raise requests.Timeout("no first message within %ss" % TIMEOUT)
+    finally:
+        r.close()
+    return Answer(r.status_code, {k.lower(): v for k, v in r.headers.items()}, data)
 
 
 def _stream(session_or_module, url, **kw):
@@ -569,6 +588,13 @@ def judge(env, case, ans):
 def _judge_envelope(env, case, ans, problems):
     text = ans.body.decode("utf-8", "replace")
     ctype = ans.headers.get("content-type", "").split(";")[0].strip()
+    if ctype == "text/event-stream" and " TailEvents " in case.label:
+        # a live tail that was accepted: its first message says where it starts
+        if not (text.startswith("retry: ") and "\nevent: ready\n" in text and text.endswith("\n\n")):
+            problems.append("a tail's stream must start with its ready message: %r" % text[:200])
+        if not case.allow_success or (case.expect is not None and "OK" not in case.expect):
+            problems.append("succeeded: expected %s: %r" % (sorted(case.expect or {"an error"}), text[:200]))
+        return "HTTP 200 event-stream", problems
     if ctype != "application/json":
         problems.append("not JSON: Content-Type %r (the SDKs need application/json)" % ctype)
     body = _json(ans)
@@ -741,6 +767,8 @@ def templates(env):
         "LookUpEvents": dict(q, NextToken="", ExcludeAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "cloudaudit.api"}], Snapshot=40),
         "DescribeEvents": dict(q, NextToken=0, IsReturnLocation=1, NewSnapshot=1),
         "GetAttributeKey": {"WebsiteType": "en"},
+        # A stream: its GET form answers text/event-stream (judged by its first message); a JSON body is refused.
+        "TailEvents": {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "Seed01"}], "Cursor": "3", "Heartbeat": 5},
         "CreateAuditTrack": {"Name": "fuzz-track", "Status": 1, "Storage": storage, "ActionType": "*", "ResourceType": "*",
                              "EventNames": ["*"], "TrackForAllMembers": 0},
         "CreateEventsAuditTrack": {"Name": "fuzz-etrack", "Status": 0, "Storage": storage,
@@ -906,9 +934,12 @@ def api_case(env, action, *, body=None, label="", key=None, method="POST", query
         q = _as_sent(env, query) if query is not None else None  # sign exactly what requests will send
         ts = now() if timestamp is None else timestamp
         auth = authorization(ts) if callable(authorization) else authorization
+        tail = method == "GET" and action == "TailEvents"
         r = raw_call(env.server, key.secret_id, key.secret_key, action, body=body, method=method, query=q,
                      content_type=content_type, extra_headers=extra_headers, authorization=auth,
-                     timestamp=ts, version=version, timeout=TIMEOUT, signed_headers=signed_headers)
+                     timestamp=ts, version=version, timeout=TIMEOUT, signed_headers=signed_headers, stream=tail)
+        if tail and r.headers.get("Content-Type", "").startswith("text/event-stream"):
+            return _first_message(r)
         return _answer(r)
 
     return Case("%s %s | %s" % (method, action, label), send, "api", transport=transport, expect=expect,

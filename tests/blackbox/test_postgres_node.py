@@ -3,6 +3,7 @@ of its own, shares accounts, keys, events, page cursors and console sessions wit
 its keys from the operator (never makes its own), says when its store is down (`/readyz`, and a clear
 error that a client may retry, within seconds) and serves again by itself when the store is back."""
 
+import json
 import os
 import time
 
@@ -10,6 +11,7 @@ import pytest
 import requests
 
 from pgcluster import Cluster
+import sse
 import storage_backend
 from support import (
     Key,
@@ -159,3 +161,34 @@ def test_an_outage_is_answered_at_once_and_the_node_recovers_by_itself(tmp_path,
     finally:
         srv.stop()
         c.stop()
+
+
+def test_a_tail_on_one_node_hears_the_other_and_resumes_on_it(tmp_path, cluster, keys):
+    a = start_node(tmp_path, "tail-a", cluster, keys)
+    b = start_node(tmp_path, "tail-b", cluster, keys)
+    try:
+        acct = admin(cluster, keys, "accounts", "create", "--name", uid("tailnodes"))["AccountId"]
+        ka = admin_key(cluster, keys, a, acct)
+        kb = Key(b, ka.secret_id, ka.secret_key, acct, "admin")
+        source = uid("tailnode")
+        s = sse.open_tail(ka, [("EventSource", source)])
+        try:
+            sse.ready(s)
+            # Events appended through node B reach a tail on node A (it reads the shared log, not its requests).
+            on_b = put_ok(kb, [make_event(source, "OnB%d" % i) for i in range(10)])
+            got = s.events(6)
+            assert [json.loads(m.data)["eventId"] for m in got] == on_b[:6]
+        finally:
+            s.close()
+        # The connection drops; more events arrive through A; the client resumes on node B with its cursor.
+        on_a = put_ok(ka, [make_event(source, "OnA%d" % i) for i in range(10)])
+        r = sse.open_tail(kb, [("EventSource", source)], last_event_id=got[-1].id)
+        try:
+            assert sse.ready(r) == int(got[-1].id)
+            rest = [json.loads(m.data)["eventId"] for m in r.events(14)]
+            assert rest == on_b[6:] + on_a, "resuming on another node gives every later event once"
+        finally:
+            r.close()
+    finally:
+        a.stop()
+        b.stop()

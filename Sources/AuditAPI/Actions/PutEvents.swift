@@ -34,6 +34,7 @@ enum PutEvents {
         var ids = Array(repeating: "", count: records.count)
         if !accepted.isEmpty {
             let outcomes = try await env.storage.events.append(accepted.map(\.event))
+            env.appendSignal.appended(accountIds: accepted.map(\.event.accountId))
             let stored = outcomes.filter { if case .stored = $0 { return true } else { return false } }.count
             APIMetrics.appended(stored: stored, duplicates: outcomes.count - stored, source: "api")
             for a in accepted { ids[a.index] = a.event.eventId }
