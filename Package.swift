@@ -86,6 +86,15 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // Alert notification channel senders: SMTP email (STARTTLS, AUTH).
+        .target(name: "AuditAlerts", dependencies: [
+            "AuditModel",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // API 3.0 actions, TC3 auth, errors, self-audit.
         .target(name: "AuditAPI", dependencies: [
             "AuditModel", "AuditStore", "AuditSigning", "AuditAuth", "AuditIntegrity",
