@@ -173,6 +173,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "AuditAlertsTests", dependencies: [
+            "AuditAlerts",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "AuditAPITests", dependencies: [
             "AuditModel", "AuditAPI", "AuditConsole", "AuditServer", "AuditStore", "AuditSigning", "AuditAuth", "AuditDelivery",
             "AuditIntegrity",
