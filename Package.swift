@@ -86,7 +86,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        // Alert notification channel senders: SMTP email (STARTTLS, AUTH).
+        // Alert notification channel senders: SMTP email (STARTTLS, AUTH), RFC 5424 syslog over TCP/TLS.
         .target(name: "AuditAlerts", dependencies: [
             "AuditModel",
             .product(name: "NIOCore", package: "swift-nio"),
