@@ -7,6 +7,23 @@ public struct AlertEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
 
+    /// A host (a DNS name, an IPv4 address, or an IPv6 address without brackets) and a port, checked as
+    /// ``SMTPServer/init(url:)`` and ``SyslogReceiver/init(address:protocol:)`` check theirs.
+    ///
+    /// - Throws: ``AlertSendError`` (`.configuration`) for a port outside 1-65535 or a host that is neither.
+    public init(host: String, port: Int) throws {
+        guard (1...65535).contains(port) else { throw AlertSendError.configuration("the port \(port) is not 1-65535") }
+        guard Self.isHostName(Substring(host)) || IPAddress(host) != nil else {
+            throw AlertSendError.configuration("\"\(TextClip.scalars(host, 80, printable: true))\" is neither a host name nor an IP address")
+        }
+        self.init(checkedHost: host, port: port)
+    }
+
+    private init(checkedHost host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
     /// `host:port`, with an IPv6 address in brackets.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
@@ -64,7 +81,7 @@ public struct AlertEndpoint: Sendable, Hashable, CustomStringConvertible {
         } else {
             throw refuse("has no port (host:port)")
         }
-        return AlertEndpoint(host: String(host), port: port)
+        return AlertEndpoint(checkedHost: String(host), port: port)
     }
 
     /// A DNS name or IPv4 address: ASCII letters, digits, `-`, `_`, dots between non-empty labels.

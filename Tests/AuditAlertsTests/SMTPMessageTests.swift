@@ -138,7 +138,7 @@ final class SMTPMessageTests: XCTestCase {
 
     func testSMTPURLs() throws {
         let plain = try SMTPServer(url: "smtp://mail.example.com")
-        XCTAssertEqual(plain.endpoint, AlertEndpoint(host: "mail.example.com", port: 25))
+        XCTAssertEqual(plain.endpoint, try AlertEndpoint(host: "mail.example.com", port: 25))
         XCTAssertFalse(plain.implicitTLS)
         XCTAssertNil(plain.username)
 

@@ -93,12 +93,16 @@ final class SyslogMessageTests: XCTestCase {
 
     func testSyslogReceiverAddresses() throws {
         XCTAssertEqual(try SyslogReceiver(address: "logs.example.com:6514", protocol: "tls"),
-                       SyslogReceiver(endpoint: AlertEndpoint(host: "logs.example.com", port: 6514), transport: .tls))
+                       SyslogReceiver(endpoint: try AlertEndpoint(host: "logs.example.com", port: 6514), transport: .tls))
         XCTAssertEqual(try SyslogReceiver(address: "logs.example.com", protocol: "TLS").endpoint.port, 6514)
         XCTAssertEqual(try SyslogReceiver(address: "192.0.2.7", protocol: "tcp").endpoint.port, 514)
         let v6 = try SyslogReceiver(address: "[2001:db8::7]:1514", protocol: "tcp")
         XCTAssertEqual(v6.endpoint.host, "2001:db8::7")
         XCTAssertEqual(v6.description, "tcp://[2001:db8::7]:1514")
+        XCTAssertEqual(try AlertEndpoint(host: "2001:db8::7", port: 1514), v6.endpoint)
+        for (host, port) in [("logs.example.com", 0), ("logs.example.com", 65536), ("logs.example.com", -1), ("[2001:db8::7]", 514), ("a b", 514), ("", 514)] {
+            XCTAssertEqual(refusal { try AlertEndpoint(host: host, port: port) }?.kind, .configuration, "\(host) \(port)")
+        }
         for (address, name) in [("logs.example.com:514", "udp"), ("2001:db8::7", "tcp"), ("[2001:db8::7", "tcp"), ("[192.0.2.7]:514", "tcp"),
                                 ("logs.example.com:99999", "tcp"), ("logs.example.com:-1", "tcp"), ("", "tcp"), ("logs/x:514", "tcp"),
                                 (":514", "tcp"), ("logs.example.com:514:1", "tcp")] {
