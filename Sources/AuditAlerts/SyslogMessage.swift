@@ -2,9 +2,7 @@ import AuditModel
 import Foundation
 
 /// How severe an alert is, as its rule says.
-public enum AlertSeverity: String, Sendable, CaseIterable {
-    case info, warning, critical
-
+extension AlertSeverity {
     /// The RFC 5424 severity (6.2.1): informational (6), warning (4), critical (2).
     public var syslogSeverity: Int {
         switch self {

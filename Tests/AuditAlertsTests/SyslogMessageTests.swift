@@ -1,4 +1,5 @@
 @testable import AuditAlerts
+import AuditModel
 import Foundation
 import XCTest
 
