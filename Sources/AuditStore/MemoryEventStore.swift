@@ -14,6 +14,7 @@ public actor MemoryEventStore: StorageBackend {
     }
 
     private var accounts: [Int64: Account] = [:]
+    let alertStore = MemoryAlertStore()
     private var keys: [String: StoredAccessKey] = [:]
     private var managedKeys: [String: KmsKey] = [:]
     private var passwords: [String: ConsolePassword] = [:]
@@ -342,4 +343,43 @@ public actor MemoryEventStore: StorageBackend {
         }
         return ValueCount.ranked(counts, limit: limit)
     }
+}
+
+// MARK: - Alerts (kept by a MemoryAlertStore of its own)
+
+extension MemoryEventStore {
+    public func createAlertChannel(_ channel: StoredAlertChannel, limit: Int) async throws {
+        guard accounts[channel.accountId] != nil else { throw StoreError.accountNotFound(channel.accountId) }
+        try await alertStore.createAlertChannel(channel, limit: limit)
+    }
+    public func alertChannels(accountId: Int64) async throws -> [StoredAlertChannel] { try await alertStore.alertChannels(accountId: accountId) }
+    public func updateAlertChannel(_ channel: StoredAlertChannel) async throws -> Bool { try await alertStore.updateAlertChannel(channel) }
+    public func deleteAlertChannel(accountId: Int64, id: Int64) async throws -> Bool { try await alertStore.deleteAlertChannel(accountId: accountId, id: id) }
+    public func createAlertRule(_ rule: StoredAlertRule, limit: Int) async throws {
+        guard accounts[rule.accountId] != nil else { throw StoreError.accountNotFound(rule.accountId) }
+        try await alertStore.createAlertRule(rule, limit: limit)
+    }
+    public func alertRules(accountId: Int64?) async throws -> [StoredAlertRule] { try await alertStore.alertRules(accountId: accountId) }
+    public func updateAlertRule(accountId: Int64, id: Int64, spec: AlertRuleSpec, updatedAt: Int64) async throws -> Bool {
+        try await alertStore.updateAlertRule(accountId: accountId, id: id, spec: spec, updatedAt: updatedAt)
+    }
+    public func deleteAlertRule(accountId: Int64, id: Int64) async throws -> Bool { try await alertStore.deleteAlertRule(accountId: accountId, id: id) }
+    public func commitAlertEvaluation(accountId: Int64, progress: [RuleProgress], alerts: [FiredAlert], deliveries: [AlertDelivery]) async throws {
+        try await alertStore.commitAlertEvaluation(accountId: accountId, progress: progress, alerts: alerts, deliveries: deliveries)
+    }
+    public func alerts(accountId: Int64, from: Int64, to: Int64, ruleId: Int64?, severity: AlertSeverity?, offset: Int, limit: Int) async throws
+        -> (alerts: [FiredAlert], total: Int) {
+        try await alertStore.alerts(accountId: accountId, from: from, to: to, ruleId: ruleId, severity: severity, offset: offset, limit: limit)
+    }
+    public func alert(accountId: Int64, id: String) async throws -> FiredAlert? { try await alertStore.alert(accountId: accountId, id: id) }
+    public func pendingAlertDeliveries(dueBy now: Int64, limit: Int) async throws -> [AlertDelivery] {
+        try await alertStore.pendingAlertDeliveries(dueBy: now, limit: limit)
+    }
+    public func finishAlertDelivery(accountId: Int64, alertId: String, channelId: Int64) async throws {
+        try await alertStore.finishAlertDelivery(accountId: accountId, alertId: alertId, channelId: channelId)
+    }
+    public func postponeAlertDelivery(accountId: Int64, alertId: String, channelId: Int64, until: Int64, error: String) async throws {
+        try await alertStore.postponeAlertDelivery(accountId: accountId, alertId: alertId, channelId: channelId, until: until, error: error)
+    }
+    public func queuedAlertDeliveries(accountId: Int64) async throws -> [AlertDelivery] { try await alertStore.queuedAlertDeliveries(accountId: accountId) }
 }

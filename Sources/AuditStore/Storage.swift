@@ -10,6 +10,7 @@ public struct Storage: Sendable {
     public let kmsKeys: any KmsKeyStore
     /// Leases on the work that the nodes of a deployment share (in memory for a one-node backend).
     public let leases: any WorkLeases
+    public let alerts: any AlertStore
     /// What opening the storage did to its schema, for the operator's log (nil: the backend does not say).
     public var schema: SchemaUpgrade?
     /// Whether the storage can serve now (`/readyz`): reachable, and at this code's schema. An embedded
@@ -22,7 +23,7 @@ public struct Storage: Sendable {
     /// A backend whose roles are separate values.
     public init(accounts: any AccountDirectory, events: any EventLog, cursors: any PageCursorStore, tracks: any TrackStore,
                 outbox: any NotificationOutbox, console: any ConsoleStore, kmsKeys: any KmsKeyStore, leases: any WorkLeases = LocalLeases(),
-                close: @escaping @Sendable () async throws -> Void) {
+                alerts: any AlertStore, close: @escaping @Sendable () async throws -> Void) {
         self.accounts = accounts
         self.events = events
         self.cursors = cursors
@@ -31,13 +32,14 @@ public struct Storage: Sendable {
         self.console = console
         self.kmsKeys = kmsKeys
         self.leases = leases
+        self.alerts = alerts
         closeBackend = close
     }
 
     /// A backend that plays every role in one object.
     public init(_ backend: some StorageBackend) {
         self.init(accounts: backend, events: backend, cursors: backend, tracks: backend, outbox: backend, console: backend,
-                  kmsKeys: backend, leases: backend as? any WorkLeases ?? LocalLeases(), close: { try await backend.close() })
+                  kmsKeys: backend, leases: backend as? any WorkLeases ?? LocalLeases(), alerts: backend, close: { try await backend.close() })
     }
 
     /// Closes the backend; nothing may use the storage after.
@@ -45,7 +47,7 @@ public struct Storage: Sendable {
 }
 
 /// A backend that plays every role in one object (SQLite, the in-memory store).
-public protocol StorageBackend: AccountDirectory, EventLog, PageCursorStore, TrackStore, NotificationOutbox, ConsoleStore, KmsKeyStore {
+public protocol StorageBackend: AccountDirectory, EventLog, PageCursorStore, TrackStore, NotificationOutbox, ConsoleStore, KmsKeyStore, AlertStore {
     func close() async throws
 }
 

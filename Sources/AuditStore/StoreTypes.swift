@@ -163,6 +163,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             case kmsKeyExists = "KmsKeyExists", kmsAliasExists = "KmsAliasExists"
             case merkleNodeMissing = "MerkleNodeMissing", merkleLogMismatch = "MerkleLogMismatch", schemaTooNew = "SchemaTooNew"
             case unavailable = "Unavailable", leaseLost = "LeaseLost"
+            case alertNameExists = "AlertNameExists", alertQuota = "AlertQuota"
         }
 
         let base: Base

@@ -201,6 +201,62 @@ enum PostgresSchema {
                 expires_at bigint NOT NULL
             );
             """),
+        // Issue 15: notification channels, alert rules with where their evaluation stands (the last
+        // sequence evaluated and the evaluator's threshold state), fired alerts and their outbox.
+        Migration(version: 2, name: "alerts", sql: """
+            CREATE TABLE alert_channels (
+                account_id bigint NOT NULL REFERENCES accounts(id),
+                id bigint NOT NULL,
+                name text NOT NULL,
+                type text NOT NULL,
+                config bytea NOT NULL,
+                created_at bigint NOT NULL,
+                updated_at bigint NOT NULL,
+                PRIMARY KEY (account_id, id),
+                UNIQUE (account_id, name)
+            );
+
+            CREATE TABLE alert_rules (
+                account_id bigint NOT NULL REFERENCES accounts(id),
+                id bigint NOT NULL,
+                name text NOT NULL,
+                spec bytea NOT NULL,
+                created_at bigint NOT NULL,
+                updated_at bigint NOT NULL,
+                cursor bigint NOT NULL,
+                state bytea NOT NULL,
+                PRIMARY KEY (account_id, id),
+                UNIQUE (account_id, name)
+            );
+
+            CREATE TABLE alerts (
+                account_id bigint NOT NULL REFERENCES accounts(id),
+                id text NOT NULL,
+                rule_id bigint NOT NULL,
+                rule_name text NOT NULL,
+                severity text NOT NULL,
+                fired_at bigint NOT NULL,
+                event_ids text NOT NULL,
+                grp text,
+                count integer NOT NULL,
+                alert_event_id text NOT NULL,
+                created_at bigint NOT NULL,
+                PRIMARY KEY (account_id, id)
+            );
+            CREATE INDEX alerts_by_time ON alerts (account_id, fired_at);
+
+            CREATE TABLE alert_outbox (
+                account_id bigint NOT NULL,
+                alert_id text NOT NULL,
+                channel_id bigint NOT NULL,
+                attempts integer NOT NULL,
+                next_attempt_at bigint NOT NULL,
+                claimed_until bigint NOT NULL,
+                last_error text NOT NULL,
+                PRIMARY KEY (account_id, alert_id, channel_id)
+            );
+            CREATE INDEX alert_outbox_due ON alert_outbox (next_attempt_at);
+            """),
     ]
 
     /// The key of the advisory lock that migrations take (any constant no other program uses).

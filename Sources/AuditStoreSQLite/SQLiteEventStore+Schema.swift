@@ -88,6 +88,7 @@ extension SQLiteEventStore {
         registerIntegrityMigration(&m)
         registerKmsMigration(&m)
         registerConsoleMigration(&m)
+        registerAlertMigration(&m)
         return m
     }
 }

@@ -151,7 +151,7 @@ struct FailingLookupLog: EventLog {
 
     static func storage(_ inner: MemoryEventStore) -> Storage {
         Storage(accounts: inner, events: FailingLookupLog(inner: inner), cursors: inner, tracks: inner, outbox: inner, console: inner,
-                kmsKeys: inner, close: { try await inner.close() })
+                kmsKeys: inner, alerts: inner, close: { try await inner.close() })
     }
 }
 

@@ -31,6 +31,8 @@ public struct StoreConformance: Sendable {
         // Console sessions and summaries (ConsoleStoreConformance.swift)
         case consolePasswordsAndSessions, topValuesMatchANaiveCount, histogramBucketsMatchANaiveCount
         case exclusionsLeaveEventsOutOfPagesAndCounts, snapshotsHoldPagesAndCountsStill
+        // Alert channels, rules, alerts and their deliveries (AlertStoreConformance.swift)
+        case alertChannelsAndRulesBelongToTheirAccount, alertEvaluationsCommitOnce, alertDeliveriesAreClaimedAndRetried
     }
 
     /// Runs one behaviour on a fresh storage.
@@ -67,6 +69,9 @@ public struct StoreConformance: Sendable {
         case .histogramBucketsMatchANaiveCount: try await histogramBucketsMatchANaiveCount()
         case .exclusionsLeaveEventsOutOfPagesAndCounts: try await exclusionsLeaveEventsOutOfPagesAndCounts()
         case .snapshotsHoldPagesAndCountsStill: try await snapshotsHoldPagesAndCountsStill()
+        case .alertChannelsAndRulesBelongToTheirAccount: try await alertChannelsAndRulesBelongToTheirAccount()
+        case .alertEvaluationsCommitOnce: try await alertEvaluationsCommitOnce()
+        case .alertDeliveriesAreClaimedAndRetried: try await alertDeliveriesAreClaimedAndRetried()
         }
     }
 

@@ -121,6 +121,9 @@ final class PostgresStoreTests: XCTestCase {
     func testHistogramBucketsMatchANaiveCount() async throws { try await conformance(.histogramBucketsMatchANaiveCount) }
     func testExclusionsLeaveEventsOutOfPagesAndCounts() async throws { try await conformance(.exclusionsLeaveEventsOutOfPagesAndCounts) }
     func testSnapshotsHoldPagesAndCountsStill() async throws { try await conformance(.snapshotsHoldPagesAndCountsStill) }
+    func testAlertChannelsAndRulesBelongToTheirAccount() async throws { try await conformance(.alertChannelsAndRulesBelongToTheirAccount) }
+    func testAlertEvaluationsCommitOnce() async throws { try await conformance(.alertEvaluationsCommitOnce) }
+    func testAlertDeliveriesAreClaimedAndRetried() async throws { try await conformance(.alertDeliveriesAreClaimedAndRetried) }
 
     /// Events over three days with a value for every lookup key, through the API's own validator.
     func seed(_ store: PostgresStore, account: Int64, now: Int64, count: Int = 3000, spacing: Int64 = 86) async throws -> [AuditEvent] {

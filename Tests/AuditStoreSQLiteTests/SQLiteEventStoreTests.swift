@@ -58,6 +58,9 @@ final class SQLiteEventStoreTests: XCTestCase {
     func testHistogramBucketsMatchANaiveCount() async throws { try await conformance(.histogramBucketsMatchANaiveCount) }
     func testExclusionsLeaveEventsOutOfPagesAndCounts() async throws { try await conformance(.exclusionsLeaveEventsOutOfPagesAndCounts) }
     func testSnapshotsHoldPagesAndCountsStill() async throws { try await conformance(.snapshotsHoldPagesAndCountsStill) }
+    func testAlertChannelsAndRulesBelongToTheirAccount() async throws { try await conformance(.alertChannelsAndRulesBelongToTheirAccount) }
+    func testAlertEvaluationsCommitOnce() async throws { try await conformance(.alertEvaluationsCommitOnce) }
+    func testAlertDeliveriesAreClaimedAndRetried() async throws { try await conformance(.alertDeliveriesAreClaimedAndRetried) }
 
     func testEventsSurviveReopenAndSequencesContinue() async throws {
         let path = try freshPath()

@@ -211,10 +211,11 @@ def test_upgrades_say_what_they_migrated_and_a_newer_database_is_refused(spawn_s
     db = os.path.join(srv.data_dir, "cloudaudit.sqlite")
     with sqlite3.connect(db) as c:
         c.executescript("DROP TABLE console_sessions; DROP TABLE console_passwords;"
-                        "DELETE FROM grdb_migrations WHERE identifier = 'v5-console';")
+                        "DROP TABLE alert_channels; DROP TABLE alert_rules; DROP TABLE alerts; DROP TABLE alert_outbox;"
+                        "DELETE FROM grdb_migrations WHERE identifier IN ('v5-console', 'v6-alerts');")
     mark = srv.log_size()
     srv.start(port=srv.port)
-    assert "migrated the database from schema v4-kms to v5-console: applied v5-console" in srv.log_since(mark), srv.log_tail()
+    assert "migrated the database from schema v4-kms to v6-alerts: applied v5-console, v6-alerts" in srv.log_since(mark), srv.log_tail()
     assert ids_of(lookup(root, attrs=[("EventId", rec["eventId"])])["Events"]) == [rec["eventId"]], "the events stay"
     assert srv.stop() == 0
 

@@ -29,13 +29,13 @@ def _migrate(url, check=True, **env):
 
 def test_migrate_creates_then_finds_the_schema_current(cluster):
     p = _migrate(cluster.url)
-    assert p.stdout_text.strip() == "created the schema of %s?sslmode=disable: applied 1-core" % cluster.url, p.stdout_text
-    assert cluster.psql("SELECT version, name FROM schema_migrations") == ["1|core"]
+    assert p.stdout_text.strip() == "created the schema of %s?sslmode=disable: applied 1-core, 2-alerts" % cluster.url, p.stdout_text
+    assert cluster.psql("SELECT version, name FROM schema_migrations ORDER BY version") == ["1|core", "2|alerts"]
     tables = set(cluster.psql("SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND relnamespace = 'public'::regnamespace"))
     assert {"accounts", "events", "postings", "event_ids", "merkle_nodes", "leases", "schema_migrations"} <= tables, tables
     assert cluster.psql("SELECT relkind FROM pg_class WHERE relname = 'events'") == ["p"], "events is partitioned"
     p = _migrate(cluster.url)
-    assert "is current (1-core); nothing to apply" in p.stdout_text, p.stdout_text
+    assert "is current (2-alerts); nothing to apply" in p.stdout_text, p.stdout_text
     # the same from CLOUDAUDIT_STORE
     p = run_cli(["migrate"], env=clean_env(CLOUDAUDIT_STORE=cluster.url))
     assert "is current" in p.stdout_text
@@ -49,7 +49,7 @@ def test_nodes_migrating_together_apply_once(tmp_path):
         created = [r for r in results if "created the schema" in r.stdout_text]
         current = [r for r in results if "is current" in r.stdout_text]
         assert len(created) == 1 and len(current) == 3, [r.stdout_text for r in results]
-        assert c.psql("SELECT count(*) FROM schema_migrations") == ["1"]
+        assert c.psql("SELECT count(*) FROM schema_migrations") == ["2"]
     finally:
         c.stop()
 
@@ -61,8 +61,8 @@ def test_a_newer_database_is_refused_naming_both_versions(tmp_path):
         c.psql("INSERT INTO schema_migrations (version, name) VALUES (99, 'from-the-future')")
         p = _migrate(c.url, check=False)
         assert p.returncode == 1, (p.returncode, p.stderr_text)
-        assert "the database is at schema version 99, and this cloudaudit knows versions up to 1; use a newer version" in p.stderr_text
-        assert c.psql("SELECT count(*) FROM schema_migrations") == ["2"], "nothing changed"
+        assert "the database is at schema version 99, and this cloudaudit knows versions up to 2; use a newer version" in p.stderr_text
+        assert c.psql("SELECT count(*) FROM schema_migrations") == ["3"], "nothing changed"
     finally:
         c.stop()
 
