@@ -88,12 +88,13 @@ let package = Package(
         ]),
         // Alert notification channel senders: SMTP email (STARTTLS, AUTH), RFC 5424 syslog over TCP/TLS.
         .target(name: "AuditAlerts", dependencies: [
-            "AuditModel",
+            "AuditModel", "AuditStore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // API 3.0 actions, TC3 auth, errors, self-audit.
         .target(name: "AuditAPI", dependencies: [
@@ -174,7 +175,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "AuditAlertsTests", dependencies: [
-            "AuditAlerts", "AuditModel",
+            "AuditAlerts", "AuditModel", "AuditStore",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
         ]),

@@ -30,7 +30,7 @@ public struct AlertCondition: Sendable, Equatable, Codable {
 
 /// "At least `count` matching events within `windowSeconds`, per value of `groupBy`".
 public struct AlertThreshold: Sendable, Equatable, Codable {
-    public static let counts = 2...1000
+    public static let counts = 2...100
     public static let windows: ClosedRange<Int64> = 1...(7 * 86400)
 
     public var count: Int

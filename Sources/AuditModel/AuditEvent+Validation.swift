@@ -36,6 +36,8 @@ public enum EventRecordValidator {
     static let longFields = ["resourceName", "userAgent", "errorMessage", "apiErrorMessage"]
     static let identityFields = ["type", "principalId", "accountId", "secretId", "userName"]
     public static let eventTypes: Set<String> = ["ApiCall", "ConsoleCall", "MiniProgramCall"]
+    /// The event types only the server itself records (issue 15): producers may not send them.
+    public static let serverEventTypes: Set<String> = ["CloudAuditAlert", "CloudAuditInsight"]
 
     /// - Parameters:
     ///   - value: the parsed element of `Events`.
@@ -44,9 +46,10 @@ public enum EventRecordValidator {
     ///   - resolveAccount: given `userIdentity.accountId` (nil when absent), the account the event
     ///     belongs to, or the rejection (another account for a tenant key, unknown account...).
     ///   - makeEventId: generates an id when the record has none.
+    ///   - serverTypes: also accept the event types only the server records (`serverEventTypes`).
     public static func validate(_ value: JSONValue, source: [UInt8], now: Int64,
                                 resolveAccount: (String?) -> Result<AccountScope, RecordRejection>,
-                                makeEventId: () -> String = { UUID().uuidString.lowercased() }) -> Result<AuditEvent, RecordRejection> {
+                                makeEventId: () -> String = { UUID().uuidString.lowercased() }, serverTypes: Bool = false) -> Result<AuditEvent, RecordRejection> {
         guard case .object(let obj) = value else {
             return .failure(.init("InvalidParameter", "each element of Events must be a JSON object, not \(value.typeName)"))
         }
@@ -73,7 +76,7 @@ public enum EventRecordValidator {
         guard actionType == "Read" || actionType == "Write" else {
             return .failure(.init("InvalidParameterValue", "actionType must be Read or Write, not \"\(clip(actionType))\""))
         }
-        if let t = obj["eventType"]?.stringValue, !eventTypes.contains(t) {
+        if let t = obj["eventType"]?.stringValue, !eventTypes.contains(t), !(serverTypes && serverEventTypes.contains(t)) {
             return .failure(.init("InvalidParameterValue", "eventType must be ApiCall, ConsoleCall or MiniProgramCall, not \"\(clip(t))\""))
         }
         // Null would leave the stored record saying something else than the event: leave the field out instead.

@@ -40,7 +40,7 @@ extension EventRecordValidator {
         guard record.count <= maxRecordBytes, let value = try? JSONParser.parse(record) else { return nil }
         // The retention and clock checks of `validate` pass for the record's own time.
         let scope = AccountScope(accountId: 0, retentionDays: 1)
-        switch validate(value, source: record, now: eventTime, resolveAccount: { _ in .success(scope) }) {
+        switch validate(value, source: record, now: eventTime, resolveAccount: { _ in .success(scope) }, serverTypes: true) {
         case .success(let e): return e.postings
         case .failure: return nil
         }

@@ -334,3 +334,12 @@ public enum AlertSpecCoding {
 
     public static func decodeIds(_ text: String) -> [String]? { try? JSONDecoder().decode([String].self, from: Data(text.utf8)) }
 }
+
+/// Sends an alert to a channel (the composition root's: webhook, email, syslog), one attempt per call:
+/// the alert service retries from its outbox, and `TestAlertChannel` sends a test alert through it.
+public protocol AlertNotifier: Sendable {
+    /// Returns the receiver's answer in words (`HTTP 200`, `250 2.0.0 Ok: queued as ...`, `written to
+    /// host:port`); throws when the receiver refused or could not be reached, with a message a person
+    /// can act on (no secret in it).
+    func send(_ alert: FiredAlert, channel: StoredAlertChannel) async throws -> String
+}
