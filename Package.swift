@@ -127,7 +127,7 @@ let package = Package(
         // Composition root: the storage backend choice, data directory, keys, services -> ServiceGroup.
         .target(name: "AuditServer", dependencies: [
             "AuditModel", "AuditStore", "AuditStoreSQLite", "AuditStorePostgres", "AuditAuth", "AuditIntegrity", "AuditDelivery", "AuditAPI", "AuditConsole",
-            "AuditConfiguration",
+            "AuditConfiguration", "AuditAlerts",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),

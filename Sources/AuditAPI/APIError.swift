@@ -58,6 +58,13 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let storeUnavailable = APIError("FailedOperation.StoreUnavailable", "The event store cannot be reached at the moment (it may be restarting). Retry in a few seconds; events sent with this call may or may not be stored, and sending them again is safe (each eventId is stored once).")
     public static let streamNeedsGet = APIError("UnsupportedOperation", "TailEvents answers with a stream of server-sent events (text/event-stream): call it with GET and its parameters in the query string (or GET /console/api/tail from the console).")
     public static let tooManyTails = APIError("LimitExceeded.Tails", "This server already streams as many live tails as it allows (for this account or in all). Close a tail you no longer read, or retry in a while.")
+    public static let alertsNotRunning = APIError("FailedOperation", "This server does not send alerts (it was built without the alert service); ask the operator.")
+    public static func alertChannelNotFound(_ id: Int64) -> APIError {
+        .init("ResourceNotFound", "The account has no alert channel \(id). DescribeAlertChannels lists them.")
+    }
+    public static func alertRuleNotFound(_ id: Int64) -> APIError {
+        .init("ResourceNotFound", "The account has no alert rule \(id). DescribeAlertRules lists them.")
+    }
     public static let internalError = APIError("InternalError", "An internal error occurred. Retry later; if it persists, report the RequestId to the operator.")
 
     // Parameters

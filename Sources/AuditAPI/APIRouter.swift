@@ -147,7 +147,7 @@ public struct AuditAPI: Sendable {
         var outcome = await perform(action, definition: ActionTable.implemented[action], caller: caller, requestId: context.requestId, logger: logger,
                                     check: { guard version == Self.version else { throw APIError.noSuchVersion(version) } }) {
             let params = try getParams ?? RequestParameters.fromBody(body)
-            if selfAudited { audit.parameters = String(decoding: JSONWriter.encode(.object(params.root)), as: UTF8.self) }
+            if selfAudited { audit.parameters = String(decoding: JSONWriter.encode(.object(SelfAuditRecorder.redacted(params.root))), as: UTF8.self) }
             if action == TailEvents.name, let getParams {
                 tail = try TailEvents.parse(getParams, accountId: caller.accountId, lastEventId: header(request, "last-event-id"))
             }

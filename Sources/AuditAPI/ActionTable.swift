@@ -1,3 +1,4 @@
+import AuditAuth
 import AuditModel
 import AuditStore
 import Logging
@@ -41,6 +42,10 @@ public struct APIEnvironment: Sendable {
     /// How long a live tail waits before reading the store again when no append of this process woke it
     /// (events appended by another node or process arrive within this).
     public var tailPollInterval: Duration = .milliseconds(500)
+    /// Seals the secrets of alert channels (the deployment's master key); nil: channels with a secret are refused.
+    public var sealer: SecretSealer?
+    /// Sends alerts to channels (`TestAlertChannel`); nil: the server sends none.
+    public var alertNotifier: (any AlertNotifier)?
 
     public init(storage: Storage, cursors: PageCursorCodec, defaultRetentionDays: Int, regions: any RegionCatalog, trackQuota: Int = 5,
                 checkpointer: Checkpointer, clock: @escaping @Sendable () -> Int64 = unixNow, maxEventsPerCall: Int = 1000, geoIPConfigured: Bool = false) {
@@ -100,7 +105,7 @@ public enum ActionTable {
         GetAttributeKey.definition,
         TailEvents.definition,
     ] + TrackActions.definitions + LegacyAuditActions.definitions + RegionActions.definitions
-        + IntegrityActions.definitions).map { ($0.name, $0) })
+        + IntegrityActions.definitions + AlertActions.definitions).map { ($0.name, $0) })
 
     /// The self-audit `actionType` of an action name.
     public static func isReadName(_ action: String) -> Bool {

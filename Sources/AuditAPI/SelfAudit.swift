@@ -21,6 +21,26 @@ public final class SelfAuditRecorder: @unchecked Sendable {
         self.signal = signal
     }
 
+    /// The names of parameters whose values never reach the log (an alert channel's `Secret`...).
+    static let secretNames: Set<String> = ["Secret", "SecretKey", "Password"]
+
+    /// A call's parameters as recorded: every value under a secret's name, at any depth, replaced.
+    public static func redacted(_ o: JSONObject) -> JSONObject {
+        func walk(_ v: JSONValue, depth: Int) -> JSONValue {
+            guard depth < 80 else { return .string("...") }
+            switch v {
+            case .object(let o):
+                return .object(JSONObject(fields: o.fields.map { ($0.key, secretNames.contains($0.key) ? .string("******") : walk($0.value, depth: depth + 1)) }))
+            case .array(let a):
+                return .array(a.map { walk($0, depth: depth + 1) })
+            default:
+                return v
+            }
+        }
+        guard case .object(let out) = walk(.object(o), depth: 0) else { return o }
+        return out
+    }
+
     /// The numeric `errorCode` recorded for authentication failures (0 = none).
     public static func authErrorCode(_ code: String) -> Int64 {
         switch code {

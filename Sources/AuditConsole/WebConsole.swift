@@ -204,7 +204,7 @@ public struct WebConsole: Sendable {
 
     func audit(_ action: String, caller: Caller, request: Request, context: AuditRequestContext, parameters: JSONObject?, error: APIError?) {
         let call = SelfAuditRecorder.Call(action: action, caller: caller, request: request, context: context,
-                                          parameters: parameters.map { String(decoding: JSONWriter.encode(.object($0)), as: UTF8.self) } ?? "",
+                                          parameters: parameters.map { String(decoding: JSONWriter.encode(.object(SelfAuditRecorder.redacted($0))), as: UTF8.self) } ?? "",
                                           error: error, eventType: "ConsoleCall")
         api.selfAudit.record(call, now: api.environment.clock())
     }

@@ -40,7 +40,8 @@ public struct WebhookSender: Sendable {
     /// - Throws: ``WebhookError`` when the URL is invalid, the receiver cannot be reached or the
     ///   exchange exceeds the timeout. Its message names the receiver by scheme, host and port only,
     ///   since webhook paths often embed a token.
-    public func send(url: String, secret: [UInt8], body: [UInt8], messageId: String) async throws -> Bool {
+    ///   - headers: more headers (an alert's `X-CloudAudit-Alert-Id`), printable ASCII only.
+    public func send(url: String, secret: [UInt8], body: [UInt8], messageId: String, headers: [(String, String)] = []) async throws -> Bool {
         let receiver = Self.receiverName(url)
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https",
               parsed.host?.isEmpty == false
@@ -56,6 +57,9 @@ public struct WebhookSender: Sendable {
         request.headers.add(name: "User-Agent", value: "CloudAudit")
         request.headers.add(name: Self.signatureHeader, value: Self.signature(secret: secret, body: body))
         request.headers.add(name: Self.messageIdHeader, value: messageId)
+        for (name, value) in headers where value.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) {
+            request.headers.add(name: name, value: value)
+        }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let response = try await httpClient.execute(request, timeout: timeout, logger: logger)
@@ -83,7 +87,7 @@ public struct WebhookSender: Sendable {
     }
 
     /// `scheme://host[:port]` of a URL, for messages; the path and query may hold a token.
-    static func receiverName(_ url: String) -> String {
+    public static func receiverName(_ url: String) -> String {
         guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else {
             return "<invalid URL>"
         }

@@ -1,5 +1,7 @@
 import AuditAPI
+import AuditAlerts
 import AuditAuth
+import AuditConfiguration
 import AuditConsole
 import AuditDelivery
 import AuditIntegrity
@@ -35,11 +37,14 @@ public enum CloudAuditServer {
     /// Builds the API over `storage`: used by `serve` and by tests (with any backend).
     /// Without `signingKey` (tests), checkpoints are signed with a key made for the occasion.
     public static func makeAPI(storage: Storage, sealer: SecretSealer, configuration c: ServerConfiguration, regions: any RegionCatalog,
-                               signingKey: SigningKey? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow) async throws -> AuditAPI {
+                               signingKey: SigningKey? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64 = unixNow,
+                               alertNotifier: (any AlertNotifier)? = nil) async throws -> AuditAPI {
         let secret = try await storage.cursors.deploymentSecret()
         let checkpointer = Checkpointer(storage: storage, key: try signingKey ?? SigningKey.generate(name: SigningKeys.defaultName), clock: clock)
-        let environment = APIEnvironment(storage: storage, cursors: PageCursorCodec(secret: secret), defaultRetentionDays: c.retentionDays,
+        var environment = APIEnvironment(storage: storage, cursors: PageCursorCodec(secret: secret), defaultRetentionDays: c.retentionDays,
                                          regions: regions, trackQuota: c.trackQuota, checkpointer: checkpointer, clock: clock)
+        environment.sealer = sealer
+        environment.alertNotifier = alertNotifier
         let root = c.rootSecretId.flatMap { id in
             c.rootSecretKey.map { Authenticator.EnvironmentKey(secretId: id, secretKey: $0, accountId: AccountIds.first) }
         }
@@ -77,7 +82,11 @@ public enum CloudAuditServer {
         try await ensureRootCredentials(c, dir: dir, shared: deployment.isShared, admin: admin, logger: logger)
 
         logger.notice("storage regions", metadata: ["audit.regions": "\(regions.regions.map(\.name).joined(separator: ", "))"])
-        let api = try await makeAPI(storage: storage, sealer: sealer, configuration: c, regions: regions, signingKey: signingKey, logger: logger)
+        // Alerts: the channels' sender, for the alert service and TestAlertChannel.
+        let notifier = ChannelNotifier(sealer: sealer, webhook: WebhookSender(logger: logger), smtp: try ChannelNotifier.smtpSettings(c),
+                                       caPEM: try c.alertCAFile.map { try Self.readPEM($0, what: "--alert-ca-file") }, logger: logger)
+        let api = try await makeAPI(storage: storage, sealer: sealer, configuration: c, regions: regions, signingKey: signingKey, logger: logger,
+                                    alertNotifier: notifier)
         logger.notice("signing checkpoints and digests", metadata: ["audit.public_key": "\(signingKey.publicKey.verifierKey)"])
         var deliveryConfig = DeliveryService.Configuration()
         deliveryConfig.interval = c.deliveryInterval
@@ -85,6 +94,7 @@ public enum CloudAuditServer {
         deliveryConfig.digestInterval = c.digestInterval
         let delivery = DeliveryService(storage: storage, regions: regions, configuration: deliveryConfig, checkpointer: api.environment.checkpointer,
                                        vault: KeyVault(keys: storage.kmsKeys, masterKey: masterKey), logger: logger)
+        let alertService = AlertService(storage: storage, notifier: notifier, signal: api.environment.appendSignal, logger: logger)
         let router = api.buildRouter()
         WebConsole(api: api, configuration: c.console).addRoutes(to: router)
         let metrics = Self.metricsRegistry
@@ -122,6 +132,7 @@ public enum CloudAuditServer {
             AfterListening(gate: listening, inner: CheckpointService(checkpointer: api.environment.checkpointer, leases: storage.leases, interval: c.checkpointInterval,
                                                                      logger: logger, passes: checkpointPasses)),
             AfterListening(gate: listening, inner: delivery),
+            AfterListening(gate: listening, inner: alertService),
             AfterListening(gate: listening, inner: MetricsSampler(storage: storage, checkpoints: checkpointPasses)),
             ExplainedListener(inner: app, host: c.host, port: c.port, flag: "--port"),
         ]
@@ -133,6 +144,14 @@ public enum CloudAuditServer {
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         return Built(group: group, api: api, storage: storage, lock: lock)
+    }
+
+    /// A PEM file an operator names (CA certificates), size-bounded.
+    static func readPEM(_ path: String, what: String) throws -> [UInt8] {
+        do {
+            guard let pem = try LocalFile.read(path, limit: 1 << 20, what: what) else { throw ServerError("\(what): \(path) does not exist") }
+            return pem
+        } catch let e as ServerError { throw e } catch { throw ServerError("\(error)") }
     }
 
     /// The process-wide metrics registry, bootstrapped once (tests build several servers in one process).

@@ -58,6 +58,14 @@ public struct ServerConfiguration: Sendable {
     public var metricsToken: String?
     /// `text` (swift-log's lines) or `json` (one object per line).
     public var logFormat = "text"
+    /// The operator's SMTP server for email alert channels: `smtp://[user@]host[:port]` (STARTTLS when offered)
+    /// or `smtps://...`; nil: email channels cannot send. Its password from `smtpPassword` or `smtpPasswordFile`.
+    public var smtpURL: String?
+    public var smtpFrom: String?
+    public var smtpPassword: String?
+    public var smtpPasswordFile: String?
+    /// A PEM CA file the SMTP server's and syslog receivers' certificates are checked against (else the system's roots).
+    public var alertCAFile: String?
 
     public init() {}
 
@@ -121,6 +129,16 @@ public struct ServerConfiguration: Sendable {
                          help: "Address of the metrics listener."),
             ConfigOption("metrics-token", environment: "CLOUDAUDIT_METRICS_TOKEN", kind: .text, secret: true,
                          help: "A bearer token that opens /metrics on the public port too; unset: /metrics is not served there."),
+            ConfigOption("smtp-url", environment: "CLOUDAUDIT_SMTP_URL", kind: .text,
+                         help: "The SMTP server email alert channels send through: smtp://[user@]host[:port] (STARTTLS when the server offers it; a password is sent only over TLS) or smtps://host[:port]; unset: email channels cannot send."),
+            ConfigOption("smtp-from", environment: "CLOUDAUDIT_SMTP_FROM", kind: .text,
+                         help: "The From address of alert emails (required with smtp-url)."),
+            ConfigOption("smtp-password", environment: "CLOUDAUDIT_SMTP_PASSWORD", kind: .text, secret: true,
+                         help: "The SMTP user's password (the user is smtp-url's); or smtp-password-file."),
+            ConfigOption("smtp-password-file", environment: "CLOUDAUDIT_SMTP_PASSWORD_FILE", kind: .text,
+                         help: "An owner-only file holding the SMTP user's password."),
+            ConfigOption("alert-ca-file", environment: "CLOUDAUDIT_ALERT_CA_FILE", kind: .text,
+                         help: "A PEM CA file the SMTP server's and TLS syslog receivers' certificates are checked against; unset: the system's roots."),
             ConfigOption("signing-key-file", environment: "CLOUDAUDIT_SIGNING_KEY_FILE", kind: .text,
                          help: "The operator's Ed25519 signing key file (owner-only); unset: <data-dir>/signing.key, created on first start."),
             ConfigOption("root-secret-id", environment: "CLOUDAUDIT_ROOT_SECRET_ID", kind: .text,
@@ -173,6 +191,11 @@ public struct ServerConfiguration: Sendable {
         metricsHost = required("metrics-host")
         metricsToken = c.string("metrics-token")
         signingKeyFile = c.string("signing-key-file")
+        smtpURL = c.string("smtp-url")
+        smtpFrom = c.string("smtp-from")
+        smtpPassword = c.string("smtp-password")
+        smtpPasswordFile = c.string("smtp-password-file")
+        alertCAFile = c.string("alert-ca-file")
         rootSecretId = c.string("root-secret-id")
         rootSecretKey = c.string("root-secret-key")
         masterKey = c.string("master-key")

@@ -78,6 +78,9 @@ API_ACTIONS = {
     "ListCosEnableRegion": "read", "ListCmqEnableRegion": "read", "ListKeyAliasByRegion": "read",
     "GetCheckpoint": "read", "GetInclusionProof": "read", "GetConsistencyProof": "read",
     "TailEvents": "read",
+    "CreateAlertChannel": "write", "DescribeAlertChannels": "read", "ModifyAlertChannel": "write", "DeleteAlertChannel": "write",
+    "TestAlertChannel": "write", "CreateAlertRule": "write", "DescribeAlertRules": "read", "ModifyAlertRule": "write",
+    "DeleteAlertRule": "write", "DescribeAlerts": "read",
 }
 CONSOLE_ACTIONS = {"DescribeEventStats": "read", "DescribeDeliveryStatus": "read"}
 
@@ -104,7 +107,7 @@ DOCUMENTED_CODES = {
     "ResourceInsufficient", "ServiceUnavailable", "UnsupportedProtocol", "UnsupportedRegion",
     "ResponseSizeLimitExceeded", "NoSuchProduct",
     # ours (docs/contract.md)
-    "LimitExceeded.Tails",
+    "LimitExceeded.Tails", "InvalidParameterValue.NameExists",
     # the console's own
     "NotSignedIn", "SessionExpired", "CsrfTokenInvalid", "OriginNotAllowed", "NotFound",
 }
@@ -148,6 +151,8 @@ class Env:
     other_lookup_token: Optional[str]
     other_snapshot: dict
     other_source: str = ""
+    channel_id: int = 0
+    rule_id: int = 0
     session: requests.Session = None
     csrf: str = ""
 
@@ -239,6 +244,11 @@ def _make_env(srv):
             track_name=track_name, audit_name=audit_name, other_track_id=other_track, other_audit_name=other_audit,
             other_event_ids=other_ids, other_next_token=d1.get("NextToken"), other_lookup_token=l1.get("NextToken"),
             other_snapshot=_other_snapshot(other, other_track, other_audit, other_source, start, end), other_source=other_source)
+    # An alert channel (a webhook nobody listens at: a test of it is refused at once) and a rule to aim at.
+    e.channel_id = _call(admin, "CreateAlertChannel", {"Name": "hostile-hook", "Type": "webhook",
+                                                        "Config": {"Url": "http://127.0.0.1:1/hook", "Secret": "hostile-secret-0123456789"}})["ChannelId"]
+    e.rule_id = _call(admin, "CreateAlertRule", {"Name": "hostile-rule", "Severity": "info", "ChannelIds": [e.channel_id],
+                                                  "Conditions": [{"AttributeKey": "EventName", "AttributeValue": "Seed01"}]})["RuleId"]
     e.session, session = console_sign_in(srv, admin)
     e.csrf = session["CsrfToken"]
     return e
@@ -769,6 +779,18 @@ def templates(env):
         "GetAttributeKey": {"WebsiteType": "en"},
         # A stream: its GET form answers text/event-stream (judged by its first message); a JSON body is refused.
         "TailEvents": {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "Seed01"}], "Cursor": "3", "Heartbeat": 5},
+        "CreateAlertChannel": {"Name": "fuzz-hook", "Type": "webhook", "Config": {"Url": "http://127.0.0.1:1/x", "Secret": "fuzz-secret-0123456789"}},
+        "DescribeAlertChannels": {},
+        "ModifyAlertChannel": {"ChannelId": env.channel_id, "Name": "hostile-hook", "Config": {"Url": "http://127.0.0.1:1/hook"}},
+        "DeleteAlertChannel": {"ChannelId": 987654321},
+        "TestAlertChannel": {"ChannelId": env.channel_id},
+        "CreateAlertRule": {"Name": "fuzz-rule", "Severity": "warning", "ErrorOnly": 1, "ChannelIds": [env.channel_id],
+                            "Conditions": [{"AttributeKey": "Username", "AttributeValue": "x"}],
+                            "Threshold": {"Count": 3, "WindowSeconds": 60, "GroupBy": "SourceIPAddress"}, "Status": "enabled"},
+        "DescribeAlertRules": {},
+        "ModifyAlertRule": {"RuleId": env.rule_id, "Severity": "critical", "Status": "disabled"},
+        "DeleteAlertRule": {"RuleId": 987654321},
+        "DescribeAlerts": {"StartTime": t - 3600, "EndTime": t + 60, "RuleId": env.rule_id, "Severity": "info", "Offset": 0, "Limit": 10},
         "CreateAuditTrack": {"Name": "fuzz-track", "Status": 1, "Storage": storage, "ActionType": "*", "ResourceType": "*",
                              "EventNames": ["*"], "TrackForAllMembers": 0},
         "CreateEventsAuditTrack": {"Name": "fuzz-etrack", "Status": 0, "Storage": storage,
