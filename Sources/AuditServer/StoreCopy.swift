@@ -22,6 +22,7 @@ public enum StoreCopy {
     public struct Report: Sendable {
         public var accounts: [AccountCheck]
         public var keys = 0, kmsKeys = 0, passwords = 0, tracks = 0, checkpoints = 0, notifications = 0
+        public var alertChannels = 0, alertRules = 0, alerts = 0
     }
 
     /// Leaves (and events) per transaction.
@@ -108,7 +109,33 @@ public enum StoreCopy {
             try await target.importNotification(n)
             report.notifications += 1
         }
+        try await copyAlerts(accounts.map(\.id), from: source.alerts, to: target, &report)
         return report
+    }
+
+    /// Alert channels (their secrets still sealed), rules with their cursors and threshold state, fired
+    /// alerts and the deliveries still queued.
+    static func copyAlerts(_ accounts: [Int64], from source: any AlertStore, to target: PostgresStore, _ report: inout Report) async throws {
+        for a in accounts {
+            for c in try await source.alertChannels(accountId: a) {
+                try await target.createAlertChannel(c, limit: .max)
+                report.alertChannels += 1
+            }
+            for r in try await source.alertRules(accountId: a) {
+                try await target.createAlertRule(r, limit: .max)
+                report.alertRules += 1
+            }
+            let queued = try await source.queuedAlertDeliveries(accountId: a)
+            var offset = 0
+            while true {
+                let page = try await source.alerts(accountId: a, from: .min, to: .max, ruleId: nil, severity: nil, offset: offset, limit: batch).alerts
+                if page.isEmpty { break }
+                let ids = Set(page.map(\.id))
+                try await target.commitAlertEvaluation(accountId: a, progress: [], alerts: page, deliveries: queued.filter { ids.contains($0.alertId) })
+                report.alerts += page.count
+                offset += page.count
+            }
+        }
     }
 
     /// The stored event as the event it was appended as: its record read again (the record keeps its

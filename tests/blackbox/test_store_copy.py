@@ -63,6 +63,11 @@ def test_a_copied_deployment_answers_as_the_original_and_delivers_on(tmp_path):
         bucket = new_bucket_name()
         track = D.create_track(admin, region="local", bucket=bucket, prefix="moved")
         root = Path(src.data_dir) / "buckets" / bucket
+        # An alert channel (its secret sealed under the master key) and a rule on it.
+        channel = admin.common().call_json("CreateAlertChannel", {"Name": "copied", "Type": "webhook", "Config": {
+            "Url": "http://127.0.0.1:1/hook", "Secret": "copied-secret-0123456789"}})["Response"]["ChannelId"]
+        rule_id = admin.common().call_json("CreateAlertRule", {"Name": "copied-rule", "Severity": "critical", "ChannelIds": [channel],
+                                                               "Conditions": [{"AttributeKey": "EventName", "AttributeValue": "Nope"}]})["Response"]["RuleId"]
         events = [make_event("cvm.tencentcloudapi.com", "RunInstances", eventId=uid("ev")) for _ in range(120)]
         for i in range(0, 120, 40):
             ingest.put_ok(events[i:i + 40])
@@ -77,7 +82,7 @@ def test_a_copied_deployment_answers_as_the_original_and_delivers_on(tmp_path):
         p = run_cli(["store", "copy", "--from", str(data), "--to", c.url], check=False)
         assert p.returncode == 0, p.stdout_text + p.stderr_text
         lines = p.stdout_text.splitlines()
-        assert lines[0].startswith("copied ") and "1 tracking sets" in lines[0] and "1 KMS keys" in lines[0], lines
+        assert lines[0].startswith("copied ") and "1 tracking sets" in lines[0] and "1 KMS keys" in lines[0] and "1 alert channels, 1 alert rules" in lines[0], lines
         account_lines = [ln for ln in lines if ln.startswith("account %d:" % acct)]
         assert len(account_lines) == 1 and account_lines[0].endswith("matches"), lines
         assert not any("DIFFERS" in ln for ln in lines), lines
@@ -91,6 +96,11 @@ def test_a_copied_deployment_answers_as_the_original_and_delivers_on(tmp_path):
         after = lookup_all(admin_on_node, runs, start, end)
         strip = lambda evs: [(e["EventId"], e["EventTime"], e["CloudAuditEvent"]) for e in evs]
         assert strip(after) == strip(before) and len(after) == 120
+        rules = admin_on_node.common().call_json("DescribeAlertRules", {})["Response"]["Rules"]
+        assert [(r["RuleId"], r["Name"], r["ChannelIds"]) for r in rules] == [(rule_id, "copied-rule", [channel])]
+        # The copied channel's sealed secret opens on the node: its test reaches for the (absent) receiver.
+        tested = admin_on_node.common().call_json("TestAlertChannel", {"ChannelId": channel})["Response"]
+        assert tested["Delivered"] is False and "127.0.0.1:1" in tested["Answer"] and "secret" not in tested["Answer"], tested
         assert lookup(admin_on_node, start, end, attrs=runs, max_results=1)["TotalCount"] == total_before == 120
         assert _verify_event(node, admin_on_node, events[17]["eventId"], pub) == proof_before
         # The node delivers too (the lookups above are events of the account): a file of its own may wait a
