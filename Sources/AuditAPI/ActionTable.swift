@@ -46,6 +46,8 @@ public struct APIEnvironment: Sendable {
     public var sealer: SecretSealer?
     /// Sends alerts to channels (`TestAlertChannel`); nil: the server sends none.
     public var alertNotifier: (any AlertNotifier)?
+    /// The operations recorded as sensitive when a producer leaves `sensitiveAction` out.
+    public var sensitiveActions = SensitiveActions.standard
 
     public init(storage: Storage, cursors: PageCursorCodec, defaultRetentionDays: Int, regions: any RegionCatalog, trackQuota: Int = 5,
                 checkpointer: Checkpointer, clock: @escaping @Sendable () -> Int64 = unixNow, maxEventsPerCall: Int = 1000, geoIPConfigured: Bool = false) {

@@ -47,9 +47,11 @@ public enum EventRecordValidator {
     ///     belongs to, or the rejection (another account for a tenant key, unknown account...).
     ///   - makeEventId: generates an id when the record has none.
     ///   - serverTypes: also accept the event types only the server records (`serverEventTypes`).
+    ///   - sensitive: the catalogue that marks a record leaving `sensitiveAction` out (nil: none).
     public static func validate(_ value: JSONValue, source: [UInt8], now: Int64,
                                 resolveAccount: (String?) -> Result<AccountScope, RecordRejection>,
-                                makeEventId: () -> String = { UUID().uuidString.lowercased() }, serverTypes: Bool = false) -> Result<AuditEvent, RecordRejection> {
+                                makeEventId: () -> String = { UUID().uuidString.lowercased() }, serverTypes: Bool = false,
+                                sensitive: SensitiveActions? = nil) -> Result<AuditEvent, RecordRejection> {
         guard case .object(let obj) = value else {
             return .failure(.init("InvalidParameter", "each element of Events must be a JSON object, not \(value.typeName)"))
         }
@@ -188,6 +190,12 @@ public enum EventRecordValidator {
         if obj["eventTime"] == nil {
             prefix += "\"eventTime\":\(eventTime),"
         }
+        // An operation of the catalogue whose producer left sensitiveAction out is recorded as sensitive.
+        let catalogued = obj["sensitiveAction"] == nil
+            && sensitive?.contains(eventName: obj["eventName"]?.stringValue ?? "", eventSource: obj["eventSource"]?.stringValue ?? "") == true
+        if catalogued {
+            prefix += "\"sensitiveAction\":true,"
+        }
         if prefix.isEmpty {
             record = Array(source[obj.range])
         } else {
@@ -204,8 +212,7 @@ public enum EventRecordValidator {
         for key in LookupKey.allCases where key.recordPath != nil { add(key, key.value(in: parsed)) }
         add(.requestId, obj["requestID"]?.stringValue)
         add(.apiErrorCode, obj["apiErrorCode"].flatMap(scalarString))
-        let sensitive = isSensitive(obj["sensitiveAction"])
-        postings.append((.sensitiveAction, sensitive ? "true" : "false"))
+        postings.append((.sensitiveAction, catalogued || isSensitive(obj["sensitiveAction"]) ? "true" : "false"))
         postings.append((.camErrorCode, String(obj["errorCode"].flatMap(integer) ?? 0)))
         var names = Set<String>()
         if let rn = obj["resourceName"]?.stringValue, !rn.isEmpty {

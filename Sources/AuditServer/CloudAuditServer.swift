@@ -45,6 +45,7 @@ public enum CloudAuditServer {
                                          regions: regions, trackQuota: c.trackQuota, checkpointer: checkpointer, clock: clock)
         environment.sealer = sealer
         environment.alertNotifier = alertNotifier
+        environment.sensitiveActions = try sensitiveActions(c)
         let root = c.rootSecretId.flatMap { id in
             c.rootSecretKey.map { Authenticator.EnvironmentKey(secretId: id, secretKey: $0, accountId: AccountIds.first) }
         }
@@ -144,6 +145,20 @@ public enum CloudAuditServer {
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         return Built(group: group, api: api, storage: storage, lock: lock)
+    }
+
+    /// The built-in sensitive-action catalogue with the operator's file applied (a bad line refuses the start).
+    static func sensitiveActions(_ c: ServerConfiguration) throws -> SensitiveActions {
+        guard let path = c.sensitiveActionsFile else { return .standard }
+        let bytes: [UInt8]
+        do {
+            guard let b = try LocalFile.read(path, limit: 1 << 20, what: "--sensitive-actions") else { throw ServerError("--sensitive-actions: \(path) does not exist") }
+            bytes = b
+        } catch let e as ServerError { throw e } catch { throw ServerError("\(error)") }
+        switch SensitiveActions.withFile(String(decoding: bytes, as: UTF8.self)) {
+        case .success(let s): return s
+        case .failure(let why): throw ServerError("--sensitive-actions \(path): \(why.message)")
+        }
     }
 
     /// A PEM file an operator names (CA certificates), size-bounded.

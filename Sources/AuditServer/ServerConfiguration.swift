@@ -66,6 +66,8 @@ public struct ServerConfiguration: Sendable {
     public var smtpPasswordFile: String?
     /// A PEM CA file the SMTP server's and syslog receivers' certificates are checked against (else the system's roots).
     public var alertCAFile: String?
+    /// An operator's additions to (and removals from) the sensitive-action catalogue.
+    public var sensitiveActionsFile: String?
 
     public init() {}
 
@@ -139,6 +141,8 @@ public struct ServerConfiguration: Sendable {
                          help: "An owner-only file holding the SMTP user's password."),
             ConfigOption("alert-ca-file", environment: "CLOUDAUDIT_ALERT_CA_FILE", kind: .text,
                          help: "A PEM CA file the SMTP server's and TLS syslog receivers' certificates are checked against; unset: the system's roots."),
+            ConfigOption("sensitive-actions", environment: "CLOUDAUDIT_SENSITIVE_ACTIONS", kind: .text,
+                         help: "A file extending the built-in list of sensitive operations (recorded with sensitiveAction true when a producer leaves the field out): one EventName or eventSource:EventName per line, -Name to remove one, # comments."),
             ConfigOption("signing-key-file", environment: "CLOUDAUDIT_SIGNING_KEY_FILE", kind: .text,
                          help: "The operator's Ed25519 signing key file (owner-only); unset: <data-dir>/signing.key, created on first start."),
             ConfigOption("root-secret-id", environment: "CLOUDAUDIT_ROOT_SECRET_ID", kind: .text,
@@ -196,6 +200,7 @@ public struct ServerConfiguration: Sendable {
         smtpPassword = c.string("smtp-password")
         smtpPasswordFile = c.string("smtp-password-file")
         alertCAFile = c.string("alert-ca-file")
+        sensitiveActionsFile = c.string("sensitive-actions")
         rootSecretId = c.string("root-secret-id")
         rootSecretKey = c.string("root-secret-key")
         masterKey = c.string("master-key")

@@ -269,3 +269,31 @@ def test_syslog_and_email_channels_reach_real_receivers(tenant, spawn_server):
     finally:
         controller.stop()
         listener.close()
+
+
+def test_the_sensitive_action_catalogue_marks_what_producers_leave_unsaid(spawn_server, tmp_path):
+    extra = tmp_path / "sensitive.txt"
+    extra.write_text("# ours\nRotateMasterSecret\nbilling.example.com:CloseAccount\n-PutBucketCors\n")
+    srv = spawn_server(extra_args=["--sensitive-actions", str(extra)]).start()
+    acct = srv.create_account(uid("sens"))["AccountId"]
+    admin = srv.create_key(acct, "admin")
+    source = uid("sens")
+
+    def ev(name, src=source, **kw):
+        rec = make_event(src, name, **kw)
+        rec.pop("sensitiveAction", None)
+        return rec
+
+    evs = [ev("DeleteBucket"), ev("RotateMasterSecret"), ev("CloseAccount", src="billing.example.com"), ev("CloseAccount"),
+           ev("PutBucketCors"), ev("DescribeInstances"), make_event(source, "DeleteUser", sensitiveAction=False)]
+    ids = support.put_ok(admin, evs[:5] + evs[5:6]) + support.put_ok(admin, evs[6:])
+    stored = {e["EventId"]: json.loads(e["CloudAuditEvent"]) for e in admin.lookup_all([("SensitiveAction", "1")], start=now() - 3600, end=now() + 60)}
+    assert sorted(stored) == sorted([ids[0], ids[1], ids[2]]), "catalogued: built-in, the operator's, a source-qualified one"
+    assert all(r["sensitiveAction"] is True for r in stored.values()), "the stored record says so"
+    plain = admin.lookup_all([("EventId", ids[6])])
+    assert json.loads(plain[0]["CloudAuditEvent"])["sensitiveAction"] is False, "a producer's own false is kept"
+    # A file with a line that is not an operation refuses the start, naming the line.
+    bad = tmp_path / "bad.txt"
+    bad.write_text("Fine\nnot an event name\n")
+    p = support.run_cli(["serve", "--data-dir", str(tmp_path / "bad-data"), "--port", "0", "--sensitive-actions", str(bad)], check=False, timeout=60)
+    assert p.returncode != 0 and "line 2" in p.stderr_text, p.stderr_text

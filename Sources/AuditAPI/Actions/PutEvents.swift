@@ -23,9 +23,9 @@ enum PutEvents {
         var accepted: [(index: Int, event: AuditEvent)] = []
         var failed: [(Int, RecordRejection)] = []
         for (i, record) in records.enumerated() {
-            let result = EventRecordValidator.validate(record, source: call.params.body, now: now) { named in
+            let result = EventRecordValidator.validate(record, source: call.params.body, now: now, resolveAccount: { named in
                 resolve(named, caller: call.caller, scopes: scopes)
-            }
+            }, sensitive: env.sensitiveActions)
             switch result {
             case .success(let e): accepted.append((i, e))
             case .failure(let r): failed.append((i, r))
