@@ -192,3 +192,68 @@ def test_a_tail_on_one_node_hears_the_other_and_resumes_on_it(tmp_path, cluster,
     finally:
         a.stop()
         b.stop()
+
+
+def test_alerts_count_every_nodes_events_and_survive_a_killed_node(tmp_path, cluster, keys):
+    import webhooks
+    a = start_node(tmp_path, "alert-a", cluster, keys)
+    b = start_node(tmp_path, "alert-b", cluster, keys)
+    hook = webhooks.WebhookReceiver().start()
+    try:
+        acct = admin(cluster, keys, "accounts", "create", "--name", uid("alertnodes"))["AccountId"]
+        ka = admin_key(cluster, keys, a, acct)
+        kb = Key(b, ka.secret_id, ka.secret_key, acct, "admin")
+        secret = "nodes-secret-0123456789"
+        channel = ka.common().call_json("CreateAlertChannel", {"Name": "hook", "Type": "webhook",
+                                                               "Config": {"Url": hook.url("/alerts"), "Secret": secret}})["Response"]["ChannelId"]
+
+        def rule(**p):
+            return kb.common().call_json("CreateAlertRule", dict(p, Severity="warning", ChannelIds=[channel]))["Response"]["RuleId"]
+
+        def alerts(rid):
+            return kb.common().call_json("DescribeAlerts", {"StartTime": int(time.time()) - 3600, "EndTime": int(time.time()) + 600,
+                                                            "RuleId": rid, "Limit": 100})["Response"]
+
+        def wait(fn, what, timeout=60):
+            deadline = time.time() + timeout
+            while not fn():
+                assert time.time() < deadline, what
+                time.sleep(0.3)
+
+        burst = rule(Name="burst", Conditions=[{"AttributeKey": "EventName", "AttributeValue": "ConsoleLogin"}], ErrorOnly=1,
+                     Threshold={"Count": 4, "WindowSeconds": 600, "GroupBy": "Username"})
+        source = uid("nodes")
+
+        def login(user):
+            return make_event(source, "ConsoleLogin", errorCode=4102, userIdentity={"type": "CAMUser", "principalId": user, "userName": user})
+        # Two failures through each node: the count of four includes both nodes' events.
+        put_ok(ka, [login("alice"), login("alice")])
+        put_ok(kb, [login("alice"), login("alice"), login("bob")])
+        wait(lambda: alerts(burst)["TotalCount"] == 1, "one alert for alice's four failures across the nodes")
+        assert alerts(burst)["Alerts"][0]["Group"] == "alice"
+
+        each = rule(Name="each", Conditions=[{"AttributeKey": "EventName", "AttributeValue": "StopInstances"}])
+        put_ok(ka, [make_event(source, "StopInstances") for _ in range(10)])
+        put_ok(kb, [make_event(source, "StopInstances") for _ in range(5)])
+        # Kill the node that evaluates this account (the holder of its lease) mid-way: its work passes to the
+        # other within a lease's time (30 s), from the cursors it committed.
+        holder = cluster.psql("SELECT holder FROM leases WHERE name = 'alerts:%d'" % acct)[0]
+        evaluator, survivor, key = (a, b, kb) if "-%d-" % a.proc.pid in holder else (b, a, ka)
+        assert "-%d-" % evaluator.proc.pid in holder, (holder, a.proc.pid, b.proc.pid)
+        evaluator.kill9()
+        put_ok(key, [make_event(source, "StopInstances") for _ in range(10)])
+        kb = key
+        wait(lambda: alerts(each)["TotalCount"] == 25, "an alert per event after the evaluating node died", timeout=120)
+        time.sleep(2)
+        listed = alerts(each)
+        assert listed["TotalCount"] == 25 and len({x["AlertId"] for x in listed["Alerts"]}) == 25, "no alert lost or doubled"
+        ids = {x["AlertId"] for x in listed["Alerts"]}
+
+        def delivered():
+            got = {json.loads(r.body)["AlertId"] for r in hook.acked("/alerts")}
+            return ids <= got
+        wait(delivered, "every alert at the receiver", timeout=120)
+    finally:
+        hook.stop()
+        a.kill9()
+        b.kill9()
