@@ -297,3 +297,27 @@ def test_the_sensitive_action_catalogue_marks_what_producers_leave_unsaid(spawn_
     bad.write_text("Fine\nnot an event name\n")
     p = support.run_cli(["serve", "--data-dir", str(tmp_path / "bad-data"), "--port", "0", "--sensitive-actions", str(bad)], check=False, timeout=60)
     assert p.returncode != 0 and "line 2" in p.stderr_text, p.stderr_text
+
+
+def test_templates_make_rules_in_one_call(tenant, make_hook):
+    admin = tenant.admin
+    templates = {t["Template"]: t for t in call(admin, "DescribeAlertRuleTemplates")["Templates"]}
+    assert set(templates) == {"sign-in-failures", "root-used", "sensitive-actions", "access-denied-burst", "trail-stopped"}
+    assert templates["root-used"]["Conditions"] == [{"AttributeKey": "PrincipalId", "AttributeValue": str(tenant.account_id)}]
+    assert templates["sign-in-failures"]["Threshold"] == {"Count": 5, "WindowSeconds": 300, "GroupBy": "Username"}
+    expect_error("InvalidParameterValue", lambda: call(admin, "CreateAlertRule", {"Template": "no-such-template"}))
+    hook = make_hook()
+    channel = webhook_channel(admin, hook)
+    rid = call(admin, "CreateAlertRule", {"Template": "trail-stopped", "ChannelIds": [channel]})["RuleId"]
+    signin = call(admin, "CreateAlertRule", {"Template": "sign-in-failures", "Name": "my sign-ins"})["RuleId"]
+    rules = {r["RuleId"]: r for r in call(admin, "DescribeAlertRules")["Rules"]}
+    assert rules[rid]["Template"] == "trail-stopped" and rules[rid]["Severity"] == "critical" and rules[rid]["ChannelIds"] == [channel]
+    assert rules[signin]["Name"] == "my sign-ins" and rules[signin]["ErrorOnly"] is True and rules[signin]["Threshold"]["Count"] == 5
+    # Deleting a tracking set through the API is itself recorded, and the template's rule alerts on it.
+    track = call(admin, "CreateAuditTrack", {"Name": uid("t"), "Status": 1, "ActionType": "*", "ResourceType": "*", "EventNames": ["*"],
+                                             "Storage": {"StorageType": "cos", "StorageRegion": "local", "StorageName": uid("b"),
+                                                         "StoragePrefix": "alerts1"}})["TrackId"]
+    call(admin, "DeleteAuditTrack", {"TrackId": track})
+    fired = wait_for(lambda: alerts_of(admin, rid), what="the trail-stopped alert")
+    assert fired[0]["Severity"] == "critical"
+    wait_for(lambda: fired[0]["AlertId"] in hook_alerts(hook), what="the alert at the webhook")

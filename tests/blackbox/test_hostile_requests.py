@@ -80,7 +80,7 @@ API_ACTIONS = {
     "TailEvents": "read",
     "CreateAlertChannel": "write", "DescribeAlertChannels": "read", "ModifyAlertChannel": "write", "DeleteAlertChannel": "write",
     "TestAlertChannel": "write", "CreateAlertRule": "write", "DescribeAlertRules": "read", "ModifyAlertRule": "write",
-    "DeleteAlertRule": "write", "DescribeAlerts": "read",
+    "DeleteAlertRule": "write", "DescribeAlerts": "read", "DescribeAlertRuleTemplates": "read",
 }
 CONSOLE_ACTIONS = {"DescribeEventStats": "read", "DescribeDeliveryStatus": "read"}
 
@@ -784,10 +784,11 @@ def templates(env):
         "ModifyAlertChannel": {"ChannelId": env.channel_id, "Name": "hostile-hook", "Config": {"Url": "http://127.0.0.1:1/hook"}},
         "DeleteAlertChannel": {"ChannelId": 987654321},
         "TestAlertChannel": {"ChannelId": env.channel_id},
-        "CreateAlertRule": {"Name": "fuzz-rule", "Severity": "warning", "ErrorOnly": 1, "ChannelIds": [env.channel_id],
+        "CreateAlertRule": {"Name": "fuzz-rule", "Severity": "warning", "ErrorOnly": 1, "ChannelIds": [env.channel_id], "Template": "sign-in-failures",
                             "Conditions": [{"AttributeKey": "Username", "AttributeValue": "x"}],
                             "Threshold": {"Count": 3, "WindowSeconds": 60, "GroupBy": "SourceIPAddress"}, "Status": "enabled"},
         "DescribeAlertRules": {},
+        "DescribeAlertRuleTemplates": {},
         "ModifyAlertRule": {"RuleId": env.rule_id, "Severity": "critical", "Status": "disabled"},
         "DeleteAlertRule": {"RuleId": 987654321},
         "DescribeAlerts": {"StartTime": t - 3600, "EndTime": t + 60, "RuleId": env.rule_id, "Severity": "info", "Offset": 0, "Limit": 10},

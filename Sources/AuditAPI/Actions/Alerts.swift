@@ -71,7 +71,10 @@ enum AlertActions {
         },
         ActionDefinition(name: "CreateAlertRule", kind: .write) { call in
             let env = call.environment
-            let spec = try await AlertParameters.ruleSpec(call, base: nil)
+            var templated = call
+            templated.params = try AlertTemplates.applied(call.params, accountId: call.caller.accountId)
+            var spec = try await AlertParameters.ruleSpec(templated, base: nil)
+            spec.template = try call.params.string("Template")
             let id = AlertParameters.newId()
             let now = env.clock()
             // A new rule watches the events appended from now on.
@@ -82,6 +85,7 @@ enum AlertActions {
             }
             return [("RuleId", .int(id))]
         },
+        AlertTemplates.describe,
         ActionDefinition(name: "DescribeAlertRules", kind: .read) { call in
             let all = try await call.environment.storage.alerts.alertRules(accountId: call.caller.accountId)
             return [("Rules", .array(all.map(AlertParameters.ruleView))), ("TotalCount", .int(Int64(all.count)))]
@@ -334,5 +338,77 @@ public enum ChannelSecrets {
         guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port) else { return false }
         let host = s[..<colon]
         return !host.isEmpty && host.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && $0.value < 0x7F && $0 != "/" && $0 != "@" }
+    }
+}
+
+/// The built-in rules an admin enables in one call (`DescribeAlertRuleTemplates`; `CreateAlertRule` with
+/// `Template`): the fields the call leaves out come from the template.
+enum AlertTemplates {
+    struct Template {
+        var id: String
+        var name: String
+        var description: String
+        var severity: AlertSeverity
+        /// (AttributeKey, AttributeValue) pairs; `{account}` is the caller's account id.
+        var conditions: [(String, String)]
+        var errorOnly: Bool
+        var threshold: AlertThreshold?
+    }
+
+    static let all: [Template] = [
+        Template(id: "sign-in-failures", name: "Repeated sign-in failures",
+                 description: "5 failed ConsoleLogin of one user within 5 minutes (password guessing, a locked-out user).",
+                 severity: .warning, conditions: [("EventName", "ConsoleLogin")], errorOnly: true,
+                 threshold: AlertThreshold(count: 5, windowSeconds: 300, groupBy: "Username")),
+        Template(id: "root-used", name: "Root identity used",
+                 description: "Any operation by the account's root identity (principalId = the account id), which day-to-day work should not need.",
+                 severity: .critical, conditions: [("PrincipalId", "{account}")], errorOnly: false, threshold: nil),
+        Template(id: "sensitive-actions", name: "Sensitive operations",
+                 description: "Every operation recorded as sensitive (by its producer, or by the server's catalogue of sensitive operations).",
+                 severity: .warning, conditions: [("SensitiveAction", "1")], errorOnly: false, threshold: nil),
+        Template(id: "access-denied-burst", name: "Access-denied burst",
+                 description: "20 calls refused for lack of permission from one source IP within a minute (probing, a misconfigured client).",
+                 severity: .warning,
+                 conditions: [("ApiErrorCode", "UnauthorizedOperation"), ("ApiErrorCode", "AuthFailure.UnauthorizedOperation"),
+                              ("ApiErrorCode", "AccessDenied"), ("ApiErrorCode", "AuthFailure.SecretIdNotFound"),
+                              ("ApiErrorCode", "AuthFailure.SignatureFailure")],
+                 errorOnly: true, threshold: AlertThreshold(count: 20, windowSeconds: 60, groupBy: "SourceIPAddress")),
+        Template(id: "trail-stopped", name: "Tracking set stopped or deleted",
+                 description: "A tracking set or audit deleted, or its logging stopped, through CloudAudit's API or console.",
+                 severity: .critical,
+                 conditions: [("EventSource", "cloudaudit.api"), ("EventName", "DeleteAuditTrack"), ("EventName", "StopLogging"),
+                              ("EventName", "DeleteAudit")],
+                 errorOnly: false, threshold: nil),
+    ]
+
+    static func named(_ id: String) -> Template? { all.first { $0.id == id } }
+
+    static func view(_ t: Template, accountId: Int64) -> JSONValue {
+        var fields: [(String, JSONValue)] = [
+            ("Template", .string(t.id)), ("Name", .string(t.name)), ("Description", .string(t.description)), ("Severity", .string(t.severity.rawValue)),
+            ("Conditions", .array(t.conditions.map { .obj([("AttributeKey", .string($0.0)),
+                                                            ("AttributeValue", .string($0.1.replacingOccurrences(of: "{account}", with: String(accountId))))]) })),
+            ("ErrorOnly", .bool(t.errorOnly)),
+        ]
+        if let th = t.threshold {
+            fields.append(("Threshold", .obj([("Count", .int(Int64(th.count))), ("WindowSeconds", .int(th.windowSeconds)),
+                                               ("GroupBy", th.groupBy.map { .string($0) } ?? .null)])))
+        }
+        return .obj(fields)
+    }
+
+    static let describe = ActionDefinition(name: "DescribeAlertRuleTemplates", kind: .read) { call in
+        [("Templates", .array(all.map { view($0, accountId: call.caller.accountId) }))]
+    }
+
+    /// The call's parameters with the template's fields under the ones the call gave.
+    static func applied(_ p: RequestParameters, accountId: Int64) throws -> RequestParameters {
+        guard let id = try p.string("Template") else { return p }
+        guard let t = named(id) else { throw APIError.invalidValue("Template", "use one of \(all.map(\.id).joined(separator: ", ")) (DescribeAlertRuleTemplates)") }
+        guard case .object(let given) = view(t, accountId: accountId) else { return p }
+        var root = p.root
+        for (k, v) in given.fields where root[k] == nil && k != "Description" { root.fields.append((k, v)) }
+        if case .bool(let b)? = root["ErrorOnly"] { root.fields.append(("ErrorOnly", .int(b ? 1 : 0))) }
+        return RequestParameters(root: root, body: [], fromQueryString: p.fromQueryString)
     }
 }
