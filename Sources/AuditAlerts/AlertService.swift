@@ -23,6 +23,8 @@ public final class AlertService: Service, Sendable {
         public var batch = 500
         public var batchesPerPass = 20
         public var maxBackoffSeconds: Int64 = 60
+        /// One attempt to send one alert, connecting included.
+        public var sendTimeout: Duration = .seconds(20)
 
         public init() {}
     }
@@ -126,7 +128,7 @@ public final class AlertService: Service, Sendable {
                 continue
             }
             do {
-                let answer = try await notifier.send(alert, channel: channel)
+                let answer = try await notifier.send(alert, channel: channel, timeout: configuration.sendTimeout)
                 try await storage.alerts.finishAlertDelivery(accountId: d.accountId, alertId: d.alertId, channelId: d.channelId)
                 logger.debug("alert sent", metadata: ["alert.id": "\(d.alertId)", "alert.channel": "\(d.channelId)", "alert.answer": "\(answer)"])
             } catch {

@@ -19,7 +19,6 @@ struct ChannelNotifier: AlertNotifier {
     }
 
     let sealer: SecretSealer
-    let webhook: WebhookSender
     let smtp: SMTPSettings?
     let caPEM: [UInt8]?
     let logger: Logger
@@ -45,7 +44,7 @@ struct ChannelNotifier: AlertNotifier {
         return SMTPSettings(server: server, from: from, password: password)
     }
 
-    func send(_ alert: FiredAlert, channel: StoredAlertChannel) async throws -> String {
+    func send(_ alert: FiredAlert, channel: StoredAlertChannel, timeout: Duration) async throws -> String {
         guard case .object(let config)? = try? JSONParser.parse(channel.config) else { throw NotifyError("the channel's configuration cannot be read") }
         let body = JSONWriter.encode(Self.message(alert, channel: channel))
         switch channel.type {
@@ -54,14 +53,15 @@ struct ChannelNotifier: AlertNotifier {
                 throw NotifyError("the webhook channel has no URL or secret")
             }
             let secret = try sealer.open(sealed, secretId: ChannelSecrets.associatedData(accountId: channel.accountId, channelId: channel.id))
-            let acknowledged = try await webhook.send(url: url, secret: Array(secret.utf8), body: body, messageId: alert.id,
+            let acknowledged = try await WebhookSender(timeout: timeout, logger: logger).send(url: url, secret: Array(secret.utf8), body: body, messageId: alert.id,
                                                       headers: [("X-CloudAudit-Alert-Id", alert.id)])
             guard acknowledged else { throw NotifyError("the receiver \(WebhookSender.receiverName(url)) did not acknowledge the alert (no 2xx answer)") }
             return "acknowledged by \(WebhookSender.receiverName(url)) (2xx)"
         case .email:
             guard let smtp else { throw NotifyError("this server has no SMTP server to send email through (the operator sets --smtp-url)") }
             let to = config["To"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            let sender = try SMTPSender(server: smtp.server, from: smtp.from, password: smtp.password, caCertificatePEM: caPEM, logger: logger)
+            let sender = try SMTPSender(server: smtp.server, from: smtp.from, password: smtp.password, caCertificatePEM: caPEM, timeout: timeout,
+                                        logger: logger)
             let receipt = try await sender.send(to: to, subject: Self.subject(alert), body: Self.text(alert, channel: channel),
                                                 headers: [("X-CloudAudit-Alert-Id", alert.id)])
             return receipt.description
@@ -70,7 +70,7 @@ struct ChannelNotifier: AlertNotifier {
                 throw NotifyError("the syslog channel has no address")
             }
             let receiver = try SyslogReceiver(address: address, protocol: proto)
-            let sender = try SyslogSender(receiver: receiver, caCertificatePEM: caPEM, logger: logger)
+            let sender = try SyslogSender(receiver: receiver, caCertificatePEM: caPEM, timeout: timeout, logger: logger)
             try await sender.send(severity: alert.severity, msgId: "ALERT",
                                   structuredData: [SyslogStructuredElement(id: "alert@32473", parameters: [
                                       ("id", alert.id), ("rule", String(alert.ruleId)), ("account", String(alert.accountId)), ("count", String(alert.count)),

@@ -84,7 +84,7 @@ public enum CloudAuditServer {
 
         logger.notice("storage regions", metadata: ["audit.regions": "\(regions.regions.map(\.name).joined(separator: ", "))"])
         // Alerts: the channels' sender, for the alert service and TestAlertChannel.
-        let notifier = ChannelNotifier(sealer: sealer, webhook: WebhookSender(logger: logger), smtp: try ChannelNotifier.smtpSettings(c),
+        let notifier = ChannelNotifier(sealer: sealer, smtp: try ChannelNotifier.smtpSettings(c),
                                        caPEM: try c.alertCAFile.map { try Self.readPEM($0, what: "--alert-ca-file") }, logger: logger)
         let api = try await makeAPI(storage: storage, sealer: sealer, configuration: c, regions: regions, signingKey: signingKey, logger: logger,
                                     alertNotifier: notifier)

@@ -340,6 +340,6 @@ public enum AlertSpecCoding {
 public protocol AlertNotifier: Sendable {
     /// Returns the receiver's answer in words (`HTTP 200`, `250 2.0.0 Ok: queued as ...`, `written to
     /// host:port`); throws when the receiver refused or could not be reached, with a message a person
-    /// can act on (no secret in it).
-    func send(_ alert: FiredAlert, channel: StoredAlertChannel) async throws -> String
+    /// can act on (no secret in it). `timeout` bounds the whole attempt (connecting included).
+    func send(_ alert: FiredAlert, channel: StoredAlertChannel, timeout: Duration) async throws -> String
 }

@@ -61,7 +61,8 @@ enum AlertActions {
             let test = FiredAlert(accountId: channel.accountId, id: "test-\(UUID().uuidString.lowercased())", ruleId: 0, ruleName: "CloudAudit test alert",
                                   severity: .info, firedAt: now, eventIds: [], group: nil, count: 0, alertEventId: "", createdAt: now)
             do {
-                let answer = try await notifier.send(test, channel: channel)
+                // Bounded well inside the request's deadline: a receiver that does not answer is an answer too.
+                let answer = try await notifier.send(test, channel: channel, timeout: AlertParameters.testTimeout)
                 return [("Delivered", .bool(true)), ("Answer", .string(TextClip.utf8(answer, 1024))), ("AlertId", .string(test.id))]
             } catch is CancellationError {
                 throw CancellationError()
@@ -129,6 +130,8 @@ enum AlertActions {
 
 /// Checking and showing the alert actions' parameters.
 enum AlertParameters {
+    /// How long `TestAlertChannel` waits for the receiver.
+    static let testTimeout: Duration = .seconds(5)
     /// A positive id that JavaScript's numbers hold exactly (below 2^53).
     static func newId() -> Int64 { Int64.random(in: 1..<(1 << 53)) }
 
