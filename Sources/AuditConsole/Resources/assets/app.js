@@ -10,9 +10,8 @@ import { LANGUAGES } from "./i18n.js";
 import { $, show } from "./dom.js";
 import { request, errorText, hideBanner, whenSessionLost } from "./api.js";
 import { endedText, showSignIn, setSignInMode, signIn, renderSessionInfo } from "./session.js";
-import {
-  setPreset, loadAttributeKeys, search, renderEvents, renderQueryRange, renderStats, updateExportLinks, resetEvents, wireEvents,
-} from "./events.js";
+import { setPreset, search, renderEvents, renderQueryRange, renderStats, updateExportLinks, resetEvents, wireEvents } from "./events.js";
+import { loadAttributeKeys } from "./filters.js";
 import { closeDetail, renderDetail, copyRaw } from "./detail.js";
 import { historyOf, renderHistory, resetHistory, wireHistory } from "./history.js";
 import { renderTrackToolbar, loadTracks, renderTrackFormTitle, resetTracks, wireTracks } from "./tracks.js";

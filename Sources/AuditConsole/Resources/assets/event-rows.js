@@ -15,6 +15,18 @@ import { openDetail, resultText } from "./detail.js";
 export const EVENT_COLUMNS = ["time", "user", "eventName", "resourceType", "resourceName", "sourceIP", "actionType", "result", "sensitive"];
 
 /**
+ * A table's header row: a column header per column, labelled `col.<column>` through data-i18n (the
+ * language switch relabels it), so that a table's header and its rows name the same columns.
+ * @param {HTMLTableElement} table
+ * @param {string[]} columns
+ */
+export function setHead(table, columns) {
+  const head = table.createTHead();
+  head.textContent = "";
+  head.append(h("tr", {}, columns.map((c) => h("th", { scope: "col", "data-i18n": `col.${c}`, text: t(`col.${c}`) }))));
+}
+
+/**
  * @param {ConsoleEvent} ev
  * @param {string[]} columns
  */

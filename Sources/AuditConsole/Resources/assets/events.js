@@ -7,14 +7,16 @@ import { state } from "./state.js";
 import { t } from "./lang.js";
 import { $, h, show, setMessage, bump, panelState } from "./dom.js";
 import { call, request, errorText, sessionLost } from "./api.js";
+import { FilterRows } from "./filters.js";
 import { localText, utcText, inputValue, fromInputValue, timeZoneName, nowSec } from "./time.js";
 import { PAGE_SIZE, presetRange, customRange, lookupAttributes, queryParams, exportHref, exportFileName } from "./query.js";
-import { appendRows, EVENT_COLUMNS } from "./event-rows.js";
+import { appendRows, setHead, EVENT_COLUMNS } from "./event-rows.js";
 
-/** @typedef {import("./query.js").Filter} Filter */
 /** @typedef {import("./query.js").Query} Query */
-/** @typedef {import("./state.js").AttributeKey} AttributeKey */
 /** @typedef {import("./state.js").EventStats} EventStats */
+
+/** The search form's filter rows (`#filter-rows`). */
+const filters = new FilterRows("filter", "query-error");
 
 // ---- range and filters ---------------------------------------------------------------------------
 
@@ -44,108 +46,12 @@ export function resolveRange(preset) {
 }
 
 /**
- * The lookup keys for the filter menus (GetAttributeKey, in the page's language), once unless `force`.
- * @param {boolean} force
- */
-export function loadAttributeKeys(force) {
-  if (!force && (state.attrKeys.length || state.attrKeysLoading)) return state.attrKeysLoading || Promise.resolve();
-  state.attrKeysLoading = fetchAttributeKeys().finally(() => { state.attrKeysLoading = null; });
-  return state.attrKeysLoading;
-}
-
-async function fetchAttributeKeys() {
-  try {
-    const r = await call("GetAttributeKey", { WebsiteType: state.lang });
-    state.attrKeys = (r.AttributeKeyDetails || []).slice()
-      .sort((/** @type {AttributeKey} */ a, /** @type {AttributeKey} */ b) => (a.Order || 0) - (b.Order || 0));
-  } catch (e) {
-    if (e.status === 401) return;
-    state.attrKeys = [];
-    setMessage($("query-error"), t("error.generic", { msg: errorText(e) }));
-  }
-  // Rebuild the rows with the new labels, keeping what they hold.
-  const kept = readFilters();
-  $("filter-rows").textContent = "";
-  if (kept.length) for (const f of kept) addFilterRow(f.key, f.value);
-  else addFilterRow("EventName", "");
-}
-
-/** @param {string} key */
-function keyInfo(key) { return state.attrKeys.find((k) => k.Value === key); }
-
-/**
- * A filter row: the key's menu, its value (a menu of the key's values when the API gives them), a
- * remove button.
- * @param {string} key
- * @param {string} value
- */
-function addFilterRow(key, value) {
-  const rows = $("filter-rows");
-  const n = rows.children.length + 1;
-  const keySelect = h("select", { class: "filter-key", "data-testid": "filter-key", "aria-label": `${t("filters.key")} ${n}` },
-    state.attrKeys.map((k) => h("option", { value: k.Value, text: k.Label || k.Value })));
-  if (!state.attrKeys.length) keySelect.append(h("option", { value: key || "EventName", text: key || "EventName" }));
-  keySelect.value = key || "EventName";
-  const row = h("div", { class: "filter-row", "data-testid": "filter-row" }, keySelect);
-  const slot = h("span", { class: "filter-value-slot" });
-  row.append(slot);
-  const remove = h("button", { type: "button", class: "btn btn-quiet btn-icon filter-remove", "data-testid": "filter-remove",
-    "aria-label": t("filters.remove"), title: t("filters.remove"), text: "×" });
-  remove.addEventListener("click", () => {
-    row.remove();
-    if (!rows.children.length) addFilterRow("EventName", "");
-    $("filter-add").focus();
-  });
-  row.append(remove);
-  /** @param {string} v */
-  const renderValue = (v) => {
-    const info = keyInfo(keySelect.value);
-    slot.textContent = "";
-    let control;
-    if (info && info.LabelType === "select" && info.Starter) {
-      control = h("select", { class: "filter-value", "data-testid": "filter-value", "aria-label": `${t("filters.value")} ${n}` },
-        h("option", { value: "", text: t("filters.choose") }),
-        info.Starter.split(",").map((s) => s.trim()).filter(Boolean).map((s) => h("option", { value: s, text: s })));
-    } else {
-      control = h("input", { class: "filter-value", "data-testid": "filter-value", "aria-label": `${t("filters.value")} ${n}`,
-        spellcheck: "false", placeholder: info ? info.Label : "" });
-    }
-    control.value = v || "";
-    slot.append(control);
-  };
-  keySelect.addEventListener("change", () => renderValue(""));
-  renderValue(value);
-  rows.append(row);
-  return row;
-}
-
-/**
- * The filter rows that hold a value, in order.
- * @returns {Filter[]}
- */
-function readFilters() {
-  const out = [];
-  for (const row of document.querySelectorAll("#filter-rows .filter-row")) {
-    const key = /** @type {HTMLSelectElement} */ (row.querySelector(".filter-key")).value;
-    const value = (/** @type {HTMLInputElement} */ (row.querySelector(".filter-value")).value || "").trim();
-    if (value) out.push({ key, value });
-  }
-  return out;
-}
-
-/**
  * Adds a filter (from a top list) unless it is there, then searches again.
  * @param {string} key
  * @param {string} value
  */
 function addFilterAndSearch(key, value) {
-  const existing = readFilters();
-  if (!existing.some((f) => f.key === key && f.value === value)) {
-    const empty = [...document.querySelectorAll("#filter-rows .filter-row")]
-      .find((r) => !(/** @type {HTMLInputElement} */ (r.querySelector(".filter-value"))).value.trim());
-    if (empty) empty.remove();
-    addFilterRow(key, value);
-  }
+  filters.put(key, value);
   search();
 }
 
@@ -207,7 +113,7 @@ export async function search(ev) {
     return;
   }
   setMessage($("query-error"), "");
-  const attrs = lookupAttributes(readFilters());
+  const attrs = lookupAttributes(filters.read());
   state.query = { ...range, LookupAttributes: attrs, HideOwnReads: /** @type {HTMLInputElement} */ ($("hide-own")).checked };
   if (state.preset !== "custom") {
     // Show the fixed range a preset resolved to; editing it switches to a custom range.
@@ -399,6 +305,8 @@ export function resetEvents() {
 }
 
 export function wireEvents() {
+  filters.wire("hide-own");
+  setHead($("events-table"), EVENT_COLUMNS);
   for (const id of ["export-csv", "export-jsonl"]) $(id).addEventListener("click", checkedExport);
   for (const b of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("#range-presets .seg"))) {
     b.addEventListener("click", () => {
@@ -410,10 +318,6 @@ export function wireEvents() {
   for (const id of ["range-start", "range-end"]) $(id).addEventListener("change", () => setPreset("custom"));
   $("query-form").addEventListener("submit", search);
   $("hide-own").addEventListener("change", () => { if (state.query) search(); });
-  $("filter-add").addEventListener("click", () => {
-    const row = addFilterRow("EventName", "");
-    /** @type {HTMLElement} */ (row.querySelector(".filter-key")).focus();
-  });
   $("load-more").addEventListener("click", () => loadPage(state.searchSeq, false));
   $("top-more").addEventListener("click", () => {
     const open = $("top-more").getAttribute("aria-expanded") !== "true";

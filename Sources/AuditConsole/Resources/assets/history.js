@@ -11,13 +11,14 @@ import { localText, timeZoneName } from "./time.js";
 import { PAGE_SIZE } from "./query.js";
 import { readAllPages } from "./paging.js";
 import { resourceOf } from "./records.js";
-import { appendRows } from "./event-rows.js";
+import { appendRows, setHead } from "./event-rows.js";
 import { closeDetail } from "./detail.js";
 import { resolveRange } from "./events.js";
 
 /** @typedef {import("./records.js").ConsoleEvent} ConsoleEvent */
 
 const HISTORY_CAP = 2000;
+const HISTORY_COLUMNS = ["time", "user", "eventName", "sourceIP", "result"];
 
 /** The range chosen in the form: a preset, or the Operation Record's ("current"). */
 function historyRange() {
@@ -79,7 +80,7 @@ export function renderHistory() {
   const evs = state.historyEvents || [];
   const body = $("history-body");
   body.textContent = "";
-  appendRows(body, evs, ["time", "user", "eventName", "sourceIP", "result"], "history-row");
+  appendRows(body, evs, HISTORY_COLUMNS, "history-row");
   const panel = $("history-panel");
   $("history-count").textContent = t("history.count", { n: evs.length });
   if (!evs.length) panelState(panel, $("history-status"), "empty", t("history.empty"));
@@ -114,5 +115,6 @@ export function resetHistory() {
 }
 
 export function wireHistory() {
+  setHead($("history-table"), HISTORY_COLUMNS);
   $("history-form").addEventListener("submit", runHistory);
 }

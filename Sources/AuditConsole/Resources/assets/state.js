@@ -42,11 +42,13 @@ export const state = {
   /** @type {string | null} the view on screen: "signin", "events", "history" or "tracks". */
   view: null,
 
-  // Operation Record
+  // Filter menus (the Operation Record's and the Live view's)
   /** @type {AttributeKey[]} */
   attrKeys: [],
   /** @type {Promise<void> | null} the GetAttributeKey call under way. */
   attrKeysLoading: null,
+
+  // Operation Record
   /** @type {string} the range preset ("1h", "24h", "7d", "30d") or "custom". */
   preset: "24h",
   /** @type {Query | null} the search shown, its range fixed when it started. */
