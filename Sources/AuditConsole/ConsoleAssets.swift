@@ -38,6 +38,7 @@ enum ConsoleAssets {
         "assets/time.js": File(contentType: javascript, body: PackageResources.time_js),
         "assets/query.js": File(contentType: javascript, body: PackageResources.query_js),
         "assets/records.js": File(contentType: javascript, body: PackageResources.records_js),
+        "assets/sse.js": File(contentType: javascript, body: PackageResources.sse_js),
         "assets/paging.js": File(contentType: javascript, body: PackageResources.paging_js),
         "assets/tracking.js": File(contentType: javascript, body: PackageResources.tracking_js),
     ]

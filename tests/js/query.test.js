@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  PRESETS, presetRange, customRange, lookupAttributes, queryParams, exportHref, exportFileName, OWN_READS,
+  PRESETS, presetRange, customRange, lookupAttributes, queryParams, exportHref, exportFileName, OWN_READS, tailPath,
 } from "../../Sources/AuditConsole/Resources/assets/query.js";
 
 const NOW = 1700000000;
@@ -68,4 +68,17 @@ test("hiding CloudAudit's own reads and a snapshot go to every call of the searc
   const params = new URL(exportHref({ ...q, Snapshot: 41 }, "csv"), "http://console.test").searchParams;
   assert.deepEqual(JSON.parse(params.get("ExcludeAttributes") ?? ""), OWN_READS);
   assert.equal(params.get("Snapshot"), "41");
+});
+
+test("the tail's path: conditions numbered from 0, the own reads excluded when hidden, the cursor and heartbeat", () => {
+  const q = { LookupAttributes: lookupAttributes([{ key: "EventName", value: "A B" }, { key: "EventName", value: "C&D" }]), HideOwnReads: false };
+  const path = tailPath(q, null, 5);
+  assert.ok(path.startsWith("tail?"), path);
+  const p = new URLSearchParams(path.slice(5));
+  assert.deepEqual([...p], [["LookupAttributes.0.AttributeKey", "EventName"], ["LookupAttributes.0.AttributeValue", "A B"],
+    ["LookupAttributes.1.AttributeKey", "EventName"], ["LookupAttributes.1.AttributeValue", "C&D"], ["Heartbeat", "5"]]);
+  const hidden = new URLSearchParams(tailPath({ LookupAttributes: [], HideOwnReads: true }, "1234", 10).slice(5));
+  assert.deepEqual([...hidden], [
+    ...OWN_READS.flatMap((a, i) => [[`ExcludeAttributes.${i}.AttributeKey`, a.AttributeKey], [`ExcludeAttributes.${i}.AttributeValue`, a.AttributeValue]]),
+    ["Cursor", "1234"], ["Heartbeat", "10"]]);
 });

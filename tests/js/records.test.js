@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  recordOf, resultOf, isSensitive, resourceOf, resourceNames, flatten, detailFields, shortUserName,
+  recordOf, resultOf, isSensitive, resourceOf, resourceNames, flatten, detailFields, shortUserName, eventOfRecord, eventSeconds,
 } from "../../Sources/AuditConsole/Resources/assets/records.js";
 
 test("recordOf parses the record once, and is null for none or for one that is not JSON", () => {
@@ -71,4 +71,47 @@ test("shortUserName keeps names up to 20 characters and cuts longer ones in the 
   assert.equal(shortUserName("console:admin"), "console:admin");
   assert.equal(shortUserName("a".repeat(20)), "a".repeat(20));
   assert.equal(shortUserName("AKIDabcdefghijklmnopqrstuvwxyz"), "AKIDabcdef…wxyz");
+});
+
+test("eventSeconds reads eventTime as the server does: whole seconds, RFC 3339, Tencent's Beijing time", () => {
+  assert.equal(eventSeconds(1700000000), 1700000000);
+  assert.equal(eventSeconds("1700000000"), 1700000000);
+  assert.equal(eventSeconds("2023-11-14T22:13:20Z"), 1700000000);
+  assert.equal(eventSeconds("2023-11-14T22:13:20.999999999Z"), 1700000000, "the fraction dropped");
+  assert.equal(eventSeconds("2023-11-15T06:13:20+08:00"), 1700000000);
+  assert.equal(eventSeconds("2023-11-15T06:13:20+0800"), 1700000000);
+  assert.equal(eventSeconds("2023-11-15T06:13:20+08"), 1700000000);
+  assert.equal(eventSeconds("2023-11-15 06:13:20"), 1700000000, "Beijing time");
+  for (const bad of [1.5, "soon", "2023-11-15", "2023-11-14T22:13:20", null, undefined, {}]) assert.ok(Number.isNaN(eventSeconds(bad)), String(bad));
+});
+
+test("eventOfRecord gives a streamed record the fields LookUpEvents gives it", () => {
+  const rec = { eventId: "ev-1", eventTime: 1700000000, eventName: "RunInstances", eventSource: "cvm.tencentcloudapi.com",
+    eventRegion: "ap-guangzhou", resourceType: "cvm", resourceName: "ins-1,ins-2", actionType: "Write", errorCode: 4102,
+    userIdentity: { principalId: "100001", userName: "alice", secretId: "AKID1" }, sourceIPAddress: "10.0.0.1", requestID: "r-1" };
+  const data = JSON.stringify(rec);
+  const ev = eventOfRecord(data, 100000000001);
+  assert.deepEqual({ ...ev, _record: undefined }, {
+    EventId: "ev-1", Username: "alice", EventTime: "1700000000", CloudAuditEvent: data, ErrorCode: 4102, EventName: "RunInstances",
+    SecretId: "AKID1", EventSource: "cvm.tencentcloudapi.com", RequestID: "r-1", ResourceRegion: "ap-guangzhou", AccountID: 100000000001,
+    SourceIPAddress: "10.0.0.1", EventNameCn: "RunInstances", Resources: { ResourceType: "cvm", ResourceName: "ins-1,ins-2" },
+    EventRegion: "ap-guangzhou", _record: undefined,
+  });
+  assert.deepEqual(recordOf(/** @type {any} */ (ev)), rec, "the record is parsed once, here");
+  assert.equal(detailFields(/** @type {any} */ (ev)).find(([k]) => k === "ErrorCode")?.[1], "4102");
+});
+
+test("eventOfRecord reads missing and odd fields as the server's EventSummary does", () => {
+  const ev = /** @type {any} */ (eventOfRecord(JSON.stringify({ eventID: "ev-2", eventTime: "2023-11-14T22:13:20Z", errorCode: "7",
+    resourceRegion: "ap-shanghai", userIdentity: { principalId: 42 } }), 1));
+  assert.equal(ev.EventId, "ev-2");
+  assert.equal(ev.EventTime, "1700000000");
+  assert.equal(ev.ErrorCode, 7);
+  assert.equal(ev.Username, "42", "the principal when there is no user name");
+  assert.equal(ev.ResourceRegion, "ap-shanghai");
+  assert.equal(ev.EventName, "");
+  assert.equal(/** @type {any} */ (eventOfRecord('{"errorCode":"x","userIdentity":{"userName":null,"principalId":"p"}}', 1)).Username, "",
+    "a user name given as null is no name (the principal is not read instead)");
+  assert.equal(eventOfRecord("[1]", 1), null);
+  assert.equal(eventOfRecord("{not json", 1), null);
 });

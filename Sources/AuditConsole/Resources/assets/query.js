@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The Operation Record's query as the API takes it: time ranges of the presets, LookUpEvents and
- * DescribeEventStats parameters, and the export link. Pure: no DOM (tests/js/query.test.js).
+ * DescribeEventStats parameters, and the export link; and the Live view's `api/tail` path. Pure: no DOM
+ * (tests/js/query.test.js).
  */
 
 /** @typedef {{StartTime: number, EndTime: number}} Range */
@@ -105,4 +106,32 @@ export function exportHref(q, format) {
  */
 export function exportFileName(q, format) {
   return `cloudaudit-events-${q.StartTime}-${q.EndTime}.${format}`;
+}
+
+/**
+ * What the Live view follows: its filters and whether CloudAudit's own reads are left out (the tail's
+ * own `TailEvents` call, recorded each time a stream starts, is one of them).
+ * @typedef {{LookupAttributes: LookupAttribute[], HideOwnReads: boolean}} LiveQuery
+ */
+
+/**
+ * The `api/tail` path of a live query: its conditions as `LookupAttributes.N.AttributeKey/AttributeValue`
+ * (and `ExcludeAttributes.N...`), numbered from 0 as the API reads a query string, then `Cursor` (the last
+ * message's id; none: start at the account's newest event) and `Heartbeat` (seconds).
+ * @param {LiveQuery} q
+ * @param {string | null} cursor
+ * @param {number} heartbeat
+ */
+export function tailPath(q, cursor, heartbeat) {
+  const p = new URLSearchParams();
+  /** @param {string} name @param {LookupAttribute[]} attrs */
+  const put = (name, attrs) => attrs.forEach((a, i) => {
+    p.append(`${name}.${i}.AttributeKey`, a.AttributeKey);
+    p.append(`${name}.${i}.AttributeValue`, a.AttributeValue);
+  });
+  put("LookupAttributes", q.LookupAttributes);
+  if (q.HideOwnReads) put("ExcludeAttributes", OWN_READS);
+  if (cursor) p.set("Cursor", cursor);
+  p.set("Heartbeat", String(heartbeat));
+  return "tail?" + p.toString();
 }

@@ -22,6 +22,65 @@ export function recordOf(ev) {
   return ev._record;
 }
 
+/**
+ * Unix seconds of a record's `eventTime` as the server reads it (EventTimeParser): a whole number, or
+ * a string of one, RFC 3339 (the fraction dropped), or Tencent's `YYYY-MM-DD HH:MM:SS` in Beijing time;
+ * NaN for anything else.
+ * @param {unknown} v
+ */
+export function eventSeconds(v) {
+  if (typeof v === "number") return Number.isInteger(v) ? v : NaN;
+  if (typeof v !== "string") return NaN;
+  if (/^[+-]?\d+$/.test(v)) return Number(v);
+  const text = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(v) ? v.replace(" ", "T") + "+08:00" : v;
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d(?::?\d\d)?)$/.exec(text);
+  if (!m) return NaN;
+  const zone = m[2] === "Z" ? "Z" : m[2].slice(0, 3) + ":" + (m[2].replace(":", "").slice(3) || "00");
+  const ms = Date.parse(m[1] + zone);
+  return Number.isNaN(ms) ? NaN : Math.floor(ms / 1000);
+}
+
+/** @param {any} v a value of the record, shown as the server's EventSummary reads it ("" for none) */
+const text = (v) => (typeof v === "string" ? v : "");
+/** @param {any} v @returns {string} */
+const scalar = (v) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");
+
+/**
+ * The LookUpEvents `Event` of a stored record (the `data` of a live-tail message), with the fields the
+ * server's EventView gives, read from the record as its EventSummary reads them, so that a row and
+ * the detail panel show a streamed event as they show a listed one. Left out: `ResourceTypeCn` (a
+ * table of the server's) and `Location`. Null when the text is not a JSON object.
+ * @param {string} data the record, exactly as stored
+ * @param {number} accountId the session's account (a tail streams that account only)
+ * @returns {ConsoleEvent | null}
+ */
+export function eventOfRecord(data, accountId) {
+  let rec;
+  try { rec = JSON.parse(data); } catch (e) { return null; }
+  if (!rec || typeof rec !== "object" || Array.isArray(rec)) return null;
+  const identity = rec.userIdentity && typeof rec.userIdentity === "object" ? rec.userIdentity : {};
+  const time = eventSeconds(rec.eventTime);
+  const code = typeof rec.errorCode === "number" || /^[+-]?\d+$/.test(text(rec.errorCode)) ? Number(rec.errorCode) : 0;
+  return {
+    EventId: typeof rec.eventId === "string" ? rec.eventId : text(rec.eventID),
+    Username: scalar("userName" in identity ? identity.userName : identity.principalId),
+    EventTime: Number.isNaN(time) ? "0" : String(time),
+    CloudAuditEvent: data,
+    ErrorCode: Number.isInteger(code) && Math.abs(code) < 1e15 ? code : 0,
+    EventName: text(rec.eventName),
+    SecretId: scalar(identity.secretId),
+    EventSource: text(rec.eventSource),
+    RequestID: text(rec.requestID),
+    ResourceRegion: typeof rec.resourceRegion === "string" ? rec.resourceRegion : text(rec.eventRegion),
+    AccountID: accountId,
+    SourceIPAddress: text(rec.sourceIPAddress),
+    EventNameCn: text(rec.eventName),
+    Resources: { ResourceType: text(rec.resourceType), ResourceName: text(rec.resourceName) },
+    EventRegion: text(rec.eventRegion),
+    _record: rec,
+  };
+}
+
 /** The CAM error codes the API records for refused calls (SelfAudit.authErrorCode); labels `errorCode.<n>`. */
 export const KNOWN_ERROR_CODES = [4100, 4102, 4104, 4110, 4111];
 
