@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The console API client. It speaks only the contract of docs/console.md: `api/session`, `api/call`
- * (with `X-CSRF-Token` on every POST and DELETE); the export is a link (events.js).
+ * (with `X-CSRF-Token` on every POST and DELETE), and opens the stream of `api/tail` (live.js reads it);
+ * the export is a link (events.js).
  */
 import { state } from "./state.js";
 import { t } from "./lang.js";
@@ -61,30 +62,66 @@ export async function request(method, path, body) {
     headers["Content-Type"] = "application/json";
     if (state.session && state.session.CsrfToken) headers["X-CSRF-Token"] = state.session.CsrfToken;
   }
+  const resp = await reach(API + path, {
+    method, headers, credentials: "same-origin", cache: "no-store",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try { data = await resp.json(); } catch (e) { data = null; }
+  const err = (data && (data.Error || (data.Response && data.Response.Error))) || null;
+  if (!resp.ok) throw refusal(resp.status, err, path);
+  if (err) throw new ApiError(err.Code, err.Message, resp.status);
+  return data || {};
+}
+
+/**
+ * Opens a stream of the console API (`api/tail`): its body once the server answered 200; a refusal
+ * throws as `request`'s do (its code and message; a 401 ends the session), and so does a server that
+ * cannot be reached (with the banner). Aborting `signal` closes the connection.
+ * @param {string} path under /console/api/, with its query
+ * @param {AbortSignal} signal
+ * @returns {Promise<ReadableStream<Uint8Array>>}
+ * @throws {ApiError} or the fetch's AbortError once `signal` is aborted
+ */
+export async function openStream(path, signal) {
+  const resp = await reach(API + path, { headers: { Accept: "text/event-stream" }, credentials: "same-origin", cache: "no-store", signal });
+  if (resp.ok && resp.body) return resp.body;
+  let data = null;
+  try { data = await resp.json(); } catch (e) { data = null; }
+  throw refusal(resp.ok ? 500 : resp.status, (data && data.Error) || null, path);
+}
+
+/**
+ * The fetch, with the banner raised while the server cannot be reached.
+ * @param {string} url
+ * @param {RequestInit} init
+ */
+async function reach(url, init) {
   let resp;
   try {
-    resp = await fetch(API + path, {
-      method, headers, credentials: "same-origin", cache: "no-store",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    resp = await fetch(url, init);
   } catch (e) {
+    if (init.signal && init.signal.aborted) throw e;
     showBanner(t("banner.unreachable"));
     throw new ApiError("NetworkError", t("banner.unreachable"), 0);
   }
   hideBanner();
-  let data = null;
-  try { data = await resp.json(); } catch (e) { data = null; }
-  const err = (data && (data.Error || (data.Response && data.Response.Error))) || null;
-  if (resp.status === 401 && path !== "session") {
+  return resp;
+}
+
+/**
+ * The error of an answer that is not 2xx; a 401 from anything but the sign-in itself ends the session.
+ * @param {number} status
+ * @param {{Code?: string, Message?: string} | null} err the answer's `Error`
+ * @param {string} path
+ */
+function refusal(status, err, path) {
+  if (status === 401 && path !== "session") {
     const code = (err && err.Code) || "NotSignedIn";
     lost(code);
-    throw new ApiError(code, err && err.Message, 401);
+    return new ApiError(code, err ? err.Message : undefined, 401);
   }
-  if (!resp.ok) {
-    throw new ApiError((err && err.Code) || "HTTP" + resp.status, (err && err.Message) || `HTTP ${resp.status}`, resp.status);
-  }
-  if (err) throw new ApiError(err.Code, err.Message, resp.status);
-  return data || {};
+  return new ApiError((err && err.Code) || "HTTP" + status, (err && err.Message) || `HTTP ${status}`, status);
 }
 
 /**

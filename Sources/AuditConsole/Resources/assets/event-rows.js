@@ -1,7 +1,7 @@
 // @ts-check
 /**
- * Rows of events, for the Operation Record and the resource history: one cell per column, opened in
- * the detail panel by click, Enter or Space; the arrow keys move between rows.
+ * Rows of events, for the Operation Record, the resource history and the Live view: one cell per
+ * column, opened in the detail panel by click, Enter or Space; the arrow keys move between rows.
  */
 import { t } from "./lang.js";
 import { h, timeEl, badge } from "./dom.js";
@@ -68,6 +68,22 @@ function eventRow(ev, columns) {
 }
 
 /**
+ * A row per event, in the order given, as one fragment.
+ * @param {ConsoleEvent[]} evs
+ * @param {string[]} columns
+ * @param {string} [testid] the rows' data-testid, when not "event-row"
+ */
+function rowsOf(evs, columns, testid) {
+  const frag = document.createDocumentFragment();
+  for (const ev of evs) {
+    const tr = eventRow(ev, columns);
+    if (testid) tr.setAttribute("data-testid", testid);
+    frag.append(tr);
+  }
+  return frag;
+}
+
+/**
  * Appends a row per event to a table body, in one DOM change.
  * @param {HTMLElement} body
  * @param {ConsoleEvent[]} evs
@@ -75,11 +91,17 @@ function eventRow(ev, columns) {
  * @param {string} [testid] the rows' data-testid, when not "event-row"
  */
 export function appendRows(body, evs, columns, testid) {
-  const frag = document.createDocumentFragment();
-  for (const ev of evs) {
-    const tr = eventRow(ev, columns);
-    if (testid) tr.setAttribute("data-testid", testid);
-    frag.append(tr);
-  }
-  body.append(frag);
+  body.append(rowsOf(evs, columns, testid));
+}
+
+/**
+ * Puts a row per event above the rows of a table body, in one DOM change (the Live view: newest on
+ * top). The focus stays where it is.
+ * @param {HTMLElement} body
+ * @param {ConsoleEvent[]} evs newest first
+ * @param {string[]} columns
+ * @param {string} [testid]
+ */
+export function prependRows(body, evs, columns, testid) {
+  body.prepend(rowsOf(evs, columns, testid));
 }
