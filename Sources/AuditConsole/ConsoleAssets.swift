@@ -27,6 +27,7 @@ enum ConsoleAssets {
         "assets/events.js": File(contentType: javascript, body: PackageResources.events_js),
         "assets/event-rows.js": File(contentType: javascript, body: PackageResources.event_rows_js),
         "assets/filters.js": File(contentType: javascript, body: PackageResources.filters_js),
+        "assets/live.js": File(contentType: javascript, body: PackageResources.live_js),
         "assets/detail.js": File(contentType: javascript, body: PackageResources.detail_js),
         "assets/history.js": File(contentType: javascript, body: PackageResources.history_js),
         "assets/tracks.js": File(contentType: javascript, body: PackageResources.tracks_js),

@@ -40,7 +40,7 @@ test("only state.js declares the page's state; the views import it", () => {
     const declares = /^export const state\b/m.test(source(m));
     assert.equal(declares, m === "state.js", m);
   }
-  for (const view of ["app.js", "session.js", "events.js", "detail.js", "history.js", "tracks.js"]) {
+  for (const view of ["app.js", "session.js", "events.js", "live.js", "detail.js", "history.js", "tracks.js"]) {
     assert.ok(imports[view].includes("./state.js"), `${view} imports the state`);
   }
 });

@@ -1,8 +1,8 @@
 // @ts-check
 /**
  * The console's entry module (index.html loads it): starting and ending a session, the routes
- * `#/events`, `#/history`, `#/tracks`, the language switch, and wiring the page. What each view does
- * is in its own module; the state they share is state.js.
+ * `#/events`, `#/live`, `#/history`, `#/tracks`, the language switch, and wiring the page. What each
+ * view does is in its own module; the state they share is state.js.
  */
 import { state } from "./state.js";
 import { t, initialLanguage, saveLanguage, applyLabels } from "./lang.js";
@@ -12,6 +12,7 @@ import { request, errorText, hideBanner, whenSessionLost } from "./api.js";
 import { endedText, showSignIn, setSignInMode, signIn, renderSessionInfo } from "./session.js";
 import { setPreset, search, renderEvents, renderQueryRange, renderStats, updateExportLinks, resetEvents, wireEvents } from "./events.js";
 import { loadAttributeKeys } from "./filters.js";
+import { showLive, leaveLive, renderLive, resetLive, wireLive } from "./live.js";
 import { closeDetail, renderDetail, copyRaw } from "./detail.js";
 import { historyOf, renderHistory, resetHistory, wireHistory } from "./history.js";
 import { renderTrackToolbar, loadTracks, renderTrackFormTitle, resetTracks, wireTracks } from "./tracks.js";
@@ -30,6 +31,7 @@ function sessionEnded(message) {
 /** Nothing of one session stays on the page for the next one (maybe another account). */
 function forgetData() {
   closeDetail(false);
+  resetLive();
   resetTracks();
   resetEvents();
   resetHistory();
@@ -60,7 +62,7 @@ async function signOut() {
 
 // ---- routing -------------------------------------------------------------------------------------
 
-const VIEWS = ["events", "history", "tracks"];
+const VIEWS = ["events", "live", "history", "tracks"];
 
 async function route() {
   if (!state.session) return;
@@ -68,6 +70,8 @@ async function route() {
   const view = VIEWS.includes(name) ? name : "events";
   // The detail panel belongs to the view whose row opened it: another view closes it.
   if (view !== state.view) closeDetail(false);
+  // The live stream is open only while its view is shown.
+  if (view !== "live") leaveLive();
   state.view = view;
   for (const v of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(".view"))) v.hidden = v.id !== "view-" + view;
   for (const a of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("#nav a"))) {
@@ -77,6 +81,9 @@ async function route() {
   if (view === "events") {
     if (!state.attrKeys.length) await loadAttributeKeys(false);
     if (!state.query) search();
+  } else if (view === "live") {
+    showLive();
+    if (!state.attrKeys.length) loadAttributeKeys(false);
   } else if (view === "tracks") {
     loadTracks();
   }
@@ -97,6 +104,7 @@ async function setLanguage(lang) {
   renderQueryRange();
   if (state.lastStats) renderStats(state.lastStats);
   if (state.view === "tracks") loadTracks();
+  renderLive();
   if (state.historyEvents) renderHistory();
   if (state.detailEvent) renderDetail(state.detailEvent);
   renderTrackFormTitle();
@@ -129,6 +137,7 @@ function wire() {
     if (e.key === "Escape" && !$("detail").hidden && !$("confirm").open) closeDetail();
   });
 
+  wireLive();
   wireHistory();
   wireTracks();
 }

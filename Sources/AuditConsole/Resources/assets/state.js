@@ -9,6 +9,20 @@
 /** @typedef {import("./query.js").Query} Query */
 /** @typedef {import("./query.js").Range} Range */
 /** @typedef {import("./tracking.js").Track} Track */
+/** @typedef {import("./query.js").LiveQuery} LiveQuery */
+
+/**
+ * The Live view's connection: `state` is its `data-state` ("idle", "connecting", "live",
+ * "reconnecting", "stopped" or "error"; "paused" is drawn from `livePaused`), `key` and `vars` its
+ * status line's label (drawn again when the language changes).
+ * @typedef {{state: string, key: string, vars?: Record<string, unknown>}} LiveStatus
+ */
+
+/**
+ * What the server's last `behind` message said: how many events the stream was behind the log, when,
+ * and whether a heartbeat said since that it caught up.
+ * @typedef {{behind: number, at: number, caughtUp: boolean}} LiveBehind
+ */
 
 /**
  * What `GET/POST api/session` answers in `Session` (docs/console.md).
@@ -39,7 +53,7 @@ export const state = {
   session: null,
   /** @type {"key" | "password"} which sign-in form shows. */
   signinMode: "key",
-  /** @type {string | null} the view on screen: "signin", "events", "history" or "tracks". */
+  /** @type {string | null} the view on screen: "signin", "events", "history", "tracks" or "live". */
   view: null,
 
   // Filter menus (the Operation Record's and the Live view's)
@@ -79,6 +93,27 @@ export const state = {
   historyEvents: null,
   /** The history stopped at its cap. */
   historyCapped: false,
+
+  // Live
+  /** @type {LiveQuery | null} what the stream follows; null until the view first opens. */
+  liveQuery: null,
+  /** @type {string | null} the id of the last message read: the stream continues after it. */
+  liveCursor: null,
+  /** @type {ConsoleEvent[]} the events drawn, newest first (at most LIVE_ROWS of live.js). */
+  liveEvents: [],
+  /** Events dropped off the bottom of the table since the stream started. */
+  liveDropped: 0,
+  livePaused: false,
+  /** @type {string[]} the records received while paused, oldest first (the newest LIVE_ROWS of them). */
+  livePending: [],
+  /** Events received while paused, all of them. */
+  livePendingCount: 0,
+  /** @type {LiveStatus} */
+  liveStatus: { state: "idle", key: "" },
+  /** @type {LiveBehind | null} */
+  liveBehind: null,
+  /** Counts the streams opened: what an older one reads is dropped. */
+  liveSeq: 0,
 
   // Tracking sets
   tracksPage: 1,
