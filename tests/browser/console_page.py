@@ -154,10 +154,10 @@ class ConsolePage:
         self.set_local_input("range-start", start)
         self.set_local_input("range-end", end)
 
-    def clear_filters(self):
-        while len(self.testid("filter-row")) > 1:
-            self.click(self.testid("filter-remove")[0])
-        row = self.testid("filter-row")[0]
+    def clear_filters(self, prefix="filter"):
+        while len(self.testid(prefix + "-row")) > 1:
+            self.click(self.testid(prefix + "-remove")[0])
+        row = self.testid(prefix + "-row")[0]
         self._fill_row(row, "EventName", "")
 
     def _fill_row(self, row, key, value):
@@ -173,13 +173,14 @@ class ConsolePage:
             if value:
                 control.send_keys(value)
 
-    def set_filters(self, pairs):
-        """Replaces the filter rows with `pairs` [(AttributeKey, value)], one row each."""
-        self.clear_filters()
+    def set_filters(self, pairs, prefix="filter"):
+        """Replaces the filter rows with `pairs` [(AttributeKey, value)], one row each: the Operation
+        Record's, or the Live view's with prefix "live-filter"."""
+        self.clear_filters(prefix)
         for i, (key, value) in enumerate(pairs):
             if i > 0:
-                self.click(self.el("filter-add"))
-            row = self.testid("filter-row")[i]
+                self.click(self.el(prefix + "-add"))
+            row = self.testid(prefix + "-row")[i]
             self._fill_row(row, key, value)
 
     def search(self):
@@ -226,8 +227,8 @@ class ConsolePage:
 
     # ---- detail
 
-    def open_row(self, index=0, keyboard=False):
-        row = self.testid("event-row")[index]
+    def open_row(self, index=0, keyboard=False, testid="event-row"):
+        row = self.testid(testid)[index]
         if keyboard:
             self.js("arguments[0].focus()", row)
             from selenium.webdriver.common.keys import Keys
@@ -247,6 +248,56 @@ class ConsolePage:
 
     def detail_raw(self):
         return json.loads(self.el("detail-raw").get_attribute("textContent"))
+
+    def goto_events(self):
+        """Back to the Operation Record by its navigation entry (no new search: it shows the last one)."""
+        self.click(self.el("nav-events"))
+        self.wait(lambda d: self.visible("view-events"))
+
+    # ---- live view
+
+    def live_state(self):
+        return self.el("live-panel").get_attribute("data-state")
+
+    def live_streams(self):
+        """How many times the Live view's stream said `ready` (its panel's data-loads)."""
+        return self.loads("live-panel")
+
+    def goto_live(self):
+        """Opens the Live view by its navigation entry and waits until its stream is live."""
+        before = self.live_streams()
+        self.click(self.el("nav-live"))
+        self.wait(lambda d: self.visible("view-live"))
+        self.wait_live(before)
+        return self
+
+    def wait_live(self, before, timeout=WAIT):
+        """Waits until a stream opened after `before` (live_streams()) is live (or paused)."""
+        self.wait(lambda d: self.live_streams() > before and self.live_state() in ("live", "paused"), timeout,
+                  "the live stream did not open: %s" % self.el("live-status").text)
+
+    def apply_live_filters(self, pairs):
+        """Sets the Live view's filter rows and applies them; waits for the new stream."""
+        self.set_filters(pairs, prefix="live-filter")
+        before = self.live_streams()
+        self.click(self.el("live-apply"))
+        return before
+
+    def live_ids(self):
+        """The EventIds of the Live view's rows, top to bottom (in one script: the table may hold 500)."""
+        return self.js("return [...document.querySelectorAll('#live-body tr')].map(r => r.dataset.eventId)")
+
+    def wait_live_rows(self, n, timeout=WAIT):
+        self.wait(lambda d: len(self.live_ids()) >= n, timeout, "the Live view did not reach %d rows" % n)
+        return self.live_ids()
+
+    def row_cells(self, body_id):
+        """{EventId: [(text, title) per cell]} of a table body, read in one script."""
+        return {k: [tuple(c) for c in v] for k, v in self.js("""
+            const out = {};
+            for (const r of document.getElementById(arguments[0]).rows)
+              out[r.dataset.eventId] = [...r.cells].map(c => [c.textContent, c.title || (c.firstElementChild && c.firstElementChild.title) || ""]);
+            return out;""", body_id).items()}
 
     # ---- tracking sets
 
