@@ -203,7 +203,7 @@ if ProcessInfo.processInfo.environment["CLOUDAUDIT_FUZZ"] == "1" {
         ("FuzzNextToken", ["AuditAPI", "AuditStore", "AuditModel"]),
         ("FuzzSignedNote", ["AuditIntegrity", "AuditModel"]),
         ("FuzzMerkleProof", ["AuditIntegrity"]),
-        ("FuzzConfiguration", ["AuditConfiguration"]),
+        ("FuzzConfiguration", ["AuditConfiguration", "AuditModel"]),
         ("FuzzForwarded", ["AuditAPI", "AuditModel"]),
         ("FuzzBackupManifest", ["AuditStore"]),
         ("FuzzStoreLocation", ["AuditConfiguration"]),

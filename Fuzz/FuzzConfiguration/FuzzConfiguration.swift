@@ -1,9 +1,12 @@
 // libFuzzer target: `ConfigFile.parse` (a --config file), `Configuration.flags` (a command line) and
-// `Configuration.resolve` over options of every kind. Any bytes must give settings or a
-// `ConfigurationError`, never a trap; a resolved value passes its option's validation again unchanged,
-// and a secret's value is never in the printout or in an error message. Built and run by scripts/fuzz;
+// `Configuration.resolve` over options of every kind, and `SensitiveActions.withFile` (serve's
+// --sensitive-actions file). Any bytes must give settings or a `ConfigurationError`, never a trap; a
+// resolved value passes its option's validation again unchanged, and a secret's value is never in the
+// printout or in an error message; a sensitive-actions file gives a catalogue holding every entry it
+// added, or a refusal naming a line. Built and run by scripts/fuzz;
 // seeds in Fuzz/Corpus/FuzzConfiguration.
 import AuditConfiguration
+import AuditModel
 import Foundation
 import FuzzHarness
 
@@ -33,6 +36,15 @@ func fuzzConfiguration(_ input: UnsafeRawBufferPointer) {
     if let parsed = try? Configuration.flags(arguments, options: options, own: ["config": true, "print-config": false]) {
         precondition(parsed.own.keys.allSatisfy { $0 == "config" || $0 == "print-config" })
         check(flags: parsed.options, file: nil, watchSecret: watchSecret)
+    }
+    // The input as a sensitive-actions file.
+    let text = String(decoding: bytes, as: UTF8.self)
+    switch SensitiveActions.withFile(text) {
+    case .success(let catalogue):
+        precondition(catalogue.entries.count <= SensitiveActions.builtIn.count + text.utf8.count, "more entries than lines")
+        for e in catalogue.entries where !e.contains(":") { precondition(catalogue.contains(eventName: e, eventSource: "x"), "an entry it holds is not found") }
+    case .failure(let why):
+        precondition(why.message.hasPrefix("line "), "a refusal names its line: \(why.message)")
     }
 }
 

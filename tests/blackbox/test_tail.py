@@ -280,3 +280,28 @@ def test_tails_of_one_account_are_limited(tenant):
     finally:
         for s in streams:
             s.close()
+
+
+def test_a_consumer_resuming_1100_events_back_hears_it_is_behind(tenant):
+    admin = tenant.admin
+    source = uid("tailb")
+    s = sse.open_tail(admin, [("EventSource", source)])
+    start = sse.ready(s)
+    s.close()
+    ids = []
+    for n in (500, 500, 100):
+        ids += _put(admin, [make_event(source, "Back") for _ in range(n)])
+    r = sse.open_tail(admin, [("EventSource", source)], Cursor=start)
+    try:
+        sse.ready(r)
+        got, behind = [], None
+        while len(got) < 1100:
+            m = r.next(timeout=60)
+            if m.event == "behind":
+                behind = json.loads(m.data)
+            elif m.event == "message":
+                got.append(json.loads(m.data)["eventId"])
+        assert got == ids
+        assert behind is not None and behind["Behind"] >= 1100, "1,100 events back is behind the 1,000 of the contract: %r" % behind
+    finally:
+        r.close()

@@ -143,9 +143,12 @@ public enum TailEvents {
                         for e in batch where request.matcher.matches(storedRecord: e.record, eventTime: e.eventTime) {
                             TailEvents.message(id: e.sequence, data: e.record, into: &out)
                         }
+                        // How far behind the log's end the consumer was when this batch was read (from where
+                        // the batch started, so a consumer 1,000 behind hears it at its first full batch).
+                        let from = cursor
                         cursor = last.sequence
                         if batch.count == TailEvents.batch {
-                            let lag = try await events.lastSequence(accountId: account) - cursor
+                            let lag = try await events.lastSequence(accountId: account) - from
                             if lag >= TailEvents.behindThreshold, !toldBehind {
                                 toldBehind = true
                                 out.writeString("event: behind\ndata: {\"Behind\":\(lag),\"Cursor\":\"\(cursor)\"}\n\n")
