@@ -321,3 +321,17 @@ def test_templates_make_rules_in_one_call(tenant, make_hook):
     fired = wait_for(lambda: alerts_of(admin, rid), what="the trail-stopped alert")
     assert fired[0]["Severity"] == "critical"
     wait_for(lambda: fired[0]["AlertId"] in hook_alerts(hook), what="the alert at the webhook")
+
+
+def test_a_rule_enabled_again_watches_from_then_on(tenant):
+    admin = tenant.admin
+    rid = rule(admin, conditions=[("EventName", "PauseTest")])
+    call(admin, "ModifyAlertRule", {"RuleId": rid, "Status": "disabled"})
+    support.put_ok(admin, [make_event(uid("pause"), "PauseTest") for _ in range(3)])
+    time.sleep(1.5)  # (several evaluation passes while it is off)
+    call(admin, "ModifyAlertRule", {"RuleId": rid, "Status": "enabled"})
+    after = support.put_ok(admin, [make_event(uid("pause"), "PauseTest")])[0]
+    fired = wait_for(lambda: alerts_of(admin, rid), what="the alert after re-enabling")
+    time.sleep(1.5)
+    fired = alerts_of(admin, rid)
+    assert [a["EventIds"] for a in fired] == [[after]], "only the event after it was enabled again: %r" % fired

@@ -95,10 +95,18 @@ enum AlertActions {
             let env = call.environment
             let rule = try await AlertParameters.ownRule(call)
             let spec = try await AlertParameters.ruleSpec(call, base: rule.spec)
+            let version = max(env.clock(), rule.updatedAt + 1)
             let changed = try await AlertParameters.storeErrors {
-                try await env.storage.alerts.updateAlertRule(accountId: rule.accountId, id: rule.id, spec: spec, updatedAt: max(env.clock(), rule.updatedAt + 1))
+                try await env.storage.alerts.updateAlertRule(accountId: rule.accountId, id: rule.id, spec: spec, updatedAt: version)
             }
             guard changed else { throw APIError.alertRuleNotFound(rule.id) }
+            if spec.enabled, !rule.spec.enabled {
+                // A rule enabled again watches from now on: what happened while it was off fires nothing.
+                let now = try await env.storage.events.lastSequence(accountId: rule.accountId)
+                try await env.storage.alerts.commitAlertEvaluation(accountId: rule.accountId,
+                                                                   progress: [RuleProgress(ruleId: rule.id, version: version, cursor: now, state: [])],
+                                                                   alerts: [], deliveries: [])
+            }
             return []
         },
         ActionDefinition(name: "DeleteAlertRule", kind: .write) { call in
