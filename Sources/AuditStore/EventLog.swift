@@ -29,18 +29,31 @@ public protocol EventLog: MerkleLogStore {
     func lastSequence(accountId: Int64) async throws -> Int64
 
     func topValues(accountId: Int64, key: LookupKey, startTime: Int64, endTime: Int64, limit: Int) async throws -> [ValueCount]
+
+    /// Events per bucket of `query`'s range: `buckets` consecutive ranges of whole seconds covering
+    /// [startTime, endTime] (the last one may be shorter), each counted like `lookup`'s `totalCount`.
+    /// A default (one count per bucket) is below; a backend may answer in fewer round trips.
+    func histogram(_ query: EventQuery, buckets: Int) async throws -> [(startTime: Int64, endTime: Int64, count: Int)]
 }
 
 extension EventLog {
     public func dropWholePeriods(olderThan cutoff: Int64, now: Int64) async throws -> Int { 0 }
 
-    /// Events per bucket of `query`'s range: `buckets` consecutive ranges of whole seconds covering
-    /// [startTime, endTime] (the last one may be shorter), each counted like `lookup`'s `totalCount`.
     public func histogram(_ unclamped: EventQuery, buckets: Int) async throws -> [(startTime: Int64, endTime: Int64, count: Int)] {
-        let query = unclamped.clampedToRepresentableTimes
+        try await countPerBucket(unclamped, buckets: buckets)
+    }
+
+    /// The bucket width of a histogram of `query` (clamped) in `buckets` bars; nil when there are none.
+    public static func bucketWidth(_ query: EventQuery, buckets: Int) -> Int64? {
         let span = query.endTime - query.startTime + 1
-        guard span > 0, buckets > 0 else { return [] }
-        let width = max(1, (span + Int64(buckets) - 1) / Int64(buckets))
+        guard span > 0, buckets > 0 else { return nil }
+        return max(1, (span + Int64(buckets) - 1) / Int64(buckets))
+    }
+
+    /// The histogram as one `lookup` count per bucket (what every backend can do).
+    public func countPerBucket(_ unclamped: EventQuery, buckets: Int) async throws -> [(startTime: Int64, endTime: Int64, count: Int)] {
+        let query = unclamped.clampedToRepresentableTimes
+        guard let width = Self.bucketWidth(query, buckets: buckets) else { return [] }
         var out: [(startTime: Int64, endTime: Int64, count: Int)] = []
         var start = query.startTime
         while start <= query.endTime {

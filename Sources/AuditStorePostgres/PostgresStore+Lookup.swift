@@ -70,6 +70,43 @@ extension PostgresStore {
         return EventPage(events: events, listOver: positions.count <= q.limit, totalCount: total)
     }
 
+    /// The histogram. Bars under an hour wide are counted in one statement over the posting lists of the
+    /// query's range (the per-bar counts would each read the same lists, and 60 bars cost 60 round trips
+    /// of several statements); wider bars use the hourly counts, a count per bar.
+    public func histogram(_ query: EventQuery, buckets: Int) async throws -> [(startTime: Int64, endTime: Int64, count: Int)] {
+        let q = query.clampedToRepresentableTimes
+        guard let width = Self.bucketWidth(q, buckets: buckets) else { return [] }
+        guard width < 3600 else { return try await countPerBucket(q, buckets: buckets) }
+        let given = hashed(q.conditions)
+        let conditions = given.isEmpty
+            ? [HashedCondition(key: Int16(LookupKey.all.rawValue), hashes: [fingerprint(LookupKey.all.rawValue, "")], multiValued: false)] : given
+        let plan = try await plan(q, conditions)
+        var b = StatementBuilder()
+        let start = b.bind(q.startTime)
+        var sql = """
+            SELECT (p.event_time - \(start)) / \(b.bind(width)) AS bar, count(DISTINCT p.seq) FROM postings p
+            WHERE p.account_id = \(b.bind(q.accountId)) AND p.key = \(b.bind(plan.driver.key)) AND p.value_hash = ANY(\(b.bind(plan.driver.hashes)))
+            AND p.event_time BETWEEN \(start) AND \(b.bind(q.endTime))
+            """
+        sql += Self.filterSQL(plan.filters, exclusion: hashed(q.excluding), through: q.throughSequence, &b)
+        sql += " GROUP BY bar"
+        var counts: [Int64: Int] = [:]
+        for row in try await rows(b.query(sql)) {
+            let (bar, n) = try row.decode((Int64, Int).self)
+            counts[bar] = n
+        }
+        var out: [(startTime: Int64, endTime: Int64, count: Int)] = []
+        var bar: Int64 = 0
+        var from = q.startTime
+        while from <= q.endTime {
+            let to = min(q.endTime, from + width - 1)
+            out.append((from, to, counts[bar] ?? 0))
+            bar += 1
+            from = to + 1
+        }
+        return out
+    }
+
     /// How one set of conditions is read: the driver (the condition that matches fewest events, by the
     /// counts) walks its posting lists, the others are checked per row.
     struct Plan {
