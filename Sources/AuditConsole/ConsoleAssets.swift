@@ -31,6 +31,7 @@ enum ConsoleAssets {
         "assets/detail.js": File(contentType: javascript, body: PackageResources.detail_js),
         "assets/history.js": File(contentType: javascript, body: PackageResources.history_js),
         "assets/tracks.js": File(contentType: javascript, body: PackageResources.tracks_js),
+        "assets/alerts.js": File(contentType: javascript, body: PackageResources.alerts_js),
         "assets/state.js": File(contentType: javascript, body: PackageResources.state_js),
         "assets/i18n.js": File(contentType: javascript, body: PackageResources.i18n_js),
         "assets/lang.js": File(contentType: javascript, body: PackageResources.lang_js),
@@ -42,5 +43,6 @@ enum ConsoleAssets {
         "assets/sse.js": File(contentType: javascript, body: PackageResources.sse_js),
         "assets/paging.js": File(contentType: javascript, body: PackageResources.paging_js),
         "assets/tracking.js": File(contentType: javascript, body: PackageResources.tracking_js),
+        "assets/alerting.js": File(contentType: javascript, body: PackageResources.alerting_js),
     ]
 }

@@ -9,7 +9,7 @@ const modules = readdirSync(ASSETS).filter((n) => n.endsWith(".js")).sort();
 const source = (/** @type {string} */ name) => readFileSync(new URL(name, ASSETS), "utf8");
 /** @type {Record<string, string[]>} each module's imports, by file name */
 const imports = Object.fromEntries(modules.map((m) => [m, [...source(m).matchAll(/^import\b[^;]*?from\s+"([^"]+)"/gms)].map((x) => x[1])]));
-const PURE = ["time.js", "query.js", "records.js", "paging.js", "tracking.js", "sse.js"];
+const PURE = ["time.js", "query.js", "records.js", "paging.js", "tracking.js", "sse.js", "alerting.js"];
 
 test("every import is a relative path to a module beside it", () => {
   assert.ok(modules.includes("app.js") && modules.length > 10, modules.join(" "));
@@ -40,7 +40,7 @@ test("only state.js declares the page's state; the views import it", () => {
     const declares = /^export const state\b/m.test(source(m));
     assert.equal(declares, m === "state.js", m);
   }
-  for (const view of ["app.js", "session.js", "events.js", "live.js", "detail.js", "history.js", "tracks.js"]) {
+  for (const view of ["app.js", "session.js", "events.js", "live.js", "detail.js", "history.js", "tracks.js", "alerts.js"]) {
     assert.ok(imports[view].includes("./state.js"), `${view} imports the state`);
   }
 });

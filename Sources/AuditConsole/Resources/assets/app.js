@@ -16,6 +16,7 @@ import { showLive, leaveLive, renderLive, resetLive, wireLive } from "./live.js"
 import { closeDetail, renderDetail, copyRaw } from "./detail.js";
 import { historyOf, renderHistory, resetHistory, wireHistory } from "./history.js";
 import { renderTrackToolbar, loadTracks, renderTrackFormTitle, resetTracks, wireTracks } from "./tracks.js";
+import { loadAlerts, resetAlerts, wireAlerts } from "./alerts.js";
 
 // ---- session -------------------------------------------------------------------------------------
 
@@ -33,6 +34,7 @@ function forgetData() {
   closeDetail(false);
   resetLive();
   resetTracks();
+  resetAlerts();
   resetEvents();
   resetHistory();
 }
@@ -62,7 +64,7 @@ async function signOut() {
 
 // ---- routing -------------------------------------------------------------------------------------
 
-const VIEWS = ["events", "live", "history", "tracks"];
+const VIEWS = ["events", "live", "history", "tracks", "alerts"];
 
 async function route() {
   if (!state.session) return;
@@ -86,6 +88,10 @@ async function route() {
     if (!state.attrKeys.length) loadAttributeKeys(false);
   } else if (view === "tracks") {
     loadTracks();
+  } else if (view === "alerts") {
+    // The rule form's condition menus are the Operation Record's.
+    if (!state.attrKeys.length) loadAttributeKeys(false);
+    loadAlerts();
   }
 }
 
@@ -104,6 +110,7 @@ async function setLanguage(lang) {
   renderQueryRange();
   if (state.lastStats) renderStats(state.lastStats);
   if (state.view === "tracks") loadTracks();
+  if (state.view === "alerts") loadAlerts();
   renderLive();
   if (state.historyEvents) renderHistory();
   if (state.detailEvent) renderDetail(state.detailEvent);
@@ -140,6 +147,7 @@ function wire() {
   wireLive();
   wireHistory();
   wireTracks();
+  wireAlerts();
 }
 
 async function boot() {

@@ -98,3 +98,20 @@ export function setStatus(el, text, kind, hint) {
   if (hint) el.append(h("p", { class: "muted small", text: hint }));
   el.hidden = !text;
 }
+
+/**
+ * The page's own confirmation dialog (`#confirm`); true when confirmed.
+ * @param {string} text
+ * @returns {Promise<boolean>}
+ */
+export function confirmDialog(text) {
+  const dlg = $("confirm");
+  $("confirm-text").textContent = text;
+  return new Promise((resolve) => {
+    const done = () => { dlg.removeEventListener("close", done); resolve(dlg.returnValue === "ok"); };
+    dlg.returnValue = "";
+    dlg.addEventListener("close", done);
+    dlg.showModal();
+    $("confirm-cancel").focus();
+  });
+}

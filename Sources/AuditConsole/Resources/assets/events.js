@@ -11,6 +11,7 @@ import { FilterRows } from "./filters.js";
 import { localText, utcText, inputValue, fromInputValue, timeZoneName, nowSec } from "./time.js";
 import { PAGE_SIZE, presetRange, customRange, lookupAttributes, queryParams, exportHref, exportFileName } from "./query.js";
 import { appendRows, setHead, EVENT_COLUMNS } from "./event-rows.js";
+import { openDetail } from "./detail.js";
 
 /** @typedef {import("./query.js").Query} Query */
 /** @typedef {import("./state.js").EventStats} EventStats */
@@ -284,6 +285,24 @@ function zoomTo(start, end) {
   $("range-start").value = inputValue(start);
   $("range-end").value = inputValue(end);
   search();
+}
+
+/**
+ * Opens one event in the Operation Record (a fired alert's link): its EventId as the only filter over the
+ * last 30 days, then its detail once the search found it.
+ * @param {string} eventId
+ */
+export async function showEvent(eventId) {
+  filters.clear();
+  filters.put("EventId", eventId);
+  setPreset("30d");
+  location.hash = "#/events";
+  const seq = state.searchSeq + 1;
+  await search();
+  if (seq !== state.searchSeq || state.view !== "events") return;
+  const i = state.events.findIndex((ev) => ev.EventId === eventId);
+  const row = /** @type {HTMLElement[]} */ ([...$("events-body").rows]).find((r) => r.dataset.eventId === eventId);
+  if (i >= 0) openDetail(state.events[i], row);
 }
 
 // ---- the view's own controls ---------------------------------------------------------------------

@@ -99,6 +99,10 @@ export class FilterRows {
         control = h("input", { class: "filter-value", "data-testid": p + "-value", "aria-label": `${t("filters.value")} ${n}`,
           spellcheck: "false", placeholder: info ? info.Label : "" });
       }
+      // A value the key's menu does not offer (a rule's SensitiveAction "1") is kept, as an entry of its own.
+      if (v && control instanceof HTMLSelectElement && ![...control.options].some((o) => o.value === v)) {
+        control.append(h("option", { value: v, text: v }));
+      }
       control.value = v || "";
       slot.append(control);
     };
@@ -151,9 +155,10 @@ export class FilterRows {
 
   /**
    * Builds the form's filter fieldset (`#<prefix>-fieldset`, empty in the page): its legend, the rows,
-   * "Add filter" with its hint, and the "Hide CloudAudit's own reads" box (`#<hideOwnId>`, on), labelled
-   * with data-i18n as the page's own labels are; "Add filter" adds an empty row and focuses its menu.
-   * @param {string} hideOwnId
+   * "Add filter" with its hint, and the "Hide CloudAudit's own reads" box (`#<hideOwnId>`, on; none when
+   * null: an alert rule's conditions), labelled with data-i18n as the page's own labels are; "Add filter"
+   * adds an empty row and focuses its menu.
+   * @param {string | null} hideOwnId
    */
   wire(hideOwnId) {
     const p = this.prefix;
@@ -164,7 +169,7 @@ export class FilterRows {
       h("div", { class: "line-body" },
         h("div", { id: p + "-rows", class: "filter-rows", "data-testid": p + "-rows" }),
         h("div", { class: "filter-actions" }, add, h("span", { class: "muted small", "data-i18n": "filters.hint", text: t("filters.hint") })),
-        h("label", { class: "check", "data-i18n-title": "filters.hideOwnHint", title: t("filters.hideOwnHint") },
+        hideOwnId && h("label", { class: "check", "data-i18n-title": "filters.hideOwnHint", title: t("filters.hideOwnHint") },
           h("input", { type: "checkbox", id: hideOwnId, "data-testid": hideOwnId, checked: true }),
           h("span", { "data-i18n": "filters.hideOwn", text: t("filters.hideOwn") }))));
     add.addEventListener("click", () => {

@@ -10,6 +10,9 @@
 /** @typedef {import("./query.js").Range} Range */
 /** @typedef {import("./tracking.js").Track} Track */
 /** @typedef {import("./query.js").LiveQuery} LiveQuery */
+/** @typedef {import("./alerting.js").AlertRule} AlertRule */
+/** @typedef {import("./alerting.js").AlertChannel} AlertChannel */
+/** @typedef {import("./alerting.js").FiredAlert} FiredAlert */
 
 /**
  * The Live view's connection: `state` is its `data-state` ("idle", "connecting", "live",
@@ -53,7 +56,7 @@ export const state = {
   session: null,
   /** @type {"key" | "password"} which sign-in form shows. */
   signinMode: "key",
-  /** @type {string | null} the view on screen: "signin", "events", "history", "tracks" or "live". */
+  /** @type {string | null} the view on screen: "signin", "events", "history", "tracks", "live" or "alerts". */
   view: null,
 
   // Filter menus (the Operation Record's and the Live view's)
@@ -124,4 +127,22 @@ export const state = {
   trackMode: "single",
   /** @type {CosRegion[]} */
   regions: [],
+
+  // Alerts
+  /** @type {string} the fired alerts' range: "1h", "24h" or "7d". */
+  alertsRange: "24h",
+  /** @type {FiredAlert[]} DescribeAlerts's, newest first. */
+  firedAlerts: [],
+  /** TotalCount of DescribeAlerts (more than shown when over its one page). */
+  firedTotal: 0,
+  /** Counts DescribeAlerts calls: an answer for an older one is dropped. */
+  firedSeq: 0,
+  /** @type {AlertRule[]} */
+  alertRules: [],
+  /** @type {AlertChannel[]} */
+  alertChannels: [],
+  /** @type {AlertRule[]} DescribeAlertRuleTemplates's (loaded once a session). */
+  alertTemplates: [],
+  /** @type {string | null} the template the rule form was filled from. */
+  ruleTemplate: null,
 };

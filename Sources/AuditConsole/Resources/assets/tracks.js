@@ -5,7 +5,7 @@
  */
 import { state } from "./state.js";
 import { t } from "./lang.js";
-import { $, h, show, setMessage, timeEl, badge, bump, panelState } from "./dom.js";
+import { $, h, show, setMessage, timeEl, badge, bump, panelState, confirmDialog } from "./dom.js";
 import { call, errorText } from "./api.js";
 import { localText } from "./time.js";
 import { pageCount } from "./paging.js";
@@ -167,23 +167,6 @@ async function setTrackStatus(track, status, btn) {
     btn.disabled = false;
     if (e.status !== 401) setMessage($("tracks-error"), errorText(e));
   }
-}
-
-/**
- * The page's own confirmation dialog; true when confirmed.
- * @param {string} text
- * @returns {Promise<boolean>}
- */
-function confirmDialog(text) {
-  const dlg = $("confirm");
-  $("confirm-text").textContent = text;
-  return new Promise((resolve) => {
-    const done = () => { dlg.removeEventListener("close", done); resolve(dlg.returnValue === "ok"); };
-    dlg.returnValue = "";
-    dlg.addEventListener("close", done);
-    dlg.showModal();
-    $("confirm-cancel").focus();
-  });
 }
 
 /**
