@@ -315,3 +315,21 @@ class ConsolePage:
         before = self.loads("tracks-panel")
         action()
         return self.wait_loaded("tracks-panel", before)
+
+    # ---- alerts
+
+    def goto_alerts(self):
+        """Opens the Alerts view by its navigation entry and waits for its three lists."""
+        before = {p: self.loads(p) for p in ("fired-panel", "rules-panel", "channels-panel")}
+        self.click(self.el("nav-alerts"))
+        self.wait(lambda d: self.visible("view-alerts"))
+        return {p: self.wait_loaded(p, n) for p, n in before.items()}
+
+    def refresh_alerts(self):
+        before = {p: self.loads(p) for p in ("fired-panel", "rules-panel", "channels-panel")}
+        self.click(self.el("alerts-refresh"))
+        return {p: self.wait_loaded(p, n) for p, n in before.items()}
+
+    def row_named(self, testid, name):
+        rows = [r for r in self.testid(testid) if r.get_attribute("data-name") == name]
+        return rows[0] if rows else None
