@@ -99,10 +99,7 @@ public final class SelfAuditRecorder: @unchecked Sendable {
             ("errorCode", .int(authCode)), ("errorMessage", .string(Self.fit(authCode != 0 ? call.error?.message ?? "" : "", 2048))),
             ("apiErrorCode", .string(Self.fit(call.error?.code ?? "", 128))), ("apiErrorMessage", .string(Self.fit(call.error?.message ?? "", 2048))),
         ])
-        let bytes = JSONWriter.encode(record)
-        let scope = AccountScope(accountId: call.caller.accountId, retentionDays: 36500)
-        guard let parsed = try? JSONParser.parse(bytes),
-              case .success(let event) = EventRecordValidator.validate(parsed, source: bytes, now: now, resolveAccount: { _ in .success(scope) }) else {
+        guard let event = EventRecordValidator.serverEvent(record, accountId: call.caller.accountId, now: now) else {
             logger.error("self-audit record failed validation", metadata: ["audit.action": "\(call.action)"])
             return
         }

@@ -162,11 +162,6 @@ public enum AlertEvents {
     }
 
     public static func event(of a: FiredAlert, now: Int64) -> AuditEvent? {
-        let bytes = JSONWriter.encode(record(of: a, now: now))
-        let scope = AccountScope(accountId: a.accountId, retentionDays: 36500)
-        guard let parsed = try? JSONParser.parse(bytes),
-              case .success(let e) = EventRecordValidator.validate(parsed, source: bytes, now: now, resolveAccount: { _ in .success(scope) }, serverTypes: true)
-        else { return nil }
-        return e
+        EventRecordValidator.serverEvent(record(of: a, now: now), accountId: a.accountId, now: now)
     }
 }

@@ -22,12 +22,8 @@ public struct EvaluatedEvent: Sendable {
 
     /// A stored event, parsed; nil for bytes that are not a record this server accepted.
     public init?(_ e: StoredEvent) {
-        guard e.record.count <= EventRecordValidator.maxRecordBytes, let value = try? JSONParser.parse(e.record) else { return nil }
-        let scope = AccountScope(accountId: e.accountId, retentionDays: 1)
-        guard case .success(let parsed) = EventRecordValidator.validate(value, source: e.record, now: e.eventTime, resolveAccount: { _ in .success(scope) },
-                                                                        serverTypes: true) else { return nil }
-        self.init(sequence: e.sequence, eventId: e.eventId, eventTime: e.eventTime, postings: parsed.postings,
-                  eventType: value["eventType"]?.stringValue ?? "")
+        guard let parsed = EventRecordValidator.stored(e.record, eventTime: e.eventTime) else { return nil }
+        self.init(sequence: e.sequence, eventId: e.eventId, eventTime: e.eventTime, postings: parsed.postings, eventType: parsed.eventType)
     }
 }
 

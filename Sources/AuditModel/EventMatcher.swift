@@ -37,12 +37,31 @@ extension EventRecordValidator {
     /// has its `eventId` and `eventTime`, so nothing is generated). Nil when the bytes do not parse as
     /// an accepted record (never for a record read back from the store).
     public static func postings(ofStored record: [UInt8], eventTime: Int64) -> [(key: LookupKey, value: String)]? {
+        stored(record, eventTime: eventTime)?.postings
+    }
+
+    /// A stored record read again: its postings and its `eventType`. Nil when the bytes do not parse as an
+    /// accepted record (never for a record read back from the store).
+    public static func stored(_ record: [UInt8], eventTime: Int64) -> (postings: [(key: LookupKey, value: String)], eventType: String)? {
         guard record.count <= maxRecordBytes, let value = try? JSONParser.parse(record) else { return nil }
         // The retention and clock checks of `validate` pass for the record's own time.
         let scope = AccountScope(accountId: 0, retentionDays: 1)
         switch validate(value, source: record, now: eventTime, resolveAccount: { _ in .success(scope) }, serverTypes: true) {
-        case .success(let e): return e.postings
+        case .success(let e): return (e.postings, value["eventType"]?.stringValue ?? "")
         case .failure: return nil
         }
+    }
+}
+
+extension EventRecordValidator {
+    /// A record the server writes itself (a self-audit record, an alert), encoded and accepted like any
+    /// record, its server-only event type allowed; nil if it is not valid (a bug of the writer).
+    public static func serverEvent(_ record: JSONValue, accountId: Int64, now: Int64) -> AuditEvent? {
+        let bytes = JSONWriter.encode(record)
+        let scope = AccountScope(accountId: accountId, retentionDays: 36500)
+        guard let parsed = try? JSONParser.parse(bytes),
+              case .success(let e) = validate(parsed, source: bytes, now: now, resolveAccount: { _ in .success(scope) }, serverTypes: true)
+        else { return nil }
+        return e
     }
 }

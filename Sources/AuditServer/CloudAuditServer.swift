@@ -85,7 +85,7 @@ public enum CloudAuditServer {
         logger.notice("storage regions", metadata: ["audit.regions": "\(regions.regions.map(\.name).joined(separator: ", "))"])
         // Alerts: the channels' sender, for the alert service and TestAlertChannel.
         let notifier = ChannelNotifier(sealer: sealer, smtp: try ChannelNotifier.smtpSettings(c),
-                                       caPEM: try c.alertCAFile.map { try Self.readPEM($0, what: "--alert-ca-file") }, logger: logger)
+                                       caPEM: try c.alertCAFile.map { try Self.readOperatorFile($0, what: "--alert-ca-file") }, logger: logger)
         let api = try await makeAPI(storage: storage, sealer: sealer, configuration: c, regions: regions, signingKey: signingKey, logger: logger,
                                     alertNotifier: notifier)
         logger.notice("signing checkpoints and digests", metadata: ["audit.public_key": "\(signingKey.publicKey.verifierKey)"])
@@ -150,19 +150,15 @@ public enum CloudAuditServer {
     /// The built-in sensitive-action catalogue with the operator's file applied (a bad line refuses the start).
     static func sensitiveActions(_ c: ServerConfiguration) throws -> SensitiveActions {
         guard let path = c.sensitiveActionsFile else { return .standard }
-        let bytes: [UInt8]
-        do {
-            guard let b = try LocalFile.read(path, limit: 1 << 20, what: "--sensitive-actions") else { throw ServerError("--sensitive-actions: \(path) does not exist") }
-            bytes = b
-        } catch let e as ServerError { throw e } catch { throw ServerError("\(error)") }
+        let bytes = try readOperatorFile(path, what: "--sensitive-actions")
         switch SensitiveActions.withFile(String(decoding: bytes, as: UTF8.self)) {
         case .success(let s): return s
         case .failure(let why): throw ServerError("--sensitive-actions \(path): \(why.message)")
         }
     }
 
-    /// A PEM file an operator names (CA certificates), size-bounded.
-    static func readPEM(_ path: String, what: String) throws -> [UInt8] {
+    /// A file an operator names (CA certificates, the sensitive-actions list), at most 1 MiB.
+    static func readOperatorFile(_ path: String, what: String) throws -> [UInt8] {
         do {
             guard let pem = try LocalFile.read(path, limit: 1 << 20, what: what) else { throw ServerError("\(what): \(path) does not exist") }
             return pem
