@@ -1170,6 +1170,32 @@ def _rejected(code):
     return check
 
 
+def test_hostile_alert_channel_configurations(env, barrage):
+    """The configurations of email and syslog channels a tenant controls (addresses an SMTP server and a
+    syslog socket will see), and tests of channels whose addresses pass the checks but lead nowhere."""
+    def create(type_, config, label):
+        body = json.dumps({"Name": uid("ch"), "Type": type_, "Config": config}).encode()
+        return api_case(env, "CreateAlertChannel", body=body, label=label,
+                        expect={"OK", "InvalidParameterValue", "MissingParameter", "InvalidParameter", "LimitExceeded"})
+    cases = []
+    for to in (["a@b.c\r\nBcc: x@y.z"], ["a@b.c\nRCPT TO:<x@y.z>"], ["x" * 300 + "@b.c"], ["\u4e2d@b.c"], ["a@b.c"] * 21, [],
+               ["<a@b.c>"], ["a@@b.c"], ["a@b.c\u0000"], [7], "a@b.c"):
+        cases.append(create("email", {"To": to}, "email To %s" % _short(to)))
+    for addr in ("[::1]:0", "127.0.0.1:99999", "a:b:c:514", "\u0000:514", "h" * 400 + ":514", "[::1:514", "host:-1", ":514",
+                 "127.0.0.1:514/x", "user@127.0.0.1:514", "%00:514", "[fe80::1%25eth0]:514"):
+        cases.append(create("syslog", {"Address": addr, "Protocol": "tcp"}, "syslog Address %s" % _short(addr)))
+    for proto in ("TLS", "udp", "", None, 1):
+        cases.append(create("syslog", {"Address": "127.0.0.1:1", "Protocol": proto}, "syslog Protocol %s" % _short(proto)))
+    # Addresses that pass the checks but lead nowhere (or to a refusing port): a test answers at once.
+    for type_, config in (("syslog", {"Address": "[::1]:1", "Protocol": "tls"}), ("syslog", {"Address": "localhost:1", "Protocol": "tcp"}),
+                          ("email", {"To": ["ops@example.com"]})):
+        cid = _call(env.admin, "CreateAlertChannel", {"Name": uid("odd"), "Type": type_, "Config": config})["ChannelId"]
+        cases.append(api_case(env, "TestAlertChannel", body=json.dumps({"ChannelId": cid}).encode(), label="test of %s %s" % (type_, _short(config)),
+                              check=lambda r: None if r.get("Delivered") is False and r.get("Answer") else "expected Delivered false with an answer: %r" % r))
+    barrage.run_all("alert-channels", cases)
+    finish(barrage, "alert-channels")
+
+
 def test_hostile_authentication_and_roles(env, barrage):
     rng = random.Random("%s-auth" % SEED)
     barrage.run_all("authentication-and-roles", _auth_cases(env, rng) + _role_cases(env))
